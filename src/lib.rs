@@ -1,0 +1,1 @@
+//! privlink library
