@@ -213,6 +213,12 @@ fn discriminated_endpoint_service_dispatches_on_cloud_provider() {
         .unwrap()
         .remove("interfaceEndpoints");
     assert!(validate("GET", SERVICE_ONE, 200, MEDIA, &missing).is_err());
+    // interfaceEndpoints holds vpce ids (documented override), nothing else.
+    let mut linked = aws.clone();
+    linked["interfaceEndpoints"] = json!(["vpce-0123456789abcdef0"]);
+    validate("GET", SERVICE_ONE, 200, MEDIA, &linked).unwrap();
+    linked["interfaceEndpoints"] = json!(["endpoint-1"]);
+    assert!(validate("GET", SERVICE_ONE, 200, MEDIA, &linked).is_err());
     let mut bad = aws.clone();
     bad["status"] = json!("RESERVED");
     assert!(validate("GET", SERVICE_ONE, 200, MEDIA, &bad).is_err());
@@ -298,6 +304,14 @@ fn error_bodies() {
     let mut wrong = ok.clone();
     wrong["error"] = json!("409");
     assert!(validate("DELETE", SERVICE_ONE, 404, "application/json", &wrong).is_err());
+    // badRequestDetail.fields[] items require `description`, which the spec
+    // does not list under `properties`; it must still be accepted.
+    let mut detailed = ok.clone();
+    detailed["badRequestDetail"] =
+        json!({"fields": [{"field": "comment", "description": "too long"}]});
+    validate("DELETE", SERVICE_ONE, 404, "application/json", &detailed).unwrap();
+    detailed["badRequestDetail"]["fields"][0]["hint"] = json!("x");
+    assert!(validate("DELETE", SERVICE_ONE, 404, "application/json", &detailed).is_err());
     let mut extra = ok.clone();
     extra["message"] = json!("nope");
     assert!(validate("DELETE", SERVICE_ONE, 404, "application/json", &extra).is_err());

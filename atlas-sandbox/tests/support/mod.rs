@@ -509,8 +509,13 @@ impl Client {
     /// A request with the configured Accept header and authentication.
     /// Request bodies are sent with the same media type as `Accept`.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Response {
+        self.call_text(method, path, body.map(|b| b.to_string()))
+            .await
+    }
+
+    /// Like `call`, with a raw request body.
+    pub async fn call_text(&self, method: &str, path: &str, body: Option<String>) -> Response {
         let accept = self.accept.clone();
-        let body = body.map(|b| b.to_string());
         let content_type = accept.as_deref().or(Some("application/json"));
         match &self.auth {
             Auth::None => self.raw(method, path, body, content_type, &[]).await,

@@ -71,6 +71,16 @@ const OBSERVED_STATUS_ALIASES: &[(&str, &str, u16, u16)] = &[
     ),
 ];
 
+/// Schema keywords replaced because the spec contradicts documented Atlas
+/// behaviour. `AWSPrivateLinkConnection.interfaceEndpoints` lists "the unique
+/// identifiers of the interface endpoints in your VPC" (legacy private
+/// endpoint service reference), i.e. AWS `vpce-` ids, while the spec's item
+/// pattern only admits 24-hex ids. Both forms are accepted.
+const OBSERVED_SCHEMA_OVERRIDES: &[(&str, &str)] = &[(
+    "/components/schemas/AWSPrivateLinkConnection/properties/interfaceEndpoints/items/pattern",
+    "^(vpce-[0-9a-f]{17}|[a-f0-9]{24})$",
+)];
+
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     /// Accept `null` for optional read-only properties (observed Atlas behaviour).
@@ -119,8 +129,14 @@ impl Spec {
         let path = spec_path();
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read the OpenAPI spec at {}: {e}", path.display()));
-        let doc: Value = serde_yaml::from_str(&text)
+        let mut doc: Value = serde_yaml::from_str(&text)
             .unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()));
+        for (pointer, replacement) in OBSERVED_SCHEMA_OVERRIDES {
+            let slot = doc
+                .pointer_mut(pointer)
+                .unwrap_or_else(|| panic!("override target {pointer} is not in the spec"));
+            *slot = json!(replacement);
+        }
         let mut spec = Spec {
             doc,
             defs: Map::new(),
@@ -242,6 +258,14 @@ impl Spec {
                             converted = json!({"anyOf": [{"type": "null"}, converted]});
                         }
                         props.insert(prop.clone(), converted);
+                    }
+                    // A field the schema requires is a known field even when
+                    // `properties` does not describe it (e.g. FieldViolation
+                    // requires `description` without declaring it).
+                    for name in &required {
+                        if !props.contains_key(*name) {
+                            props.insert((*name).to_string(), json!({}));
+                        }
                     }
                     out.insert(key.clone(), Value::Object(props));
                 }
