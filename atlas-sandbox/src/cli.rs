@@ -1,0 +1,311 @@
+//! The command line: flag definitions (which also produce `--help`) and their parsing into a
+//! validated [`Config`].
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::auth::Credentials;
+use crate::ids;
+use crate::model::Delays;
+use crate::ratelimit::RateLimit;
+
+const LONG_ABOUT: &str = "\
+A local HTTP emulation of the MongoDB Atlas Administration API, private-endpoint operations:
+serverless instance private endpoints (deprecated upstream, sunset 2026-01-22), serverless
+instances, dedicated endpoint services with AWS interface endpoints, and clusters. Paths are
+served under /api/atlas/v2 (versioned media type application/vnd.atlas.2023-01-01+json) and
+/api/atlas/v1.0 (application/json). Authentication: HTTP Digest with --public-key/--private-key,
+OAuth client credentials (POST /api/oauth/token, /api/oauth/revoke) with --client-id/
+--client-secret. With no credentials configured at all, requests are not authenticated.
+
+The first line on stdout is the bound base URL (e.g. http://127.0.0.1:43121); logs go to stderr.
+
+Links (serverless PATCH with cloudProviderEndpointId, dedicated interface-endpoint POST) are
+checked against EC2 with DescribeVpcEndpoints when --ec2-endpoint is given: they become
+AVAILABLE only if the VPC endpoint exists in the region and is for the service name the sandbox
+issued, otherwise FAILED/REJECTED with an errorMessage. Without --ec2-endpoint links succeed
+unchecked.
+
+Control API (no authentication, JSON, never rate-limited or faulted):
+  POST   /__sandbox/projects                {\"id\"}
+  POST   /__sandbox/serverless-instances    {\"project\",\"name\",\"region\"?}  (creates the project)
+  POST   /__sandbox/clusters                {\"project\",\"name\",\"region\"?}  (creates the project)
+  GET    /__sandbox/faults
+  PUT    /__sandbox/faults                  {\"rate\",\"statuses\",\"latency_ms\",
+                                             \"link_failures\":{\"count\",\"message\"}}  (fields optional)
+  GET    /__sandbox/delays
+  PUT    /__sandbox/delays                  {\"reserve_ms\",\"connect_ms\",\"delete_ms\"}  (fields optional)
+  GET    /__sandbox/requests                [{method,path,query,status,time,auth,injected}]
+  DELETE /__sandbox/requests
+  GET    /__sandbox/state                   every project, instance, cluster, endpoint, service
+  POST   /__sandbox/serverless-endpoints/{project}/{instance}/{id}/state
+                                            {\"status\",\"errorMessage\"?}
+  POST   /__sandbox/interface-endpoints/{project}/{serviceId}/{vpceId}/state
+                                            {\"connectionStatus\",\"errorMessage\"?}";
+
+/// Command-line flags.
+#[derive(Debug, Parser)]
+#[command(name = "atlas-sandbox", version, about = "Local emulation of the MongoDB Atlas Administration API (private endpoints)", long_about = LONG_ABOUT)]
+pub struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0", env = "ATLAS_SANDBOX_LISTEN")]
+    pub listen: SocketAddr,
+
+    /// API public key (Digest user name).
+    #[arg(long, env = "ATLAS_SANDBOX_PUBLIC_KEY")]
+    pub public_key: Option<String>,
+
+    /// API private key (Digest password).
+    #[arg(long, env = "ATLAS_SANDBOX_PRIVATE_KEY", hide_env_values = true)]
+    pub private_key: Option<String>,
+
+    /// Service account client id (OAuth client credentials).
+    #[arg(long, env = "ATLAS_SANDBOX_CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    /// Service account client secret.
+    #[arg(long, env = "ATLAS_SANDBOX_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+
+    /// A project (group) id to create at start, 24 hex digits; repeatable.
+    #[arg(long = "project", value_name = "ID")]
+    pub projects: Vec<String>,
+
+    /// A serverless instance to create at start: PROJECT/NAME[@REGION] (default region
+    /// US_EAST_1); repeatable. The project is created if needed.
+    #[arg(long = "serverless-instance", value_name = "PROJECT/NAME[@REGION]")]
+    pub serverless_instances: Vec<String>,
+
+    /// A dedicated cluster to create at start: PROJECT/NAME[@REGION]; repeatable.
+    #[arg(long = "cluster", value_name = "PROJECT/NAME[@REGION]")]
+    pub clusters: Vec<String>,
+
+    /// Time from creation to RESERVED (serverless endpoint) / AVAILABLE (endpoint service).
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub reserve_delay: Duration,
+
+    /// Time from a link request to its AVAILABLE/FAILED/REJECTED verdict.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub connect_delay: Duration,
+
+    /// Time an object stays DELETING before it is gone.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub delete_delay: Duration,
+
+    /// Lifetime of a Digest nonce; older nonces get 401 with stale=true.
+    #[arg(long, default_value = "300s", value_parser = humantime::parse_duration)]
+    pub nonce_ttl: Duration,
+
+    /// Token bucket capacity per project.
+    #[arg(long, default_value_t = 4000)]
+    pub rate_limit_capacity: u64,
+
+    /// Token bucket refill as N/PERIOD, e.g. 2000/60s.
+    #[arg(long, default_value = "2000/60s", value_parser = parse_refill)]
+    pub rate_limit_refill: (u64, Duration),
+
+    /// Share of API requests (0.0-1.0) answered with an injected error.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub fault_rate: f64,
+
+    /// HTTP statuses injected faults are drawn from, comma-separated.
+    #[arg(long, default_value = "429,500,503")]
+    pub fault_statuses: String,
+
+    /// Extra latency added to every API answer, e.g. 50ms.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
+
+    /// EC2 Query API base URL (e.g. a moto server, http://127.0.0.1:5000) used to verify links.
+    #[arg(long, value_name = "URL")]
+    pub ec2_endpoint: Option<String>,
+}
+
+/// A deployment named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentSpec {
+    pub project: String,
+    pub name: String,
+    pub region: Option<String>,
+}
+
+/// Everything the server needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub credentials: Credentials,
+    pub projects: Vec<String>,
+    pub serverless_instances: Vec<DeploymentSpec>,
+    pub clusters: Vec<DeploymentSpec>,
+    pub delays: Delays,
+    pub nonce_ttl: Duration,
+    pub rate_limit: RateLimit,
+    pub fault_rate: f64,
+    pub fault_statuses: Vec<u16>,
+    pub latency: Duration,
+    pub ec2_endpoint: Option<String>,
+}
+
+/// Invalid flag values.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("--project {0:?}: a project id is 24 lowercase hexadecimal digits")]
+    Project(String),
+    #[error("{flag} {value:?}: expected PROJECT/NAME[@REGION] with a 24-hex project id")]
+    Deployment { flag: &'static str, value: String },
+    #[error("--fault-statuses: {0}")]
+    Statuses(String),
+}
+
+fn parse_refill(s: &str) -> Result<(u64, Duration), String> {
+    let (n, period) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?}: expected N/PERIOD, e.g. 2000/60s"))?;
+    let n: u64 = n.trim().parse().map_err(|e| format!("{n:?}: {e}"))?;
+    let period =
+        humantime::parse_duration(period.trim()).map_err(|e| format!("{period:?}: {e}"))?;
+    if period.is_zero() {
+        return Err("the refill period must be positive".into());
+    }
+    Ok((n, period))
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let rate: f64 = s.parse().map_err(|e| format!("{s:?}: {e}"))?;
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!("{rate} is not between 0 and 1"))
+    }
+}
+
+pub fn parse_statuses(s: &str) -> Result<Vec<u16>, String> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let code: u16 = p.trim().parse().map_err(|e| format!("{p:?}: {e}"))?;
+            if (400..600).contains(&code) {
+                Ok(code)
+            } else {
+                Err(format!("{code} is not an HTTP error status"))
+            }
+        })
+        .collect()
+}
+
+/// Parses `PROJECT/NAME[@REGION]`.
+pub fn parse_deployment(flag: &'static str, value: &str) -> Result<DeploymentSpec, CliError> {
+    let bad = || CliError::Deployment {
+        flag,
+        value: value.to_string(),
+    };
+    let (project, rest) = value.split_once('/').ok_or_else(bad)?;
+    let (name, region) = match rest.split_once('@') {
+        Some((name, region)) => (name, Some(region.to_string())),
+        None => (rest, None),
+    };
+    if !ids::is_object_id(project) || !ids::is_deployment_name(name) {
+        return Err(bad());
+    }
+    Ok(DeploymentSpec {
+        project: project.to_string(),
+        name: name.to_string(),
+        region,
+    })
+}
+
+impl Args {
+    /// Validates the flags into a [`Config`].
+    pub fn into_config(self) -> Result<Config, CliError> {
+        let Args {
+            listen,
+            public_key,
+            private_key,
+            client_id,
+            client_secret,
+            projects,
+            serverless_instances,
+            clusters,
+            reserve_delay,
+            connect_delay,
+            delete_delay,
+            nonce_ttl,
+            rate_limit_capacity,
+            rate_limit_refill,
+            fault_rate,
+            fault_statuses,
+            latency,
+            ec2_endpoint,
+        } = self;
+        if let Some(bad) = projects.iter().find(|p| !ids::is_object_id(p)) {
+            return Err(CliError::Project(bad.clone()));
+        }
+        let serverless_instances = serverless_instances
+            .iter()
+            .map(|v| parse_deployment("--serverless-instance", v))
+            .collect::<Result<_, _>>()?;
+        let clusters = clusters
+            .iter()
+            .map(|v| parse_deployment("--cluster", v))
+            .collect::<Result<_, _>>()?;
+        let fault_statuses = parse_statuses(&fault_statuses).map_err(CliError::Statuses)?;
+        Ok(Config {
+            listen,
+            credentials: Credentials {
+                public_key,
+                private_key,
+                client_id,
+                client_secret,
+            },
+            projects,
+            serverless_instances,
+            clusters,
+            delays: Delays {
+                reserve: reserve_delay,
+                connect: connect_delay,
+                delete: delete_delay,
+            },
+            nonce_ttl,
+            rate_limit: RateLimit {
+                capacity: rate_limit_capacity,
+                refill: rate_limit_refill.0,
+                period: rate_limit_refill.1,
+            },
+            fault_rate,
+            fault_statuses,
+            latency,
+            ec2_endpoint,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_deployments_and_refill() {
+        let d = parse_deployment("--cluster", "5f7cac1adf5d6c6306f4b283/c0@EU_WEST_1").unwrap();
+        assert_eq!(d.name, "c0");
+        assert_eq!(d.region.as_deref(), Some("EU_WEST_1"));
+        assert!(parse_deployment("--cluster", "nothex/c0").is_err());
+        assert_eq!(
+            parse_refill("2000/60s").unwrap(),
+            (2000, Duration::from_secs(60))
+        );
+        assert!(parse_refill("2000").is_err());
+        assert_eq!(parse_statuses("429, 503").unwrap(), vec![429, 503]);
+        assert!(parse_statuses("200").is_err());
+    }
+
+    #[test]
+    fn defaults_are_usable() {
+        let args = Args::try_parse_from(["atlas-sandbox"]).unwrap();
+        let config = args.into_config().unwrap();
+        assert_eq!(config.rate_limit.capacity, 4000);
+        assert_eq!(config.delays.reserve, Duration::from_secs(3));
+        assert_eq!(config.listen.port(), 0);
+    }
+}

@@ -1,0 +1,221 @@
+//! The cloud side of a link, checked as Atlas does before accepting it: `DescribeVpcEndpoints`
+//! through the EC2 Query API (e.g. a moto server), and a minimal reading of its XML answer.
+//!
+//! Requests carry an `AWS4-HMAC-SHA256` header with a fixed credential and a dummy signature:
+//! moto does not verify signatures but takes the region from the credential scope.
+
+use std::time::Duration;
+
+use crate::model::LinkCheck;
+
+/// What EC2 says about one VPC endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found { service_name: String, state: String },
+    Missing,
+}
+
+/// Failures to get an answer from EC2.
+#[derive(Debug, thiserror::Error)]
+pub enum Ec2Error {
+    #[error("could not reach EC2 at {url}: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("EC2 at {url} answered {status}: {code}")]
+    Api {
+        url: String,
+        status: u16,
+        code: String,
+    },
+}
+
+/// A DescribeVpcEndpoints client for one EC2 endpoint URL.
+#[derive(Debug, Clone)]
+pub struct Ec2Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+fn text_of<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&close)? + start;
+    Some(xml[start..end].trim())
+}
+
+/// Reads a DescribeVpcEndpoints answer (or EC2 error document) for `vpce_id`.
+pub fn parse_describe(xml: &str, vpce_id: &str) -> Result<Lookup, String> {
+    if let Some(code) = text_of(xml, "Code") {
+        return if code == "InvalidVpcEndpointId.NotFound" {
+            Ok(Lookup::Missing)
+        } else {
+            Err(code.to_string())
+        };
+    }
+    let marker = format!("<vpcEndpointId>{vpce_id}</vpcEndpointId>");
+    let Some(pos) = xml.find(&marker) else {
+        return Ok(Lookup::Missing);
+    };
+    let rest = &xml[pos + marker.len()..];
+    // Limit the search to this endpoint's item.
+    let item = match rest.find("<vpcEndpointId>") {
+        Some(next) => &rest[..next],
+        None => rest,
+    };
+    let service_name = text_of(item, "serviceName").unwrap_or_default().to_string();
+    let state = text_of(item, "state").unwrap_or_default().to_string();
+    if state.eq_ignore_ascii_case("deleted") || state.eq_ignore_ascii_case("deleting") {
+        return Ok(Lookup::Missing);
+    }
+    Ok(Lookup::Found {
+        service_name,
+        state,
+    })
+}
+
+/// The verdict Atlas reaches for `check` given EC2's answer: `Err` carries the errorMessage.
+pub fn verdict(check: &LinkCheck, lookup: Result<Lookup, Ec2Error>) -> Result<(), String> {
+    match lookup {
+        Err(e) => Err(format!(
+            "Could not verify VPC endpoint {}: {e}",
+            check.vpce_id
+        )),
+        Ok(Lookup::Missing) => Err(format!(
+            "VPC endpoint {} not found in {}",
+            check.vpce_id, check.aws_region
+        )),
+        Ok(Lookup::Found { service_name, .. }) if service_name != check.expected_service => {
+            Err(format!(
+                "VPC endpoint {} is for service {service_name}, expected {}",
+                check.vpce_id, check.expected_service
+            ))
+        }
+        Ok(Lookup::Found { .. }) => Ok(()),
+    }
+}
+
+impl Ec2Client {
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+        }
+    }
+
+    /// Looks `vpce_id` up in `aws_region`.
+    pub async fn describe(&self, vpce_id: &str, aws_region: &str) -> Result<Lookup, Ec2Error> {
+        let url = format!("{}/", self.base);
+        let body =
+            format!("Action=DescribeVpcEndpoints&Version=2016-11-15&VpcEndpointId.1={vpce_id}");
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20260101/{aws_region}/ec2/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let response = self
+            .http
+            .post(&url)
+            .header("Authorization", auth)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|source| Ec2Error::Unreachable {
+                url: self.base.clone(),
+                source,
+            })?;
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .await
+            .map_err(|source| Ec2Error::Unreachable {
+                url: self.base.clone(),
+                source,
+            })?;
+        parse_describe(&text, vpce_id).map_err(|code| Ec2Error::Api {
+            url: self.base.clone(),
+            status,
+            code,
+        })
+    }
+
+    /// Runs the check for one link and returns the verdict.
+    pub async fn check(&self, check: &LinkCheck) -> Result<(), String> {
+        let lookup = self.describe(&check.vpce_id, &check.aws_region).await;
+        verdict(check, lookup)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LinkTarget;
+
+    const FOUND: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<DescribeVpcEndpointsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><vpcEndpointSet><item><vpcEndpointId>vpce-f58af25186e84679f</vpcEndpointId><vpcEndpointType>Interface</vpcEndpointType><vpcId>vpc-9d25b626fcd5ea10c</vpcId><serviceName>com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0</serviceName><state>available</state><dnsEntrySet><item><dnsName>x</dnsName></item></dnsEntrySet></item></vpcEndpointSet><requestId>request-id</requestId></DescribeVpcEndpointsResponse>"#;
+    const NOT_FOUND: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<Response><Errors><Error><Code>InvalidVpcEndpointId.NotFound</Code><Message>The VpcEndPoint ID 'vpce-0123456789abcdef0' does not exist</Message></Error></Errors><RequestID>request-id</RequestID></Response>"#;
+
+    fn check(expected: &str) -> LinkCheck {
+        LinkCheck {
+            target: LinkTarget::Tenant {
+                project: "p".into(),
+                id: "i".into(),
+            },
+            seq: 1,
+            vpce_id: "vpce-f58af25186e84679f".into(),
+            aws_region: "us-east-1".into(),
+            expected_service: expected.into(),
+        }
+    }
+
+    #[test]
+    fn parses_found_missing_and_deleted() {
+        let found = parse_describe(FOUND, "vpce-f58af25186e84679f").unwrap();
+        assert_eq!(
+            found,
+            Lookup::Found {
+                service_name: "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0".into(),
+                state: "available".into()
+            }
+        );
+        assert_eq!(
+            parse_describe(NOT_FOUND, "vpce-0123456789abcdef0"),
+            Ok(Lookup::Missing)
+        );
+        let deleted = FOUND.replace("<state>available</state>", "<state>deleted</state>");
+        assert_eq!(
+            parse_describe(&deleted, "vpce-f58af25186e84679f"),
+            Ok(Lookup::Missing)
+        );
+        let other_error = NOT_FOUND.replace("InvalidVpcEndpointId.NotFound", "AuthFailure");
+        assert_eq!(
+            parse_describe(&other_error, "vpce-0123456789abcdef0"),
+            Err("AuthFailure".into())
+        );
+    }
+
+    #[test]
+    fn verdict_compares_the_service_name() {
+        let name = "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0";
+        let lookup = || parse_describe(FOUND, "vpce-f58af25186e84679f").map_err(|_| unreachable!());
+        assert_eq!(verdict(&check(name), lookup()), Ok(()));
+        let other = "com.amazonaws.vpce.us-east-1.vpce-svc-fffffffffffffffff";
+        let err = verdict(&check(other), lookup()).unwrap_err();
+        assert!(
+            err.contains("is for service") && err.contains(other),
+            "{err}"
+        );
+        let err = verdict(&check(name), Ok(Lookup::Missing)).unwrap_err();
+        assert_eq!(
+            err,
+            "VPC endpoint vpce-f58af25186e84679f not found in us-east-1"
+        );
+    }
+}

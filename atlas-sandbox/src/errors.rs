@@ -1,0 +1,178 @@
+//! The Atlas error envelope: `{detail, error, errorCode, parameters, reason}` plus the
+//! `X-Error-Code` header, always served as plain `application/json`.
+//!
+//! `parameters` is always an empty array: the OpenAPI subset declares its items as objects,
+//! while real Atlas fills it with bare strings, so an empty list is the only value that is both
+//! schema-valid and honest.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// One error answer of the emulated API.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{status} {code}: {detail}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    /// `(field, description)` pairs reported in `badRequestDetail.fields`.
+    pub fields: Vec<(String, String)>,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
+    /// Value of a `WWW-Authenticate` header (401 answers).
+    pub challenge: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            fields: Vec::new(),
+            retry_after: None,
+            challenge: None,
+        }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, detail)
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    /// A body-validation failure naming the offending field in `badRequestDetail`.
+    pub fn validation(field: &str, description: impl Into<String>) -> Self {
+        let description = description.into();
+        let mut err = Self::bad_request(
+            "VALIDATION_ERROR",
+            format!("Invalid value for attribute {field}: {description}"),
+        );
+        err.fields.push((field.to_string(), description));
+        err
+    }
+
+    pub fn invalid_attribute(name: &str, value: &str) -> Self {
+        Self::bad_request(
+            "INVALID_ATTRIBUTE",
+            format!("Invalid attribute {name} specified: {value:?}."),
+        )
+    }
+
+    pub fn missing_attribute(name: &str) -> Self {
+        Self::bad_request(
+            "MISSING_ATTRIBUTE",
+            format!("The required attribute {name} was not specified."),
+        )
+    }
+
+    pub fn unauthorized(challenge: String) -> Self {
+        let mut err = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "UNEXPECTED_ERROR",
+            "You are not authorized for this resource.",
+        );
+        err.challenge = Some(challenge);
+        err
+    }
+
+    pub fn resource_not_found(method: &str, path: &str) -> Self {
+        Self::not_found(
+            "RESOURCE_NOT_FOUND",
+            format!("Cannot find resource {method} {path}."),
+        )
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The JSON body Atlas sends for this error.
+    pub fn body(&self) -> Value {
+        let mut body = json!({
+            "detail": self.detail,
+            "error": self.status.as_u16(),
+            "errorCode": self.code,
+            "parameters": [],
+            "reason": self.status.canonical_reason().unwrap_or("Unknown"),
+        });
+        if !self.fields.is_empty() {
+            let fields: Vec<Value> = self
+                .fields
+                .iter()
+                .map(|(field, description)| json!({"field": field, "description": description}))
+                .collect();
+            body["badRequestDetail"] = json!({ "fields": fields });
+        }
+        body
+    }
+
+    /// The errorCode Atlas-style clients see for a bare HTTP status (used by fault injection).
+    pub fn code_for_status(status: StatusCode) -> &'static str {
+        match status.as_u16() {
+            400 => "VALIDATION_ERROR",
+            401 => "UNEXPECTED_ERROR",
+            403 => "FORBIDDEN",
+            404 => "RESOURCE_NOT_FOUND",
+            409 => "CONFLICT",
+            429 => "RATE_LIMITED_TOKEN_BUCKET",
+            502 => "BAD_GATEWAY",
+            503 => "SERVICE_UNAVAILABLE",
+            504 => "GATEWAY_TIMEOUT",
+            _ => "UNEXPECTED_ERROR",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body().to_string();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert("X-Error-Code", HeaderValue::from_static(self.code));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(challenge) = &self.challenge
+            && let Ok(value) = HeaderValue::from_str(challenge)
+        {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_has_the_atlas_shape() {
+        let err = ApiError::not_found("GROUP_NOT_FOUND", "No group with ID x exists.");
+        let body = err.body();
+        assert_eq!(body["error"], 404);
+        assert_eq!(body["errorCode"], "GROUP_NOT_FOUND");
+        assert_eq!(body["reason"], "Not Found");
+        assert_eq!(body["parameters"], json!([]));
+        assert!(body.get("badRequestDetail").is_none());
+    }
+
+    #[test]
+    fn validation_errors_name_the_field() {
+        let body = ApiError::validation("comment", "longer than 80 characters").body();
+        assert_eq!(body["errorCode"], "VALIDATION_ERROR");
+        assert_eq!(body["badRequestDetail"]["fields"][0]["field"], "comment");
+    }
+}

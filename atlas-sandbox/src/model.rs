@@ -1,0 +1,1497 @@
+//! The in-memory Atlas: projects, serverless instances, clusters, serverless private endpoints
+//! and dedicated endpoint services with their interface endpoints, plus the state machines that
+//! move them along.
+//!
+//! Time-based transitions are stored as deadlines and applied by [`Store::advance`], which the
+//! server calls before every read and a background ticker calls periodically. Links (a
+//! serverless PATCH, a dedicated interface-endpoint POST) that need an EC2 verdict are handed
+//! out by [`Store::due_checks`] and settled by [`Store::apply_verdict`], so the EC2 call never
+//! runs under the lock.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+
+use crate::{ids, regions};
+
+/// How long each asynchronous step takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delays {
+    pub reserve: Duration,
+    pub connect: Duration,
+    pub delete: Duration,
+}
+
+/// Errors of the model, each naming the object concerned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("No group with ID {0} exists.")]
+    GroupNotFound(String),
+    #[error("Serverless instance {name} does not exist in group {project}.")]
+    ServerlessInstanceNotFound { project: String, name: String },
+    #[error("No cluster named {name} exists in group {project}.")]
+    ClusterNotFound { project: String, name: String },
+    #[error("A deployment named {name} already exists in group {project}.")]
+    DeploymentExists { project: String, name: String },
+    #[error("Private endpoint {id} for serverless instance {instance} does not exist.")]
+    TenantEndpointNotFound { instance: String, id: String },
+    #[error("Private endpoint service {id} does not exist in group {project}.")]
+    ServiceNotFound { project: String, id: String },
+    #[error("Interface endpoint {id} does not exist in private endpoint service {service}.")]
+    InterfaceEndpointNotFound { service: String, id: String },
+    #[error("A private endpoint service for AWS already exists in region {region}.")]
+    ServiceAlreadyExists { region: String },
+    #[error(
+        "A PrivateLink with endpoints cannot be deleted. Please delete all endpoints and retry."
+    )]
+    ServiceHasEndpoints,
+    #[error("Private endpoint service {id} is {status} and cannot accept endpoints yet.")]
+    ServiceNotAvailable { id: String, status: &'static str },
+    #[error("Interface endpoint {id} already exists in this project.")]
+    InterfaceEndpointExists { id: String },
+    #[error(
+        "Private endpoint {id} is {status}; it can be connected only once it is RESERVED (endpointServiceName is known)."
+    )]
+    NotReserved { id: String, status: &'static str },
+    #[error(
+        "Private endpoint {id} is AVAILABLE with cloudProviderEndpointId {current}; cloudProviderEndpointId cannot be changed once the endpoint is AVAILABLE."
+    )]
+    EndpointIdLocked { id: String, current: String },
+    #[error("Invalid value for attribute {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("The required attribute {0} was not specified.")]
+    Missing(&'static str),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ModelError {
+    ModelError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Status of a serverless ("tenant") private endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TenantStatus {
+    ReservationRequested,
+    Reserved,
+    Initiating,
+    Available,
+    Failed,
+    Deleting,
+}
+
+impl TenantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::ReservationRequested => "RESERVATION_REQUESTED",
+            TenantStatus::Reserved => "RESERVED",
+            TenantStatus::Initiating => "INITIATING",
+            TenantStatus::Available => "AVAILABLE",
+            TenantStatus::Failed => "FAILED",
+            TenantStatus::Deleting => "DELETING",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            TenantStatus::ReservationRequested,
+            TenantStatus::Reserved,
+            TenantStatus::Initiating,
+            TenantStatus::Available,
+            TenantStatus::Failed,
+            TenantStatus::Deleting,
+        ]
+        .into_iter()
+        .find(|s2| s2.as_str() == s)
+    }
+}
+
+/// Status of a dedicated endpoint service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceStatus {
+    Initiating,
+    Available,
+    Deleting,
+}
+
+impl ServiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceStatus::Initiating => "INITIATING",
+            ServiceStatus::Available => "AVAILABLE",
+            ServiceStatus::Deleting => "DELETING",
+        }
+    }
+}
+
+/// `connectionStatus` of an AWS interface endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkStatus {
+    PendingAcceptance,
+    Pending,
+    Available,
+    Rejected,
+    Deleting,
+}
+
+impl LinkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkStatus::PendingAcceptance => "PENDING_ACCEPTANCE",
+            LinkStatus::Pending => "PENDING",
+            LinkStatus::Available => "AVAILABLE",
+            LinkStatus::Rejected => "REJECTED",
+            LinkStatus::Deleting => "DELETING",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            LinkStatus::PendingAcceptance,
+            LinkStatus::Pending,
+            LinkStatus::Available,
+            LinkStatus::Rejected,
+            LinkStatus::Deleting,
+        ]
+        .into_iter()
+        .find(|s2| s2.as_str() == s)
+    }
+}
+
+/// Progress of one link attempt towards its verdict.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LinkProgress {
+    /// Sequence number of the attempt; verdicts for older attempts are dropped.
+    pub seq: u64,
+    /// A failure injected through the control API, applied instead of the EC2 check.
+    pub forced_failure: Option<String>,
+    /// An EC2 check for this attempt is running.
+    pub checking: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerlessInstance {
+    pub id: String,
+    pub name: String,
+    /// Atlas-style region, e.g. `US_EAST_1`.
+    pub region: String,
+    pub created: SystemTime,
+    pub host_label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub created: SystemTime,
+    pub host_label: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantEndpoint {
+    pub id: String,
+    pub instance: String,
+    pub comment: Option<String>,
+    pub status: TenantStatus,
+    /// The service name issued at creation, shown once RESERVED.
+    pub issued_service_name: String,
+    pub endpoint_service_name: Option<String>,
+    pub cloud_provider_endpoint_id: Option<String>,
+    pub error_message: Option<String>,
+    pub deadline: Option<Instant>,
+    pub link: LinkProgress,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterfaceEndpoint {
+    pub id: String,
+    pub status: LinkStatus,
+    pub accept_at: Option<Instant>,
+    pub deadline: Option<Instant>,
+    pub error_message: Option<String>,
+    pub delete_requested: bool,
+    pub link: LinkProgress,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointService {
+    pub id: String,
+    pub region: String,
+    pub status: ServiceStatus,
+    pub issued_service_name: String,
+    pub deadline: Option<Instant>,
+    pub error_message: Option<String>,
+    pub endpoints: Vec<InterfaceEndpoint>,
+}
+
+impl EndpointService {
+    /// `endpointServiceName` as Atlas reports it: null until the service is AVAILABLE.
+    pub fn endpoint_service_name(&self) -> Option<&str> {
+        match self.status {
+            ServiceStatus::Initiating => None,
+            _ => Some(&self.issued_service_name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Project {
+    pub id: String,
+    pub serverless: Vec<ServerlessInstance>,
+    pub clusters: Vec<Cluster>,
+    pub tenant_endpoints: Vec<TenantEndpoint>,
+    pub services: Vec<EndpointService>,
+}
+
+/// Which link a check or verdict is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkTarget {
+    Tenant {
+        project: String,
+        id: String,
+    },
+    Interface {
+        project: String,
+        service: String,
+        id: String,
+    },
+}
+
+/// An EC2 check to run: does `vpce_id` exist in `aws_region` for `expected_service`?
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkCheck {
+    pub target: LinkTarget,
+    pub seq: u64,
+    pub vpce_id: String,
+    pub aws_region: String,
+    pub expected_service: String,
+}
+
+/// Failures injected into the next links, regardless of EC2.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LinkFailures {
+    pub count: u32,
+    pub message: String,
+}
+
+/// Fields of a serverless endpoint PATCH, already type-checked by the server.
+#[derive(Debug, Clone, Default)]
+pub struct TenantUpdate {
+    pub provider_name: Option<String>,
+    pub cloud_provider_endpoint_id: Option<String>,
+    pub comment: Option<String>,
+}
+
+pub const MAX_COMMENT: usize = 80;
+
+/// The whole emulated Atlas.
+#[derive(Debug)]
+pub struct Store {
+    pub delays: Delays,
+    pub link_failures: LinkFailures,
+    /// Whether links are verified against EC2 (otherwise they succeed unchecked).
+    pub ec2_checks: bool,
+    projects: BTreeMap<String, Project>,
+    next_seq: u64,
+}
+
+impl Store {
+    pub fn new(delays: Delays, ec2_checks: bool) -> Self {
+        Self {
+            delays,
+            link_failures: LinkFailures::default(),
+            ec2_checks,
+            projects: BTreeMap::new(),
+            next_seq: 0,
+        }
+    }
+
+    pub fn projects(&self) -> impl Iterator<Item = &Project> {
+        self.projects.values()
+    }
+
+    /// Adds a project; returns false when it already existed.
+    pub fn add_project(&mut self, id: &str) -> Result<bool, ModelError> {
+        if !ids::is_object_id(id) {
+            return Err(invalid("id", "must be 24 lowercase hexadecimal digits"));
+        }
+        if self.projects.contains_key(id) {
+            return Ok(false);
+        }
+        self.projects.insert(
+            id.to_string(),
+            Project {
+                id: id.to_string(),
+                ..Project::default()
+            },
+        );
+        Ok(true)
+    }
+
+    pub fn project(&self, id: &str) -> Result<&Project, ModelError> {
+        self.projects
+            .get(id)
+            .ok_or_else(|| ModelError::GroupNotFound(id.to_string()))
+    }
+
+    fn project_mut(&mut self, id: &str) -> Result<&mut Project, ModelError> {
+        self.projects
+            .get_mut(id)
+            .ok_or_else(|| ModelError::GroupNotFound(id.to_string()))
+    }
+
+    fn check_new_deployment(
+        &mut self,
+        project: &str,
+        name: &str,
+        region: Option<&str>,
+    ) -> Result<String, ModelError> {
+        if !ids::is_deployment_name(name) {
+            return Err(invalid("name", "must match ^[a-zA-Z0-9][a-zA-Z0-9-]*$"));
+        }
+        let region = match region {
+            Some(r) => regions::to_atlas(r)
+                .ok_or_else(|| invalid("region", format!("unknown region {r:?}")))?,
+            None => "US_EAST_1".to_string(),
+        };
+        self.add_project(project)?;
+        let p = self.project(project)?;
+        if p.serverless.iter().any(|s| s.name == name) || p.clusters.iter().any(|c| c.name == name)
+        {
+            return Err(ModelError::DeploymentExists {
+                project: project.to_string(),
+                name: name.to_string(),
+            });
+        }
+        Ok(region)
+    }
+
+    /// Adds a serverless instance (creating the project if needed). `region` may be AWS- or
+    /// Atlas-style; it defaults to `US_EAST_1`.
+    pub fn add_serverless_instance(
+        &mut self,
+        project: &str,
+        name: &str,
+        region: Option<&str>,
+    ) -> Result<ServerlessInstance, ModelError> {
+        let region = self.check_new_deployment(project, name, region)?;
+        let instance = ServerlessInstance {
+            id: ids::object_id(),
+            name: name.to_string(),
+            region,
+            created: SystemTime::now(),
+            host_label: ids::host_label(),
+        };
+        self.project_mut(project)?.serverless.push(instance.clone());
+        Ok(instance)
+    }
+
+    /// Adds a dedicated cluster (creating the project if needed).
+    pub fn add_cluster(
+        &mut self,
+        project: &str,
+        name: &str,
+        region: Option<&str>,
+    ) -> Result<Cluster, ModelError> {
+        let region = self.check_new_deployment(project, name, region)?;
+        let cluster = Cluster {
+            id: ids::object_id(),
+            name: name.to_string(),
+            region,
+            created: SystemTime::now(),
+            host_label: ids::host_label(),
+        };
+        self.project_mut(project)?.clusters.push(cluster.clone());
+        Ok(cluster)
+    }
+
+    pub fn serverless_instance(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<&ServerlessInstance, ModelError> {
+        self.project(project)?
+            .serverless
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| ModelError::ServerlessInstanceNotFound {
+                project: project.to_string(),
+                name: name.to_string(),
+            })
+    }
+
+    pub fn cluster(&self, project: &str, name: &str) -> Result<&Cluster, ModelError> {
+        self.project(project)?
+            .clusters
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| ModelError::ClusterNotFound {
+                project: project.to_string(),
+                name: name.to_string(),
+            })
+    }
+
+    fn take_link_failure(&mut self) -> Option<String> {
+        if self.link_failures.count == 0 {
+            return None;
+        }
+        self.link_failures.count -= 1;
+        Some(self.link_failures.message.clone())
+    }
+
+    fn new_link(&mut self) -> LinkProgress {
+        self.next_seq += 1;
+        LinkProgress {
+            seq: self.next_seq,
+            forced_failure: self.take_link_failure(),
+            checking: false,
+        }
+    }
+
+    // ----- serverless private endpoints -----
+
+    pub fn tenant_endpoints(
+        &self,
+        project: &str,
+        instance: &str,
+    ) -> Result<Vec<&TenantEndpoint>, ModelError> {
+        self.serverless_instance(project, instance)?;
+        Ok(self
+            .project(project)?
+            .tenant_endpoints
+            .iter()
+            .filter(|e| e.instance == instance)
+            .collect())
+    }
+
+    pub fn tenant_endpoint(
+        &self,
+        project: &str,
+        instance: &str,
+        id: &str,
+    ) -> Result<&TenantEndpoint, ModelError> {
+        self.serverless_instance(project, instance)?;
+        self.project(project)?
+            .tenant_endpoints
+            .iter()
+            .find(|e| e.instance == instance && e.id == id)
+            .ok_or_else(|| ModelError::TenantEndpointNotFound {
+                instance: instance.to_string(),
+                id: id.to_string(),
+            })
+    }
+
+    fn tenant_endpoint_mut(
+        &mut self,
+        project: &str,
+        instance: &str,
+        id: &str,
+    ) -> Result<&mut TenantEndpoint, ModelError> {
+        self.serverless_instance(project, instance)?;
+        self.project_mut(project)?
+            .tenant_endpoints
+            .iter_mut()
+            .find(|e| e.instance == instance && e.id == id)
+            .ok_or_else(|| ModelError::TenantEndpointNotFound {
+                instance: instance.to_string(),
+                id: id.to_string(),
+            })
+    }
+
+    /// POST: a new endpoint in RESERVATION_REQUESTED.
+    pub fn create_tenant_endpoint(
+        &mut self,
+        project: &str,
+        instance: &str,
+        comment: Option<String>,
+        now: Instant,
+    ) -> Result<TenantEndpoint, ModelError> {
+        let region = self.serverless_instance(project, instance)?.region.clone();
+        check_comment(comment.as_deref())?;
+        let endpoint = TenantEndpoint {
+            id: ids::object_id(),
+            instance: instance.to_string(),
+            comment,
+            status: TenantStatus::ReservationRequested,
+            issued_service_name: ids::endpoint_service_name(&regions::to_aws(&region)),
+            endpoint_service_name: None,
+            cloud_provider_endpoint_id: None,
+            error_message: None,
+            deadline: Some(now + self.delays.reserve),
+            link: LinkProgress::default(),
+        };
+        self.project_mut(project)?
+            .tenant_endpoints
+            .push(endpoint.clone());
+        Ok(endpoint)
+    }
+
+    /// PATCH: records the comment and, with a `cloudProviderEndpointId`, starts the link
+    /// (INITIATING, then AVAILABLE or FAILED after the connect delay).
+    pub fn update_tenant_endpoint(
+        &mut self,
+        project: &str,
+        instance: &str,
+        id: &str,
+        update: TenantUpdate,
+        now: Instant,
+    ) -> Result<TenantEndpoint, ModelError> {
+        let provider = update
+            .provider_name
+            .as_deref()
+            .ok_or(ModelError::Missing("providerName"))?;
+        match provider {
+            "AWS" => {}
+            "AZURE" => {
+                return Err(invalid(
+                    "providerName",
+                    "this serverless instance runs on AWS; AZURE endpoints cannot be attached to it",
+                ));
+            }
+            other => {
+                return Err(invalid(
+                    "providerName",
+                    format!("{other:?} is not AWS or AZURE"),
+                ));
+            }
+        }
+        check_comment(update.comment.as_deref())?;
+        if let Some(vpce) = &update.cloud_provider_endpoint_id
+            && !ids::is_vpce_id(vpce)
+        {
+            return Err(invalid(
+                "cloudProviderEndpointId",
+                format!("{vpce:?} does not match ^vpce-[0-9a-f]{{17}}$"),
+            ));
+        }
+        let connect = self.delays.connect;
+        let current = self.tenant_endpoint(project, instance, id)?.clone();
+        let starts_link = match (&update.cloud_provider_endpoint_id, current.status) {
+            (_, TenantStatus::ReservationRequested) => {
+                return Err(ModelError::NotReserved {
+                    id: id.to_string(),
+                    status: current.status.as_str(),
+                });
+            }
+            (_, TenantStatus::Deleting) => {
+                return Err(invalid(
+                    "status",
+                    format!("private endpoint {id} is DELETING and cannot be updated"),
+                ));
+            }
+            (None, _) => false,
+            (Some(new), TenantStatus::Available) => {
+                let old = current
+                    .cloud_provider_endpoint_id
+                    .clone()
+                    .unwrap_or_default();
+                if *new != old {
+                    return Err(ModelError::EndpointIdLocked {
+                        id: id.to_string(),
+                        current: old,
+                    });
+                }
+                false
+            }
+            (Some(new), TenantStatus::Initiating) => {
+                current.cloud_provider_endpoint_id.as_deref() != Some(new.as_str())
+            }
+            (Some(_), TenantStatus::Reserved | TenantStatus::Failed) => true,
+        };
+        let link = if starts_link {
+            Some(self.new_link())
+        } else {
+            None
+        };
+        let endpoint = self.tenant_endpoint_mut(project, instance, id)?;
+        if let Some(comment) = update.comment {
+            endpoint.comment = Some(comment);
+        }
+        if let Some(link) = link {
+            endpoint.cloud_provider_endpoint_id = update.cloud_provider_endpoint_id;
+            endpoint.status = TenantStatus::Initiating;
+            endpoint.error_message = None;
+            endpoint.deadline = Some(now + connect);
+            endpoint.link = link;
+        }
+        Ok(endpoint.clone())
+    }
+
+    /// DELETE: DELETING for the delete delay, then gone. Repeating it while DELETING is fine.
+    pub fn delete_tenant_endpoint(
+        &mut self,
+        project: &str,
+        instance: &str,
+        id: &str,
+        now: Instant,
+    ) -> Result<(), ModelError> {
+        let delete = self.delays.delete;
+        let endpoint = self.tenant_endpoint_mut(project, instance, id)?;
+        if endpoint.status != TenantStatus::Deleting {
+            endpoint.status = TenantStatus::Deleting;
+            endpoint.deadline = Some(now + delete);
+            endpoint.link.checking = false;
+            endpoint.link.seq = 0;
+        }
+        Ok(())
+    }
+
+    /// Control API: forces a serverless endpoint into `status`.
+    pub fn force_tenant_state(
+        &mut self,
+        project: &str,
+        instance: &str,
+        id: &str,
+        status: TenantStatus,
+        error_message: Option<String>,
+        now: Instant,
+    ) -> Result<TenantEndpoint, ModelError> {
+        let delays = self.delays;
+        let endpoint = self.tenant_endpoint_mut(project, instance, id)?;
+        endpoint.status = status;
+        endpoint.error_message = error_message;
+        endpoint.link.checking = false;
+        endpoint.link.seq = 0;
+        endpoint.deadline = match status {
+            TenantStatus::ReservationRequested => Some(now + delays.reserve),
+            TenantStatus::Initiating => Some(now + delays.connect),
+            TenantStatus::Deleting => Some(now + delays.delete),
+            _ => None,
+        };
+        if status != TenantStatus::ReservationRequested && endpoint.endpoint_service_name.is_none()
+        {
+            endpoint.endpoint_service_name = Some(endpoint.issued_service_name.clone());
+        }
+        Ok(endpoint.clone())
+    }
+
+    // ----- dedicated endpoint services -----
+
+    /// POST endpointService: INITIATING, AVAILABLE after the reserve delay.
+    pub fn create_service(
+        &mut self,
+        project: &str,
+        provider: &str,
+        region: &str,
+        now: Instant,
+    ) -> Result<EndpointService, ModelError> {
+        self.project(project)?;
+        match provider {
+            "AWS" => {}
+            "AZURE" | "GCP" => {
+                return Err(invalid(
+                    "providerName",
+                    format!("{provider} endpoint services are not emulated; use AWS"),
+                ));
+            }
+            other => {
+                return Err(invalid(
+                    "providerName",
+                    format!("{other:?} is not one of AWS, AZURE, GCP"),
+                ));
+            }
+        }
+        let region = regions::to_atlas(region)
+            .ok_or_else(|| invalid("region", format!("unknown AWS region {region:?}")))?;
+        let reserve = self.delays.reserve;
+        let p = self.project_mut(project)?;
+        if p.services.iter().any(|s| s.region == region) {
+            return Err(ModelError::ServiceAlreadyExists { region });
+        }
+        let service = EndpointService {
+            id: ids::object_id(),
+            issued_service_name: ids::endpoint_service_name(&regions::to_aws(&region)),
+            region,
+            status: ServiceStatus::Initiating,
+            deadline: Some(now + reserve),
+            error_message: None,
+            endpoints: Vec::new(),
+        };
+        p.services.push(service.clone());
+        Ok(service)
+    }
+
+    pub fn services(&self, project: &str) -> Result<Vec<&EndpointService>, ModelError> {
+        Ok(self.project(project)?.services.iter().collect())
+    }
+
+    pub fn service(&self, project: &str, id: &str) -> Result<&EndpointService, ModelError> {
+        self.project(project)?
+            .services
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| ModelError::ServiceNotFound {
+                project: project.to_string(),
+                id: id.to_string(),
+            })
+    }
+
+    fn service_mut(&mut self, project: &str, id: &str) -> Result<&mut EndpointService, ModelError> {
+        self.project_mut(project)?
+            .services
+            .iter_mut()
+            .find(|s| s.id == id)
+            .ok_or_else(|| ModelError::ServiceNotFound {
+                project: project.to_string(),
+                id: id.to_string(),
+            })
+    }
+
+    /// DELETE endpointService: refused while interface endpoints exist (even DELETING ones).
+    pub fn delete_service(
+        &mut self,
+        project: &str,
+        id: &str,
+        now: Instant,
+    ) -> Result<(), ModelError> {
+        let delete = self.delays.delete;
+        let service = self.service_mut(project, id)?;
+        if !service.endpoints.is_empty() {
+            return Err(ModelError::ServiceHasEndpoints);
+        }
+        if service.status != ServiceStatus::Deleting {
+            service.status = ServiceStatus::Deleting;
+            service.deadline = Some(now + delete);
+        }
+        Ok(())
+    }
+
+    /// POST interface endpoint: PENDING_ACCEPTANCE, PENDING halfway through the connect delay,
+    /// then AVAILABLE or REJECTED.
+    pub fn create_interface_endpoint(
+        &mut self,
+        project: &str,
+        service_id: &str,
+        vpce: &str,
+        now: Instant,
+    ) -> Result<InterfaceEndpoint, ModelError> {
+        if !ids::is_vpce_id(vpce) {
+            return Err(invalid(
+                "id",
+                format!("{vpce:?} does not match ^vpce-[0-9a-f]{{17}}$"),
+            ));
+        }
+        let service = self.service(project, service_id)?;
+        if service.status != ServiceStatus::Available {
+            return Err(ModelError::ServiceNotAvailable {
+                id: service_id.to_string(),
+                status: service.status.as_str(),
+            });
+        }
+        if self
+            .project(project)?
+            .services
+            .iter()
+            .any(|s| s.endpoints.iter().any(|e| e.id == vpce))
+        {
+            return Err(ModelError::InterfaceEndpointExists {
+                id: vpce.to_string(),
+            });
+        }
+        let connect = self.delays.connect;
+        let link = self.new_link();
+        let endpoint = InterfaceEndpoint {
+            id: vpce.to_string(),
+            status: LinkStatus::PendingAcceptance,
+            accept_at: Some(now + connect / 2),
+            deadline: Some(now + connect),
+            error_message: None,
+            delete_requested: false,
+            link,
+        };
+        self.service_mut(project, service_id)?
+            .endpoints
+            .push(endpoint.clone());
+        Ok(endpoint)
+    }
+
+    pub fn interface_endpoint(
+        &self,
+        project: &str,
+        service_id: &str,
+        id: &str,
+    ) -> Result<&InterfaceEndpoint, ModelError> {
+        self.service(project, service_id)?
+            .endpoints
+            .iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| ModelError::InterfaceEndpointNotFound {
+                service: service_id.to_string(),
+                id: id.to_string(),
+            })
+    }
+
+    fn interface_endpoint_mut(
+        &mut self,
+        project: &str,
+        service_id: &str,
+        id: &str,
+    ) -> Result<&mut InterfaceEndpoint, ModelError> {
+        self.service_mut(project, service_id)?
+            .endpoints
+            .iter_mut()
+            .find(|e| e.id == id)
+            .ok_or_else(|| ModelError::InterfaceEndpointNotFound {
+                service: service_id.to_string(),
+                id: id.to_string(),
+            })
+    }
+
+    /// DELETE interface endpoint: DELETING for the delete delay, then gone; the service goes
+    /// with its last endpoint.
+    pub fn delete_interface_endpoint(
+        &mut self,
+        project: &str,
+        service_id: &str,
+        id: &str,
+        now: Instant,
+    ) -> Result<(), ModelError> {
+        let delete = self.delays.delete;
+        let endpoint = self.interface_endpoint_mut(project, service_id, id)?;
+        endpoint.delete_requested = true;
+        if endpoint.status != LinkStatus::Deleting {
+            endpoint.status = LinkStatus::Deleting;
+            endpoint.deadline = Some(now + delete);
+            endpoint.accept_at = None;
+            endpoint.link.checking = false;
+            endpoint.link.seq = 0;
+        }
+        Ok(())
+    }
+
+    /// Control API: forces an interface endpoint into `status`.
+    pub fn force_interface_state(
+        &mut self,
+        project: &str,
+        service_id: &str,
+        id: &str,
+        status: LinkStatus,
+        error_message: Option<String>,
+        now: Instant,
+    ) -> Result<InterfaceEndpoint, ModelError> {
+        let delays = self.delays;
+        let endpoint = self.interface_endpoint_mut(project, service_id, id)?;
+        endpoint.status = status;
+        endpoint.error_message = error_message;
+        endpoint.link.checking = false;
+        endpoint.link.seq = 0;
+        endpoint.accept_at = None;
+        endpoint.deadline = match status {
+            LinkStatus::PendingAcceptance | LinkStatus::Pending => Some(now + delays.connect),
+            LinkStatus::Deleting => Some(now + delays.delete),
+            _ => None,
+        };
+        Ok(endpoint.clone())
+    }
+
+    // ----- time -----
+
+    /// Applies every transition whose deadline has passed. Links that need EC2 are left for
+    /// [`Store::due_checks`].
+    pub fn advance(&mut self, now: Instant) {
+        let delete = self.delays.delete;
+        let ec2 = self.ec2_checks;
+        let due = |deadline: Option<Instant>| deadline.is_some_and(|d| d <= now);
+        for project in self.projects.values_mut() {
+            project.tenant_endpoints.retain_mut(|e| {
+                if !due(e.deadline) {
+                    return true;
+                }
+                match e.status {
+                    TenantStatus::ReservationRequested => {
+                        e.status = TenantStatus::Reserved;
+                        e.endpoint_service_name = Some(e.issued_service_name.clone());
+                        e.deadline = None;
+                    }
+                    TenantStatus::Initiating if !e.link.checking => {
+                        if let Some(message) = e.link.forced_failure.take() {
+                            e.status = TenantStatus::Failed;
+                            e.error_message = Some(message);
+                            e.deadline = None;
+                        } else if !ec2 {
+                            e.status = TenantStatus::Available;
+                            e.deadline = None;
+                        }
+                    }
+                    TenantStatus::Deleting => return false,
+                    _ => {}
+                }
+                true
+            });
+            project.services.retain_mut(|s| {
+                for e in &mut s.endpoints {
+                    if e.status == LinkStatus::PendingAcceptance && due(e.accept_at) {
+                        e.status = LinkStatus::Pending;
+                        e.accept_at = None;
+                    }
+                    let pending = matches!(
+                        e.status,
+                        LinkStatus::PendingAcceptance | LinkStatus::Pending
+                    );
+                    if pending && due(e.deadline) && !e.link.checking {
+                        if let Some(message) = e.link.forced_failure.take() {
+                            e.status = LinkStatus::Rejected;
+                            e.error_message = Some(message);
+                            e.deadline = None;
+                        } else if !ec2 {
+                            e.status = LinkStatus::Available;
+                            e.deadline = None;
+                        }
+                    }
+                }
+                let before = s.endpoints.len();
+                s.endpoints
+                    .retain(|e| !(e.status == LinkStatus::Deleting && due(e.deadline)));
+                if before > 0 && s.endpoints.is_empty() && s.status != ServiceStatus::Deleting {
+                    // The last endpoint takes its service with it.
+                    s.status = ServiceStatus::Deleting;
+                    s.deadline = Some(now + delete);
+                }
+                if due(s.deadline) {
+                    match s.status {
+                        ServiceStatus::Initiating => {
+                            s.status = ServiceStatus::Available;
+                            s.deadline = None;
+                        }
+                        ServiceStatus::Deleting => return false,
+                        ServiceStatus::Available => {}
+                    }
+                }
+                true
+            });
+        }
+    }
+
+    /// Links whose connect delay has passed and that wait for an EC2 verdict; each is marked
+    /// as being checked so that it is handed out once.
+    pub fn due_checks(&mut self, now: Instant) -> Vec<LinkCheck> {
+        if !self.ec2_checks {
+            return Vec::new();
+        }
+        let due = |deadline: Option<Instant>| deadline.is_some_and(|d| d <= now);
+        let mut checks = Vec::new();
+        for project in self.projects.values_mut() {
+            for e in &mut project.tenant_endpoints {
+                if e.status == TenantStatus::Initiating
+                    && due(e.deadline)
+                    && !e.link.checking
+                    && e.link.forced_failure.is_none()
+                {
+                    let region = project
+                        .serverless
+                        .iter()
+                        .find(|s| s.name == e.instance)
+                        .map(|s| regions::to_aws(&s.region))
+                        .unwrap_or_else(|| "us-east-1".into());
+                    e.link.checking = true;
+                    checks.push(LinkCheck {
+                        target: LinkTarget::Tenant {
+                            project: project.id.clone(),
+                            id: e.id.clone(),
+                        },
+                        seq: e.link.seq,
+                        vpce_id: e.cloud_provider_endpoint_id.clone().unwrap_or_default(),
+                        aws_region: region,
+                        expected_service: e.issued_service_name.clone(),
+                    });
+                }
+            }
+            for s in &mut project.services {
+                for e in &mut s.endpoints {
+                    let pending = matches!(
+                        e.status,
+                        LinkStatus::PendingAcceptance | LinkStatus::Pending
+                    );
+                    if pending
+                        && due(e.deadline)
+                        && !e.link.checking
+                        && e.link.forced_failure.is_none()
+                    {
+                        e.link.checking = true;
+                        checks.push(LinkCheck {
+                            target: LinkTarget::Interface {
+                                project: project.id.clone(),
+                                service: s.id.clone(),
+                                id: e.id.clone(),
+                            },
+                            seq: e.link.seq,
+                            vpce_id: e.id.clone(),
+                            aws_region: regions::to_aws(&s.region),
+                            expected_service: s.issued_service_name.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        checks
+    }
+
+    /// Settles a link with the EC2 verdict (`Err` carries the errorMessage). Verdicts for an
+    /// attempt that has since been replaced, deleted or forced are dropped.
+    pub fn apply_verdict(&mut self, check: &LinkCheck, verdict: Result<(), String>) {
+        match &check.target {
+            LinkTarget::Tenant { project, id } => {
+                let Some(e) = self
+                    .projects
+                    .get_mut(project)
+                    .and_then(|p| p.tenant_endpoints.iter_mut().find(|e| &e.id == id))
+                else {
+                    return;
+                };
+                if e.link.seq != check.seq || e.status != TenantStatus::Initiating {
+                    return;
+                }
+                e.link.checking = false;
+                e.deadline = None;
+                match verdict {
+                    Ok(()) => e.status = TenantStatus::Available,
+                    Err(message) => {
+                        e.status = TenantStatus::Failed;
+                        e.error_message = Some(message);
+                    }
+                }
+            }
+            LinkTarget::Interface {
+                project,
+                service,
+                id,
+            } => {
+                let Some(e) = self
+                    .projects
+                    .get_mut(project)
+                    .and_then(|p| p.services.iter_mut().find(|s| &s.id == service))
+                    .and_then(|s| s.endpoints.iter_mut().find(|e| &e.id == id))
+                else {
+                    return;
+                };
+                let pending = matches!(
+                    e.status,
+                    LinkStatus::PendingAcceptance | LinkStatus::Pending
+                );
+                if e.link.seq != check.seq || !pending {
+                    return;
+                }
+                e.link.checking = false;
+                e.deadline = None;
+                e.accept_at = None;
+                match verdict {
+                    Ok(()) => e.status = LinkStatus::Available,
+                    Err(message) => {
+                        e.status = LinkStatus::Rejected;
+                        e.error_message = Some(message);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_comment(comment: Option<&str>) -> Result<(), ModelError> {
+    match comment {
+        Some(c) if c.chars().count() > MAX_COMMENT => Err(invalid(
+            "comment",
+            format!(
+                "must be at most {MAX_COMMENT} characters, got {}",
+                c.chars().count()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: &str = "5f7cac1adf5d6c6306f4b283";
+    const VPCE: &str = "vpce-0123456789abcdef0";
+    const S: Duration = Duration::from_secs(1);
+
+    fn store(ec2: bool) -> Store {
+        let mut store = Store::new(
+            Delays {
+                reserve: 3 * S,
+                connect: 4 * S,
+                delete: 2 * S,
+            },
+            ec2,
+        );
+        store
+            .add_serverless_instance(P, "inst", Some("us-east-1"))
+            .unwrap();
+        store.add_cluster(P, "c0", None).unwrap();
+        store
+    }
+
+    fn aws(id: Option<&str>) -> TenantUpdate {
+        TenantUpdate {
+            provider_name: Some("AWS".into()),
+            cloud_provider_endpoint_id: id.map(String::from),
+            comment: None,
+        }
+    }
+
+    /// Creates an endpoint and lets it reach RESERVED; returns its id and the time.
+    fn reserved(store: &mut Store, t0: Instant) -> (String, Instant) {
+        let e = store
+            .create_tenant_endpoint(P, "inst", Some("c".into()), t0)
+            .unwrap();
+        let t = t0 + 3 * S;
+        store.advance(t);
+        (e.id, t)
+    }
+
+    #[test]
+    fn serverless_endpoint_reserves_then_connects() {
+        let mut store = store(false);
+        let t0 = Instant::now();
+        let e = store.create_tenant_endpoint(P, "inst", None, t0).unwrap();
+        assert_eq!(e.status, TenantStatus::ReservationRequested);
+        assert_eq!(e.endpoint_service_name, None);
+        store.advance(t0 + 2 * S);
+        assert_eq!(
+            store.tenant_endpoint(P, "inst", &e.id).unwrap().status,
+            TenantStatus::ReservationRequested
+        );
+        store.advance(t0 + 3 * S);
+        let got = store.tenant_endpoint(P, "inst", &e.id).unwrap();
+        assert_eq!(got.status, TenantStatus::Reserved);
+        let name = got.endpoint_service_name.clone().unwrap();
+        assert!(
+            name.starts_with("com.amazonaws.vpce.us-east-1.vpce-svc-"),
+            "{name}"
+        );
+
+        let t1 = t0 + 5 * S;
+        let patched = store
+            .update_tenant_endpoint(P, "inst", &e.id, aws(Some(VPCE)), t1)
+            .unwrap();
+        assert_eq!(patched.status, TenantStatus::Initiating);
+        assert_eq!(patched.cloud_provider_endpoint_id.as_deref(), Some(VPCE));
+        store.advance(t1 + 3 * S);
+        assert_eq!(
+            store.tenant_endpoint(P, "inst", &e.id).unwrap().status,
+            TenantStatus::Initiating
+        );
+        store.advance(t1 + 4 * S);
+        assert_eq!(
+            store.tenant_endpoint(P, "inst", &e.id).unwrap().status,
+            TenantStatus::Available
+        );
+    }
+
+    #[test]
+    fn patch_before_reservation_is_refused() {
+        let mut store = store(false);
+        let t0 = Instant::now();
+        let e = store.create_tenant_endpoint(P, "inst", None, t0).unwrap();
+        let err = store
+            .update_tenant_endpoint(P, "inst", &e.id, aws(Some(VPCE)), t0)
+            .unwrap_err();
+        assert!(matches!(err, ModelError::NotReserved { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn patch_needs_provider_and_a_valid_vpce_id() {
+        let mut store = store(false);
+        let (id, t) = reserved(&mut store, Instant::now());
+        let mut no_provider = aws(Some(VPCE));
+        no_provider.provider_name = None;
+        assert_eq!(
+            store.update_tenant_endpoint(P, "inst", &id, no_provider, t),
+            Err(ModelError::Missing("providerName"))
+        );
+        let err = store
+            .update_tenant_endpoint(P, "inst", &id, aws(Some("vpce-fcac938279cd98dc894")), t)
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ModelError::Invalid {
+                field: "cloudProviderEndpointId",
+                ..
+            }
+        ));
+        assert_eq!(
+            store.tenant_endpoint(P, "inst", &id).unwrap().status,
+            TenantStatus::Reserved
+        );
+    }
+
+    #[test]
+    fn comment_longer_than_80_is_refused() {
+        let mut store = store(false);
+        let t0 = Instant::now();
+        let long = "x".repeat(81);
+        let err = store
+            .create_tenant_endpoint(P, "inst", Some(long.clone()), t0)
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ModelError::Invalid {
+                field: "comment",
+                ..
+            }
+        ));
+        assert!(
+            store
+                .create_tenant_endpoint(P, "inst", Some("x".repeat(80)), t0)
+                .is_ok()
+        );
+        let (id, t) = reserved(&mut store, t0);
+        let mut update = aws(None);
+        update.comment = Some(long);
+        assert!(matches!(
+            store.update_tenant_endpoint(P, "inst", &id, update, t),
+            Err(ModelError::Invalid {
+                field: "comment",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn endpoint_id_cannot_change_once_available() {
+        let mut store = store(false);
+        let (id, t) = reserved(&mut store, Instant::now());
+        store
+            .update_tenant_endpoint(P, "inst", &id, aws(Some(VPCE)), t)
+            .unwrap();
+        store.advance(t + 4 * S);
+        let other = "vpce-11111111111111111";
+        let err = store
+            .update_tenant_endpoint(P, "inst", &id, aws(Some(other)), t + 5 * S)
+            .unwrap_err();
+        assert!(
+            matches!(err, ModelError::EndpointIdLocked { .. }),
+            "{err:?}"
+        );
+        // The same id (with a new comment) is fine and keeps it AVAILABLE.
+        let mut same = aws(Some(VPCE));
+        same.comment = Some("renamed".into());
+        let e = store
+            .update_tenant_endpoint(P, "inst", &id, same, t + 5 * S)
+            .unwrap();
+        assert_eq!(e.status, TenantStatus::Available);
+        assert_eq!(e.comment.as_deref(), Some("renamed"));
+    }
+
+    #[test]
+    fn injected_link_failure_fails_the_link_and_retry_works() {
+        let mut store = store(false);
+        store.link_failures = LinkFailures {
+            count: 1,
+            message: "boom".into(),
+        };
+        let (id, t) = reserved(&mut store, Instant::now());
+        store
+            .update_tenant_endpoint(P, "inst", &id, aws(Some(VPCE)), t)
+            .unwrap();
+        store.advance(t + 4 * S);
+        let e = store.tenant_endpoint(P, "inst", &id).unwrap();
+        assert_eq!(e.status, TenantStatus::Failed);
+        assert_eq!(e.error_message.as_deref(), Some("boom"));
+        assert_eq!(store.link_failures.count, 0);
+        // A FAILED endpoint may be patched again.
+        let t2 = t + 10 * S;
+        store
+            .update_tenant_endpoint(P, "inst", &id, aws(Some(VPCE)), t2)
+            .unwrap();
+        store.advance(t2 + 4 * S);
+        let e = store.tenant_endpoint(P, "inst", &id).unwrap();
+        assert_eq!(e.status, TenantStatus::Available);
+        assert_eq!(e.error_message, None);
+    }
+
+    #[test]
+    fn ec2_verdicts_decide_the_outcome() {
+        let mut store = store(true);
+        let (id, t) = reserved(&mut store, Instant::now());
+        store
+            .update_tenant_endpoint(P, "inst", &id, aws(Some(VPCE)), t)
+            .unwrap();
+        store.advance(t + 4 * S);
+        assert_eq!(
+            store.tenant_endpoint(P, "inst", &id).unwrap().status,
+            TenantStatus::Initiating
+        );
+        let checks = store.due_checks(t + 4 * S);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].vpce_id, VPCE);
+        assert_eq!(checks[0].aws_region, "us-east-1");
+        assert!(store.due_checks(t + 5 * S).is_empty(), "handed out once");
+        store.apply_verdict(&checks[0], Err("VPC endpoint missing".into()));
+        let e = store.tenant_endpoint(P, "inst", &id).unwrap();
+        assert_eq!(e.status, TenantStatus::Failed);
+        assert_eq!(e.error_message.as_deref(), Some("VPC endpoint missing"));
+    }
+
+    #[test]
+    fn delete_goes_through_deleting_and_is_repeatable() {
+        let mut store = store(false);
+        let (id, t) = reserved(&mut store, Instant::now());
+        store.delete_tenant_endpoint(P, "inst", &id, t).unwrap();
+        assert_eq!(
+            store.tenant_endpoint(P, "inst", &id).unwrap().status,
+            TenantStatus::Deleting
+        );
+        store.advance(t + S);
+        store.delete_tenant_endpoint(P, "inst", &id, t + S).unwrap();
+        assert!(matches!(
+            store.update_tenant_endpoint(P, "inst", &id, aws(Some(VPCE)), t + S),
+            Err(ModelError::Invalid { .. })
+        ));
+        store.advance(t + 2 * S);
+        assert!(matches!(
+            store.tenant_endpoint(P, "inst", &id),
+            Err(ModelError::TenantEndpointNotFound { .. })
+        ));
+        assert!(matches!(
+            store.delete_tenant_endpoint(P, "inst", &id, t + 3 * S),
+            Err(ModelError::TenantEndpointNotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_instance_and_group_are_reported() {
+        let mut store = store(false);
+        assert!(matches!(
+            store.create_tenant_endpoint(P, "nope", None, Instant::now()),
+            Err(ModelError::ServerlessInstanceNotFound { .. })
+        ));
+        assert!(matches!(
+            store.tenant_endpoints("aaaaaaaaaaaaaaaaaaaaaaaa", "inst"),
+            Err(ModelError::GroupNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn service_lifecycle_and_duplicate_region() {
+        let mut store = store(false);
+        let t0 = Instant::now();
+        let s = store.create_service(P, "AWS", "us-east-1", t0).unwrap();
+        assert_eq!(s.status, ServiceStatus::Initiating);
+        assert_eq!(s.region, "US_EAST_1");
+        assert_eq!(s.endpoint_service_name(), None);
+        assert_eq!(
+            store.create_service(P, "AWS", "US_EAST_1", t0),
+            Err(ModelError::ServiceAlreadyExists {
+                region: "US_EAST_1".into()
+            })
+        );
+        assert!(store.create_service(P, "AWS", "eu-west-1", t0).is_ok());
+        store.advance(t0 + 3 * S);
+        let got = store.service(P, &s.id).unwrap();
+        assert_eq!(got.status, ServiceStatus::Available);
+        assert!(
+            got.endpoint_service_name()
+                .unwrap()
+                .contains(".us-east-1.vpce-svc-")
+        );
+        store.delete_service(P, &s.id, t0 + 3 * S).unwrap();
+        assert_eq!(
+            store.service(P, &s.id).unwrap().status,
+            ServiceStatus::Deleting
+        );
+        store.advance(t0 + 5 * S);
+        assert!(matches!(
+            store.service(P, &s.id),
+            Err(ModelError::ServiceNotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn interface_endpoint_lifecycle_and_conflicts() {
+        let mut store = store(false);
+        let t0 = Instant::now();
+        let s = store.create_service(P, "AWS", "us-east-1", t0).unwrap();
+        assert!(matches!(
+            store.create_interface_endpoint(P, &s.id, VPCE, t0),
+            Err(ModelError::ServiceNotAvailable { .. })
+        ));
+        let t1 = t0 + 3 * S;
+        store.advance(t1);
+        let e = store.create_interface_endpoint(P, &s.id, VPCE, t1).unwrap();
+        assert_eq!(e.status, LinkStatus::PendingAcceptance);
+        assert_eq!(
+            store.create_interface_endpoint(P, &s.id, VPCE, t1),
+            Err(ModelError::InterfaceEndpointExists { id: VPCE.into() })
+        );
+        assert!(matches!(
+            store.create_interface_endpoint(P, &s.id, "vpce-123", t1),
+            Err(ModelError::Invalid { field: "id", .. })
+        ));
+        store.advance(t1 + 2 * S);
+        assert_eq!(
+            store.interface_endpoint(P, &s.id, VPCE).unwrap().status,
+            LinkStatus::Pending
+        );
+        store.advance(t1 + 4 * S);
+        assert_eq!(
+            store.interface_endpoint(P, &s.id, VPCE).unwrap().status,
+            LinkStatus::Available
+        );
+        assert_eq!(
+            store.delete_service(P, &s.id, t1 + 4 * S),
+            Err(ModelError::ServiceHasEndpoints)
+        );
+    }
+
+    #[test]
+    fn removing_the_last_interface_endpoint_removes_the_service() {
+        let mut store = store(false);
+        let t0 = Instant::now();
+        let s = store.create_service(P, "AWS", "us-east-1", t0).unwrap();
+        let t1 = t0 + 3 * S;
+        store.advance(t1);
+        store.create_interface_endpoint(P, &s.id, VPCE, t1).unwrap();
+        store.advance(t1 + 4 * S);
+        let t2 = t1 + 5 * S;
+        store.delete_interface_endpoint(P, &s.id, VPCE, t2).unwrap();
+        let e = store.interface_endpoint(P, &s.id, VPCE).unwrap();
+        assert_eq!(e.status, LinkStatus::Deleting);
+        assert!(e.delete_requested);
+        // Still attached while DELETING: the service cannot be deleted yet.
+        assert_eq!(
+            store.delete_service(P, &s.id, t2),
+            Err(ModelError::ServiceHasEndpoints)
+        );
+        store.advance(t2 + 2 * S);
+        assert!(store.interface_endpoint(P, &s.id, VPCE).is_err());
+        assert_eq!(
+            store.service(P, &s.id).unwrap().status,
+            ServiceStatus::Deleting
+        );
+        store.advance(t2 + 4 * S);
+        assert!(matches!(
+            store.service(P, &s.id),
+            Err(ModelError::ServiceNotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn rejected_interface_endpoint_carries_the_message() {
+        let mut store = store(true);
+        let t0 = Instant::now();
+        let s = store.create_service(P, "AWS", "us-east-1", t0).unwrap();
+        store.advance(t0 + 3 * S);
+        store
+            .create_interface_endpoint(P, &s.id, VPCE, t0 + 3 * S)
+            .unwrap();
+        let t = t0 + 7 * S;
+        store.advance(t);
+        let checks = store.due_checks(t);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].expected_service, s.issued_service_name);
+        store.apply_verdict(&checks[0], Err("not found".into()));
+        let e = store.interface_endpoint(P, &s.id, VPCE).unwrap();
+        assert_eq!(e.status, LinkStatus::Rejected);
+        assert_eq!(e.error_message.as_deref(), Some("not found"));
+    }
+}
