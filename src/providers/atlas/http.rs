@@ -1,0 +1,491 @@
+//! The transport under the Atlas client: one `reqwest` client, authentication
+//! (HTTP Digest with a reused challenge, or a cached service-account token),
+//! a shared request budget, a shared pause after `429`, and retries with
+//! exponential backoff and jitter for `429`, `5xx` and connection errors.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use digest_auth::{AuthContext, HttpMethod, WwwAuthenticateHeader};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+
+use super::error::{AtlasError, ErrorEnvelope, one_line};
+use super::{ClientOptions, Credentials};
+
+/// The versioned media type of every operation this client uses.
+pub(crate) const MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
+
+/// Path of the OAuth token endpoint, relative to the base URL.
+const TOKEN_PATH: &str = "/api/oauth/token";
+
+/// Per-request timeout and connect timeout.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The answer to one request, after retries.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+/// A service-account token and when to stop using it.
+struct Token {
+    value: String,
+    refresh_at: Instant,
+}
+
+enum Auth {
+    Digest {
+        username: String,
+        password: String,
+        /// The last challenge, reused with an increasing `nc`.
+        challenge: Mutex<Option<WwwAuthenticateHeader>>,
+    },
+    ServiceAccount {
+        client_id: String,
+        client_secret: String,
+        /// Serialises token fetches so concurrent requests share one.
+        token: tokio::sync::Mutex<Option<Token>>,
+    },
+}
+
+/// How one attempt authenticated, to decide what a `401` means.
+enum Sent {
+    Nothing,
+    Digest,
+    Bearer,
+    Basic,
+}
+
+/// What a request carries in `Authorization`.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Atlas API call: digest or bearer, per the credentials.
+    Api,
+    /// Token request: HTTP Basic with the service-account id and secret.
+    TokenBasic,
+}
+
+pub(crate) struct Transport {
+    pub base_url: String,
+    http: reqwest::Client,
+    auth: Auth,
+    options: ClientOptions,
+    limiter: Option<DefaultDirectRateLimiter>,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl Transport {
+    pub fn new(
+        base_url: &str,
+        credentials: Credentials,
+        options: ClientOptions,
+    ) -> Result<Self, AtlasError> {
+        let base_url = base_url.trim().trim_end_matches('/').to_owned();
+        let parsed = reqwest::Url::parse(&base_url)
+            .map_err(|e| AtlasError::Config(format!("invalid base URL {base_url:?}: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(AtlasError::Config(format!(
+                "invalid base URL {base_url:?}: the scheme must be http or https"
+            )));
+        }
+        if options.min_retry_delay > options.max_retry_delay {
+            return Err(AtlasError::Config(
+                "min_retry_delay must not exceed max_retry_delay".to_owned(),
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("privlink/", env!("CARGO_PKG_VERSION")))
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| AtlasError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let auth = match credentials {
+            Credentials::Digest {
+                public_key,
+                private_key,
+            } => Auth::Digest {
+                username: public_key,
+                password: private_key,
+                challenge: Mutex::new(None),
+            },
+            Credentials::ServiceAccount {
+                client_id,
+                client_secret,
+            } => Auth::ServiceAccount {
+                client_id,
+                client_secret,
+                token: tokio::sync::Mutex::new(None),
+            },
+        };
+        let limiter = NonZeroU32::new(options.requests_per_second).map(|rps| {
+            let burst = NonZeroU32::new(rps.get().min(3)).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::direct(Quota::per_second(rps).allow_burst(burst))
+        });
+        Ok(Transport {
+            base_url,
+            http,
+            auth,
+            options,
+            limiter,
+            paused_until: Mutex::new(None),
+        })
+    }
+
+    /// Sends an Atlas API request with retries; returns the final answer,
+    /// whatever its status, except `401` (→ [`AtlasError::Unauthorized`]).
+    pub async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Reply, AtlasError> {
+        let body = body.map(|b| serde_json::to_vec(b).expect("JSON values serialize"));
+        self.execute(method, path_and_query, body, Mode::Api).await
+    }
+
+    async fn execute(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        mode: Mode,
+    ) -> Result<Reply, AtlasError> {
+        let url = format!("{}{}", self.base_url, path_and_query);
+        let path = path_and_query
+            .split('?')
+            .next()
+            .unwrap_or(path_and_query)
+            .to_owned();
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(self.options.min_retry_delay)
+            .with_max_delay(self.options.max_retry_delay)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let mut retries = 0u32;
+        let mut reauthenticated = false;
+        let mut fresh_challenge = false;
+        loop {
+            self.wait_turn().await;
+            let mut request = self.http.request(method.clone(), &url);
+            let sent = match mode {
+                Mode::TokenBasic => {
+                    let Auth::ServiceAccount {
+                        client_id,
+                        client_secret,
+                        ..
+                    } = &self.auth
+                    else {
+                        unreachable!("token requests only exist for service accounts")
+                    };
+                    request = request
+                        .basic_auth(client_id, Some(client_secret))
+                        .header(ACCEPT, "application/json")
+                        .form(&[("grant_type", "client_credentials")]);
+                    Sent::Basic
+                }
+                Mode::Api => {
+                    request = request.header(ACCEPT, MEDIA_TYPE);
+                    if let Some(body) = &body {
+                        request = request.header(CONTENT_TYPE, MEDIA_TYPE).body(body.clone());
+                    }
+                    let (header, sent) = self.authorization(&method, path_and_query).await?;
+                    if let Some(header) = header {
+                        request = request.header(AUTHORIZATION, header);
+                    }
+                    sent
+                }
+            };
+            let outcome = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    response
+                        .bytes()
+                        .await
+                        .map(|b| (status, headers, b.to_vec()))
+                }
+                Err(e) => Err(e),
+            };
+            let (status, headers, bytes) = match outcome {
+                Ok(answer) => answer,
+                Err(e) => {
+                    if retries < self.options.max_retries {
+                        retries += 1;
+                        let delay = delays.next().unwrap_or(self.options.max_retry_delay);
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    return Err(AtlasError::Transport {
+                        method: method.to_string(),
+                        path,
+                        message: describe_transport_error(e),
+                    });
+                }
+            };
+            if status == StatusCode::UNAUTHORIZED {
+                if self
+                    .accept_challenge(&headers, &sent, fresh_challenge, reauthenticated)
+                    .await
+                {
+                    reauthenticated |= !matches!(sent, Sent::Nothing);
+                    fresh_challenge = true;
+                    continue;
+                }
+                let detail = ErrorEnvelope::parse(&bytes)
+                    .and_then(|e| e.message())
+                    .unwrap_or_else(|| "You are not authorized for this resource.".to_owned());
+                return Err(AtlasError::Unauthorized {
+                    detail,
+                    method: method.to_string(),
+                    path,
+                });
+            }
+            if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
+                && retries < self.options.max_retries
+            {
+                retries += 1;
+                let backoff = delays.next().unwrap_or(self.options.max_retry_delay);
+                let delay = retry_after(&headers).map_or(backoff, |ra| ra.max(backoff));
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    // Slow the whole client down, not just this request.
+                    self.pause_for(delay);
+                } else {
+                    tokio::time::sleep(delay).await;
+                }
+                continue;
+            }
+            return Ok(Reply {
+                status,
+                body: bytes,
+            });
+        }
+    }
+
+    /// Waits for the shared pause (set by a `429`) and for the request budget.
+    async fn wait_turn(&self) {
+        loop {
+            let until = *self.paused_until.lock().expect("pause lock");
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
+                _ => break,
+            }
+        }
+        if let Some(limiter) = &self.limiter {
+            limiter.until_ready().await;
+        }
+        // A 429 may have arrived while this request waited for the budget.
+        loop {
+            let until = *self.paused_until.lock().expect("pause lock");
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
+                _ => break,
+            }
+        }
+    }
+
+    fn pause_for(&self, delay: Duration) {
+        let until = Instant::now() + delay;
+        let mut paused = self.paused_until.lock().expect("pause lock");
+        if paused.is_none_or(|t| t < until) {
+            *paused = Some(until);
+        }
+    }
+
+    /// The `Authorization` header for an API request, if one can be built yet.
+    async fn authorization(
+        &self,
+        method: &Method,
+        uri: &str,
+    ) -> Result<(Option<String>, Sent), AtlasError> {
+        match &self.auth {
+            Auth::Digest {
+                username,
+                password,
+                challenge,
+            } => {
+                let mut guard = challenge.lock().expect("digest lock");
+                let Some(prompt) = guard.as_mut() else {
+                    return Ok((None, Sent::Nothing));
+                };
+                let context = AuthContext::new_with_method(
+                    username.as_str(),
+                    password.as_str(),
+                    uri,
+                    Option::<&[u8]>::None,
+                    HttpMethod::from(method.as_str().to_owned()),
+                );
+                match prompt.respond(&context) {
+                    Ok(answer) => Ok((Some(answer.to_string()), Sent::Digest)),
+                    Err(e) => Err(AtlasError::Unauthorized {
+                        detail: format!("cannot answer the digest challenge: {e}"),
+                        method: method.to_string(),
+                        path: uri.split('?').next().unwrap_or(uri).to_owned(),
+                    }),
+                }
+            }
+            Auth::ServiceAccount { .. } => {
+                let token = self.token().await?;
+                Ok((Some(format!("Bearer {token}")), Sent::Bearer))
+            }
+        }
+    }
+
+    /// Handles a `401`. `fresh` says whether the challenge used for this
+    /// attempt was received during the same call, and `retried` whether the
+    /// call already re-authenticated once. Stores a new digest challenge or
+    /// drops the cached token; returns whether to send the request again.
+    async fn accept_challenge(
+        &self,
+        headers: &HeaderMap,
+        sent: &Sent,
+        fresh: bool,
+        retried: bool,
+    ) -> bool {
+        match (&self.auth, sent) {
+            (Auth::Digest { challenge, .. }, Sent::Nothing | Sent::Digest) => {
+                let Some(prompt) = headers
+                    .get_all(WWW_AUTHENTICATE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .find(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
+                    .and_then(|v| digest_auth::parse(v).ok())
+                else {
+                    return false;
+                };
+                // Answering the first challenge is the normal handshake; after
+                // that, one more try is worth it when the nonce went stale or
+                // the challenge was an older one cached from earlier requests.
+                let retry = match sent {
+                    Sent::Nothing => true,
+                    _ => !retried && (prompt.stale || !fresh),
+                };
+                if retry {
+                    *challenge.lock().expect("digest lock") = Some(prompt);
+                }
+                retry
+            }
+            (Auth::ServiceAccount { token, .. }, Sent::Bearer) if !retried => {
+                *token.lock().await = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A valid bearer token, fetched (once for all concurrent callers) when
+    /// the cached one is missing or about to expire.
+    async fn token(&self) -> Result<String, AtlasError> {
+        let Auth::ServiceAccount { token, .. } = &self.auth else {
+            unreachable!("only service accounts use tokens")
+        };
+        let mut guard = token.lock().await;
+        if let Some(t) = guard.as_ref()
+            && Instant::now() < t.refresh_at
+        {
+            return Ok(t.value.clone());
+        }
+        let requested_at = Instant::now();
+        let reply = Box::pin(self.execute(Method::POST, TOKEN_PATH, None, Mode::TokenBasic)).await?;
+        if !reply.status.is_success() {
+            let detail = ErrorEnvelope::parse(&reply.body)
+                .and_then(|e| e.message())
+                .unwrap_or_else(|| one_line(&String::from_utf8_lossy(&reply.body)));
+            return Err(AtlasError::Unauthorized {
+                detail: format!(
+                    "the service-account token request failed with HTTP {}: {detail}",
+                    reply.status.as_u16()
+                ),
+                method: "POST".to_owned(),
+                path: TOKEN_PATH.to_owned(),
+            });
+        }
+        #[derive(Deserialize)]
+        struct TokenAnswer {
+            access_token: String,
+            #[serde(default)]
+            expires_in: Option<u64>,
+        }
+        let answer: TokenAnswer =
+            serde_json::from_slice(&reply.body).map_err(|e| AtlasError::Decode {
+                status: reply.status.as_u16(),
+                method: "POST".to_owned(),
+                path: TOKEN_PATH.to_owned(),
+                message: format!("token answer: {e}"),
+            })?;
+        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3600));
+        // Refresh a minute early (or halfway, for short-lived tokens).
+        let margin = Duration::from_secs(60).min(lifetime / 2);
+        let value = answer.access_token;
+        *guard = Some(Token {
+            value: value.clone(),
+            refresh_at: requested_at + lifetime - margin,
+        });
+        Ok(value)
+    }
+}
+
+/// `Retry-After` in seconds (the form Atlas uses); HTTP dates are ignored.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    value.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// A one-line description of a transport error, with its causes and without
+/// the URL (the caller names the path).
+fn describe_transport_error(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut parts = vec![kind.to_owned()];
+    let e = e.without_url();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let text = one_line(&s.to_string());
+        if !text.is_empty() && !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_seconds_only() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn rejects_bad_base_urls() {
+        let creds = || Credentials::Digest {
+            public_key: "p".into(),
+            private_key: "s".into(),
+        };
+        assert!(Transport::new("not a url", creds(), ClientOptions::default()).is_err());
+        assert!(Transport::new("ftp://x", creds(), ClientOptions::default()).is_err());
+        let t = Transport::new("http://127.0.0.1:1/", creds(), ClientOptions::default()).unwrap();
+        assert_eq!(t.base_url, "http://127.0.0.1:1");
+    }
+}

@@ -1,0 +1,931 @@
+//! The Atlas Administration API client.
+//!
+//! This module owns every call privlink makes to Atlas: serverless instance
+//! private endpoints (the deprecated flow, sunset on 2026-01-22), dedicated
+//! cluster endpoint services and their interface endpoints, and the reads of
+//! serverless instances and clusters needed for connection strings. It also
+//! owns authentication (HTTP Digest API keys or service-account tokens),
+//! retries, the per-client request budget, the Atlas error envelope and the
+//! waits on Atlas-side state (through [`crate::wait::wait_for`]).
+//!
+//! All operations use the v2 API (`/api/atlas/v2`) with the versioned media
+//! type `application/vnd.atlas.2023-01-01+json`.
+
+mod error;
+mod http;
+mod types;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::wait::{Poll, Progress, WaitPolicy, wait_for};
+
+pub use error::{AtlasError, ErrorEnvelope, SERVERLESS_SUNSET_DATE};
+pub use types::{
+    Cluster, EndpointService, InterfaceEndpoint, PrivateConnectionString, ServerlessEndpoint,
+    ServerlessInstance,
+};
+
+use http::{Reply, Transport};
+
+/// The default Atlas base URL.
+pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
+
+const V2: &str = "/api/atlas/v2";
+
+/// How privlink authenticates to Atlas.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// A programmatic API key pair, used with HTTP Digest.
+    Digest {
+        public_key: String,
+        private_key: String,
+    },
+    /// A service account, exchanged for OAuth bearer tokens.
+    ServiceAccount {
+        client_id: String,
+        client_secret: String,
+    },
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::Digest { .. } => f
+                .debug_struct("Digest")
+                .field("public_key", &"<redacted>")
+                .field("private_key", &"<redacted>")
+                .finish(),
+            Credentials::ServiceAccount { .. } => f
+                .debug_struct("ServiceAccount")
+                .field("client_id", &"<redacted>")
+                .field("client_secret", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
+/// Tuning of retries and the request budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// Retries after a `429`, a `5xx` or a connection error (not counting
+    /// the authentication handshake).
+    pub max_retries: u32,
+    /// Requests per second shared by every task using the client (clones
+    /// share it too). `0` disables the budget.
+    pub requests_per_second: u32,
+    /// First backoff delay; doubles (with jitter) up to `max_retry_delay`.
+    /// `Retry-After` from Atlas is honoured as a minimum on top of this.
+    pub min_retry_delay: Duration,
+    pub max_retry_delay: Duration,
+}
+
+impl Default for ClientOptions {
+    /// Five retries from 2 s to 60 s; 10 requests per second, well inside
+    /// Atlas's per-project limits (100/min legacy, 4000 capacity with a
+    /// 2000/min refill for the private endpoint set) once polling settles.
+    fn default() -> Self {
+        ClientOptions {
+            max_retries: 5,
+            requests_per_second: 10,
+            min_retry_delay: Duration::from_secs(2),
+            max_retry_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What [`AtlasClient::wait_serverless_endpoint`] waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerlessTarget {
+    /// Atlas has reserved the endpoint and published `endpointServiceName`.
+    Reserved,
+    /// The VPC endpoint is linked and the endpoint is `AVAILABLE`.
+    Available,
+    /// The endpoint no longer exists.
+    Gone,
+}
+
+/// What [`AtlasClient::wait_endpoint_service`] waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceTarget {
+    /// `AVAILABLE` or `WAITING_FOR_USER`, with `endpointServiceName` set.
+    Ready,
+    /// The service no longer exists.
+    Gone,
+}
+
+/// What [`AtlasClient::wait_interface_endpoint`] waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterfaceTarget {
+    /// `connectionStatus` is `AVAILABLE`.
+    Available,
+    /// The interface endpoint no longer exists.
+    Gone,
+}
+
+/// A cheap-to-clone handle on one Atlas connection: clones share the
+/// credentials, the token cache, the request budget and the 429 pause.
+#[derive(Clone)]
+pub struct AtlasClient {
+    inner: Arc<Transport>,
+}
+
+impl fmt::Debug for AtlasClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AtlasClient")
+            .field("base_url", &self.inner.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The cloud provider path segment; privlink only manages AWS.
+const AWS: &str = "AWS";
+
+impl AtlasClient {
+    /// A client for `base_url` (e.g. `https://cloud.mongodb.com`).
+    pub fn new(
+        base_url: &str,
+        credentials: Credentials,
+        options: ClientOptions,
+    ) -> Result<Self, AtlasError> {
+        Ok(AtlasClient {
+            inner: Arc::new(Transport::new(base_url, credentials, options)?),
+        })
+    }
+
+    /// A client configured from the environment: `MONGODB_ATLAS_BASE_URL`
+    /// (default `https://cloud.mongodb.com`), then either
+    /// `MONGODB_ATLAS_CLIENT_ID` + `MONGODB_ATLAS_CLIENT_SECRET` (service
+    /// account, preferred when both pairs are set) or
+    /// `MONGODB_ATLAS_PUBLIC_KEY` + `MONGODB_ATLAS_PRIVATE_KEY` (API key).
+    pub fn from_env(options: ClientOptions) -> Result<Self, AtlasError> {
+        let (base_url, credentials) = credentials_from(|name| std::env::var(name).ok())?;
+        AtlasClient::new(&base_url, credentials, options)
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    // ----- serverless instance private endpoints -------------------------
+
+    /// All private endpoints of a serverless instance.
+    pub async fn list_serverless_endpoints(
+        &self,
+        group: &str,
+        instance: &str,
+    ) -> Result<Vec<ServerlessEndpoint>, AtlasError> {
+        let path = serverless_endpoints_path(group, instance);
+        let reply = self.send(Method::GET, &path, None).await?;
+        expect_list(reply, "GET", &path)
+    }
+
+    /// One serverless private endpoint; `None` once it does not exist.
+    pub async fn get_serverless_endpoint(
+        &self,
+        group: &str,
+        instance: &str,
+        id: &str,
+    ) -> Result<Option<ServerlessEndpoint>, AtlasError> {
+        let path = format!("{}/{}", serverless_endpoints_path(group, instance), seg(id));
+        let reply = self.send(Method::GET, &path, None).await?;
+        if serverless_endpoint_missing(&reply) {
+            return Ok(None);
+        }
+        expect(reply, &[StatusCode::OK], "GET", &path).map(Some)
+    }
+
+    /// Asks Atlas to reserve a new private endpoint (`RESERVATION_REQUESTED`).
+    pub async fn create_serverless_endpoint(
+        &self,
+        group: &str,
+        instance: &str,
+        comment: Option<&str>,
+    ) -> Result<ServerlessEndpoint, AtlasError> {
+        let path = serverless_endpoints_path(group, instance);
+        let body = match comment {
+            Some(c) => json!({ "comment": c }),
+            None => json!({}),
+        };
+        let reply = self.send(Method::POST, &path, Some(&body)).await?;
+        expect(reply, &[StatusCode::OK, StatusCode::CREATED], "POST", &path)
+    }
+
+    /// Links a VPC endpoint and/or changes the comment. Always sends
+    /// `providerName: AWS`, which Atlas requires.
+    pub async fn update_serverless_endpoint(
+        &self,
+        group: &str,
+        instance: &str,
+        id: &str,
+        cloud_provider_endpoint_id: Option<&str>,
+        comment: Option<&str>,
+    ) -> Result<ServerlessEndpoint, AtlasError> {
+        let path = format!("{}/{}", serverless_endpoints_path(group, instance), seg(id));
+        let mut body = json!({ "providerName": AWS });
+        if let Some(vpce) = cloud_provider_endpoint_id {
+            body["cloudProviderEndpointId"] = json!(vpce);
+        }
+        if let Some(c) = comment {
+            body["comment"] = json!(c);
+        }
+        let reply = self.send(Method::PATCH, &path, Some(&body)).await?;
+        expect(reply, &[StatusCode::OK], "PATCH", &path)
+    }
+
+    /// Deletes a serverless private endpoint; already gone counts as done.
+    pub async fn delete_serverless_endpoint(
+        &self,
+        group: &str,
+        instance: &str,
+        id: &str,
+    ) -> Result<(), AtlasError> {
+        let path = format!("{}/{}", serverless_endpoints_path(group, instance), seg(id));
+        let reply = self.send(Method::DELETE, &path, None).await?;
+        if serverless_endpoint_missing(&reply) {
+            return Ok(());
+        }
+        expect_empty(reply, "DELETE", &path)
+    }
+
+    /// A serverless instance; `None` if it does not exist.
+    pub async fn get_serverless_instance(
+        &self,
+        group: &str,
+        name: &str,
+    ) -> Result<Option<ServerlessInstance>, AtlasError> {
+        let path = format!("{V2}/groups/{}/serverless/{}", seg(group), seg(name));
+        let reply = self.send(Method::GET, &path, None).await?;
+        if reply.status == StatusCode::NOT_FOUND && !parent_missing(&reply) {
+            return Ok(None);
+        }
+        expect::<types::wire::ServerlessInstance>(reply, &[StatusCode::OK], "GET", &path)
+            .map(|w| Some(w.into()))
+    }
+
+    /// Polls a serverless private endpoint until it reaches `target`.
+    ///
+    /// `FAILED` (and, except when waiting for `Gone`, `DELETING` or the
+    /// endpoint disappearing) ends the wait with [`AtlasError::Failed`]
+    /// carrying Atlas's `errorMessage`. Returns the endpoint, or `None` for
+    /// [`ServerlessTarget::Gone`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn wait_serverless_endpoint(
+        &self,
+        group: &str,
+        instance: &str,
+        id: &str,
+        target: ServerlessTarget,
+        address: &str,
+        policy: WaitPolicy,
+        progress: &dyn Progress,
+    ) -> Result<Option<ServerlessEndpoint>, AtlasError> {
+        let step = match target {
+            ServerlessTarget::Reserved => "waiting for Atlas to reserve the endpoint (RESERVED)",
+            ServerlessTarget::Available => "waiting for the endpoint link (AVAILABLE)",
+            ServerlessTarget::Gone => "waiting for the endpoint deletion",
+        };
+        wait_for(address, step, policy, progress, || async {
+            let found = self.get_serverless_endpoint(group, instance, id).await?;
+            Ok(classify_serverless(found, target))
+        })
+        .await
+        .map_err(AtlasError::from_wait)
+    }
+
+    // ----- dedicated clusters: endpoint services --------------------------
+
+    /// All AWS endpoint services of the project.
+    pub async fn list_endpoint_services(
+        &self,
+        group: &str,
+    ) -> Result<Vec<EndpointService>, AtlasError> {
+        let path = format!("{V2}/groups/{}/privateEndpoint/{AWS}/endpointService", seg(group));
+        let reply = self.send(Method::GET, &path, None).await?;
+        expect_list(reply, "GET", &path)
+    }
+
+    /// One AWS endpoint service; `None` if it does not exist.
+    pub async fn get_endpoint_service(
+        &self,
+        group: &str,
+        id: &str,
+    ) -> Result<Option<EndpointService>, AtlasError> {
+        let path = endpoint_service_path(group, id);
+        let reply = self.send(Method::GET, &path, None).await?;
+        if reply.status == StatusCode::NOT_FOUND && !parent_missing(&reply) {
+            return Ok(None);
+        }
+        expect(reply, &[StatusCode::OK], "GET", &path).map(Some)
+    }
+
+    /// Creates the project's AWS endpoint service in `region` (AWS style,
+    /// e.g. `us-east-1`). Atlas answers 201 (the spec says 200); both work.
+    pub async fn create_endpoint_service(
+        &self,
+        group: &str,
+        region: &str,
+    ) -> Result<EndpointService, AtlasError> {
+        let path = format!("{V2}/groups/{}/privateEndpoint/endpointService", seg(group));
+        let body = json!({ "providerName": AWS, "region": region });
+        let reply = self.send(Method::POST, &path, Some(&body)).await?;
+        expect(reply, &[StatusCode::OK, StatusCode::CREATED], "POST", &path)
+    }
+
+    /// Deletes an endpoint service (Atlas answers 202 `{}`, the spec says
+    /// 204); already gone counts as done.
+    pub async fn delete_endpoint_service(&self, group: &str, id: &str) -> Result<(), AtlasError> {
+        let path = endpoint_service_path(group, id);
+        let reply = self.send(Method::DELETE, &path, None).await?;
+        if reply.status == StatusCode::NOT_FOUND && !parent_missing(&reply) {
+            return Ok(());
+        }
+        expect_empty(reply, "DELETE", &path)
+    }
+
+    /// Polls an endpoint service until it reaches `target`; `FAILED` ends the
+    /// wait with Atlas's `errorMessage`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn wait_endpoint_service(
+        &self,
+        group: &str,
+        id: &str,
+        target: ServiceTarget,
+        address: &str,
+        policy: WaitPolicy,
+        progress: &dyn Progress,
+    ) -> Result<Option<EndpointService>, AtlasError> {
+        let step = match target {
+            ServiceTarget::Ready => "waiting for the endpoint service (AVAILABLE)",
+            ServiceTarget::Gone => "waiting for the endpoint service deletion",
+        };
+        wait_for(address, step, policy, progress, || async {
+            let found = self.get_endpoint_service(group, id).await?;
+            Ok(classify_service(found, target))
+        })
+        .await
+        .map_err(AtlasError::from_wait)
+    }
+
+    // ----- dedicated clusters: interface endpoints ------------------------
+
+    /// Registers the AWS VPC endpoint `vpce_id` with an endpoint service.
+    pub async fn create_interface_endpoint(
+        &self,
+        group: &str,
+        service_id: &str,
+        vpce_id: &str,
+    ) -> Result<InterfaceEndpoint, AtlasError> {
+        let path = format!("{}/endpoint", endpoint_service_path(group, service_id));
+        let body = json!({ "cloudProvider": AWS, "id": vpce_id });
+        let reply = self.send(Method::POST, &path, Some(&body)).await?;
+        expect(reply, &[StatusCode::OK, StatusCode::CREATED], "POST", &path)
+    }
+
+    /// One interface endpoint; `None` if it (or its service) does not exist.
+    pub async fn get_interface_endpoint(
+        &self,
+        group: &str,
+        service_id: &str,
+        vpce_id: &str,
+    ) -> Result<Option<InterfaceEndpoint>, AtlasError> {
+        let path = interface_endpoint_path(group, service_id, vpce_id);
+        let reply = self.send(Method::GET, &path, None).await?;
+        if reply.status == StatusCode::NOT_FOUND && !parent_missing(&reply) {
+            return Ok(None);
+        }
+        expect(reply, &[StatusCode::OK], "GET", &path).map(Some)
+    }
+
+    /// Deletes an interface endpoint; already gone counts as done. Atlas
+    /// removes the endpoint service together with its last endpoint.
+    pub async fn delete_interface_endpoint(
+        &self,
+        group: &str,
+        service_id: &str,
+        vpce_id: &str,
+    ) -> Result<(), AtlasError> {
+        let path = interface_endpoint_path(group, service_id, vpce_id);
+        let reply = self.send(Method::DELETE, &path, None).await?;
+        if reply.status == StatusCode::NOT_FOUND && !parent_missing(&reply) {
+            return Ok(());
+        }
+        expect_empty(reply, "DELETE", &path)
+    }
+
+    /// Polls an interface endpoint until it reaches `target`; `REJECTED` and
+    /// `FAILED` end the wait with Atlas's `errorMessage`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn wait_interface_endpoint(
+        &self,
+        group: &str,
+        service_id: &str,
+        vpce_id: &str,
+        target: InterfaceTarget,
+        address: &str,
+        policy: WaitPolicy,
+        progress: &dyn Progress,
+    ) -> Result<Option<InterfaceEndpoint>, AtlasError> {
+        let step = match target {
+            InterfaceTarget::Available => "waiting for the interface endpoint (AVAILABLE)",
+            InterfaceTarget::Gone => "waiting for the interface endpoint deletion",
+        };
+        wait_for(address, step, policy, progress, || async {
+            let found = self
+                .get_interface_endpoint(group, service_id, vpce_id)
+                .await?;
+            Ok(classify_interface(found, target))
+        })
+        .await
+        .map_err(AtlasError::from_wait)
+    }
+
+    // ----- dedicated clusters: connection strings -------------------------
+
+    /// All clusters of the project with their private endpoint connection
+    /// strings, following pagination.
+    pub async fn list_clusters(&self, group: &str) -> Result<Vec<Cluster>, AtlasError> {
+        const PER_PAGE: usize = 100;
+        const MAX_PAGES: usize = 1000;
+        let base = format!("{V2}/groups/{}/clusters", seg(group));
+        let mut clusters = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let path = format!("{base}?pageNum={page}&itemsPerPage={PER_PAGE}&includeCount=true");
+            let reply = self.send(Method::GET, &path, None).await?;
+            let page_body: types::wire::Page<types::wire::Cluster> =
+                expect(reply, &[StatusCode::OK], "GET", &base)?;
+            let count = page_body.results.len();
+            clusters.extend(page_body.results.into_iter().map(Cluster::from));
+            let has_next = match &page_body.links {
+                Some(links) => links.iter().any(|l| l.rel.as_deref() == Some("next")),
+                None => count == PER_PAGE,
+            };
+            let below_total = page_body
+                .total_count
+                .is_none_or(|total| clusters.len() < total as usize);
+            if count == 0 || !has_next || !below_total {
+                break;
+            }
+        }
+        Ok(clusters)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, AtlasError> {
+        self.inner.call(method, path_and_query, body).await
+    }
+}
+
+/// Reads the base URL and credentials through `var` (the environment in
+/// production, a map in tests).
+fn credentials_from(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<(String, Credentials), AtlasError> {
+    let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+    let base_url = get("MONGODB_ATLAS_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+    let pair = |a: &str, b: &str| match (get(a), get(b)) {
+        (Some(x), Some(y)) => Ok(Some((x, y))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(AtlasError::Config(format!("{a} is set but {b} is not"))),
+        (None, Some(_)) => Err(AtlasError::Config(format!("{b} is set but {a} is not"))),
+    };
+    if let Some((client_id, client_secret)) =
+        pair("MONGODB_ATLAS_CLIENT_ID", "MONGODB_ATLAS_CLIENT_SECRET")?
+    {
+        return Ok((
+            base_url,
+            Credentials::ServiceAccount {
+                client_id,
+                client_secret,
+            },
+        ));
+    }
+    if let Some((public_key, private_key)) =
+        pair("MONGODB_ATLAS_PUBLIC_KEY", "MONGODB_ATLAS_PRIVATE_KEY")?
+    {
+        return Ok((
+            base_url,
+            Credentials::Digest {
+                public_key,
+                private_key,
+            },
+        ));
+    }
+    Err(AtlasError::Config(
+        "no Atlas credentials: set MONGODB_ATLAS_PUBLIC_KEY and MONGODB_ATLAS_PRIVATE_KEY (API key) \
+         or MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET (service account)"
+            .to_owned(),
+    ))
+}
+
+// ----- paths -------------------------------------------------------------
+
+/// Percent-encodes one path segment (everything but RFC 3986 unreserved
+/// characters), so that ids can never change the path's shape.
+fn seg(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn serverless_endpoints_path(group: &str, instance: &str) -> String {
+    format!(
+        "{V2}/groups/{}/privateEndpoint/serverless/instance/{}/endpoint",
+        seg(group),
+        seg(instance)
+    )
+}
+
+fn endpoint_service_path(group: &str, id: &str) -> String {
+    format!(
+        "{V2}/groups/{}/privateEndpoint/{AWS}/endpointService/{}",
+        seg(group),
+        seg(id)
+    )
+}
+
+fn interface_endpoint_path(group: &str, service_id: &str, vpce_id: &str) -> String {
+    format!(
+        "{}/endpoint/{}",
+        endpoint_service_path(group, service_id),
+        seg(vpce_id)
+    )
+}
+
+// ----- answers -------------------------------------------------------------
+
+fn error_code(reply: &Reply) -> Option<String> {
+    ErrorEnvelope::parse(&reply.body).and_then(|e| e.error_code)
+}
+
+/// A 404 that is about the project itself rather than the resource asked for.
+fn parent_missing(reply: &Reply) -> bool {
+    matches!(
+        error_code(reply).as_deref(),
+        Some("GROUP_NOT_FOUND" | "INVALID_GROUP_ID" | "SERVERLESS_INSTANCE_NOT_FOUND")
+    )
+}
+
+/// The endpoint does not exist: 404 (unless the project or instance is what
+/// is missing), or 400 with `TENANT_PRIVATE_ENDPOINT_NOT_FOUND` or without an
+/// error code (Terraform also reads a 400 as "deleted").
+fn serverless_endpoint_missing(reply: &Reply) -> bool {
+    let code = error_code(reply);
+    match reply.status {
+        StatusCode::NOT_FOUND => !parent_missing(reply),
+        StatusCode::BAD_REQUEST => {
+            matches!(code.as_deref(), None | Some("TENANT_PRIVATE_ENDPOINT_NOT_FOUND"))
+        }
+        _ => false,
+    }
+}
+
+fn expect<T: DeserializeOwned>(
+    reply: Reply,
+    ok: &[StatusCode],
+    method: &str,
+    path_and_query: &str,
+) -> Result<T, AtlasError> {
+    let path = path_and_query.split('?').next().unwrap_or(path_and_query);
+    if !ok.contains(&reply.status) {
+        return Err(error::api_error(reply.status.as_u16(), &reply.body, method, path));
+    }
+    serde_json::from_slice(&reply.body).map_err(|e| AtlasError::Decode {
+        status: reply.status.as_u16(),
+        method: method.to_owned(),
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// A list answer: a bare JSON array (what these endpoints return) or a
+/// paginated `{results: [...]}` object.
+fn expect_list<T: DeserializeOwned>(
+    reply: Reply,
+    method: &str,
+    path: &str,
+) -> Result<Vec<T>, AtlasError> {
+    let status = reply.status.as_u16();
+    let value: Value = expect(reply, &[StatusCode::OK], method, path)?;
+    let items = match value {
+        Value::Array(items) => Value::Array(items),
+        Value::Object(mut map) => map.remove("results").unwrap_or(Value::Array(Vec::new())),
+        Value::Null => Value::Array(Vec::new()),
+        other => other,
+    };
+    serde_json::from_value(items).map_err(|e| AtlasError::Decode {
+        status,
+        method: method.to_owned(),
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// A delete answer: any 2xx, with or without a body.
+fn expect_empty(reply: Reply, method: &str, path: &str) -> Result<(), AtlasError> {
+    if reply.status.is_success() {
+        Ok(())
+    } else {
+        Err(error::api_error(reply.status.as_u16(), &reply.body, method, path))
+    }
+}
+
+// ----- wait classification ------------------------------------------------
+
+fn failure_message(error_message: Option<&str>, what: &str, status: &str) -> String {
+    match error_message.map(str::trim).filter(|m| !m.is_empty()) {
+        Some(m) => m.to_owned(),
+        None => format!("{what} is {status} (Atlas gave no error message)"),
+    }
+}
+
+fn classify_serverless(
+    found: Option<ServerlessEndpoint>,
+    target: ServerlessTarget,
+) -> Poll<Option<ServerlessEndpoint>> {
+    let Some(endpoint) = found else {
+        return match target {
+            ServerlessTarget::Gone => Poll::Ready(None),
+            _ => Poll::Failed("the Atlas private endpoint no longer exists".to_owned()),
+        };
+    };
+    let status = endpoint.status.as_str();
+    match (target, status) {
+        (_, "FAILED") => Poll::Failed(failure_message(
+            endpoint.error_message.as_deref(),
+            "the Atlas private endpoint",
+            status,
+        )),
+        (ServerlessTarget::Gone, _) => Poll::Pending(status.to_owned()),
+        (_, "DELETING") => {
+            Poll::Failed("the Atlas private endpoint is being deleted (DELETING)".to_owned())
+        }
+        (ServerlessTarget::Reserved, "RESERVED" | "INITIATING" | "AVAILABLE") => {
+            if endpoint.endpoint_service_name.is_some() {
+                Poll::Ready(Some(endpoint))
+            } else {
+                Poll::Pending(format!("{status}, endpointServiceName not yet set"))
+            }
+        }
+        (ServerlessTarget::Available, "AVAILABLE") => Poll::Ready(Some(endpoint)),
+        _ => Poll::Pending(status.to_owned()),
+    }
+}
+
+fn classify_service(
+    found: Option<EndpointService>,
+    target: ServiceTarget,
+) -> Poll<Option<EndpointService>> {
+    let Some(service) = found else {
+        return match target {
+            ServiceTarget::Gone => Poll::Ready(None),
+            ServiceTarget::Ready => {
+                Poll::Failed("the Atlas endpoint service no longer exists".to_owned())
+            }
+        };
+    };
+    let status = service.status.as_str();
+    match (target, status) {
+        (_, "FAILED") => Poll::Failed(failure_message(
+            service.error_message.as_deref(),
+            "the Atlas endpoint service",
+            status,
+        )),
+        (ServiceTarget::Gone, _) => Poll::Pending(status.to_owned()),
+        (ServiceTarget::Ready, "DELETING") => {
+            Poll::Failed("the Atlas endpoint service is being deleted (DELETING)".to_owned())
+        }
+        (ServiceTarget::Ready, "AVAILABLE" | "WAITING_FOR_USER") => {
+            if service.endpoint_service_name.is_some() {
+                Poll::Ready(Some(service))
+            } else {
+                Poll::Pending(format!("{status}, endpointServiceName not yet set"))
+            }
+        }
+        _ => Poll::Pending(status.to_owned()),
+    }
+}
+
+fn classify_interface(
+    found: Option<InterfaceEndpoint>,
+    target: InterfaceTarget,
+) -> Poll<Option<InterfaceEndpoint>> {
+    let Some(endpoint) = found else {
+        return match target {
+            InterfaceTarget::Gone => Poll::Ready(None),
+            InterfaceTarget::Available => {
+                Poll::Failed("the Atlas interface endpoint no longer exists".to_owned())
+            }
+        };
+    };
+    let status = endpoint.connection_status.as_str();
+    let failed = matches!(status, "REJECTED" | "FAILED");
+    match target {
+        // Once a delete was requested, a rejected or failed endpoint is on
+        // its way out; only an endpoint nobody asked to delete is stuck.
+        InterfaceTarget::Gone if !failed || endpoint.delete_requested => {
+            Poll::Pending(status.to_owned())
+        }
+        _ if failed => Poll::Failed(failure_message(
+            endpoint.error_message.as_deref(),
+            "the Atlas interface endpoint",
+            status,
+        )),
+        InterfaceTarget::Available if status == "AVAILABLE" => Poll::Ready(Some(endpoint)),
+        InterfaceTarget::Available if status == "DELETING" || endpoint.delete_requested => {
+            Poll::Failed("the Atlas interface endpoint is being deleted".to_owned())
+        }
+        _ => Poll::Pending(status.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn env_credentials() {
+        let err = credentials_from(env(&[])).unwrap_err().to_string();
+        for var in [
+            "MONGODB_ATLAS_PUBLIC_KEY",
+            "MONGODB_ATLAS_PRIVATE_KEY",
+            "MONGODB_ATLAS_CLIENT_ID",
+            "MONGODB_ATLAS_CLIENT_SECRET",
+        ] {
+            assert!(err.contains(var), "{err}");
+        }
+        let (url, creds) = credentials_from(env(&[
+            ("MONGODB_ATLAS_PUBLIC_KEY", "pub"),
+            ("MONGODB_ATLAS_PRIVATE_KEY", "priv"),
+        ]))
+        .unwrap();
+        assert_eq!(url, DEFAULT_BASE_URL);
+        assert!(matches!(creds, Credentials::Digest { .. }));
+        let (url, creds) = credentials_from(env(&[
+            ("MONGODB_ATLAS_BASE_URL", "http://127.0.0.1:9"),
+            ("MONGODB_ATLAS_CLIENT_ID", "id"),
+            ("MONGODB_ATLAS_CLIENT_SECRET", "sec"),
+            ("MONGODB_ATLAS_PUBLIC_KEY", "pub"),
+            ("MONGODB_ATLAS_PRIVATE_KEY", "priv"),
+        ]))
+        .unwrap();
+        assert_eq!(url, "http://127.0.0.1:9");
+        assert!(matches!(creds, Credentials::ServiceAccount { .. }));
+        let err = credentials_from(env(&[("MONGODB_ATLAS_PUBLIC_KEY", "pub")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("MONGODB_ATLAS_PRIVATE_KEY"), "{err}");
+        assert!(!err.contains("pub\""));
+    }
+
+    #[test]
+    fn credentials_debug_hides_secrets() {
+        let c = Credentials::Digest {
+            public_key: "PUBLICKEY1".into(),
+            private_key: "s3cr3t-private".into(),
+        };
+        let text = format!("{c:?}");
+        assert!(!text.contains("PUBLICKEY1") && !text.contains("s3cr3t"), "{text}");
+        let c = Credentials::ServiceAccount {
+            client_id: "mdb_sa_id_1".into(),
+            client_secret: "mdb_sa_sk_2".into(),
+        };
+        let client = AtlasClient::new("http://127.0.0.1:1", c.clone(), ClientOptions::default())
+            .unwrap();
+        for text in [format!("{c:?}"), format!("{client:?}")] {
+            assert!(!text.contains("mdb_sa"), "{text}");
+        }
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(seg("vpce-0123abc"), "vpce-0123abc");
+        assert_eq!(seg("a/b c"), "a%2Fb%20c");
+        assert_eq!(
+            interface_endpoint_path("0123456789abcdef01234567", "s1", "vpce-1"),
+            "/api/atlas/v2/groups/0123456789abcdef01234567/privateEndpoint/AWS/endpointService/s1/endpoint/vpce-1"
+        );
+    }
+
+    fn endpoint(status: &str, name: Option<&str>, error: Option<&str>) -> ServerlessEndpoint {
+        ServerlessEndpoint {
+            id: "0123456789abcdef01234567".into(),
+            cloud_provider_endpoint_id: None,
+            comment: None,
+            endpoint_service_name: name.map(str::to_owned),
+            error_message: error.map(str::to_owned),
+            status: status.into(),
+            provider_name: None,
+        }
+    }
+
+    #[test]
+    fn serverless_classification() {
+        use ServerlessTarget::*;
+        let svc = Some("com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0");
+        assert!(matches!(
+            classify_serverless(Some(endpoint("RESERVATION_REQUESTED", None, None)), Reserved),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            classify_serverless(Some(endpoint("RESERVED", None, None)), Reserved),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            classify_serverless(Some(endpoint("RESERVED", svc, None)), Reserved),
+            Poll::Ready(Some(_))
+        ));
+        assert!(matches!(
+            classify_serverless(Some(endpoint("INITIATING", svc, None)), Available),
+            Poll::Pending(_)
+        ));
+        assert_eq!(
+            classify_serverless(Some(endpoint("FAILED", svc, Some("no vpce"))), Available),
+            Poll::Failed("no vpce".into())
+        );
+        assert!(matches!(
+            classify_serverless(Some(endpoint("FAILED", svc, None)), Reserved),
+            Poll::Failed(m) if m.contains("FAILED")
+        ));
+        assert!(matches!(classify_serverless(None, Gone), Poll::Ready(None)));
+        assert!(matches!(classify_serverless(None, Available), Poll::Failed(_)));
+        assert!(matches!(
+            classify_serverless(Some(endpoint("DELETING", svc, None)), Gone),
+            Poll::Pending(s) if s == "DELETING"
+        ));
+        assert!(matches!(
+            classify_serverless(Some(endpoint("DELETING", svc, None)), Available),
+            Poll::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn interface_classification() {
+        let ie = |status: &str, deleting: bool| InterfaceEndpoint {
+            interface_endpoint_id: "vpce-1".into(),
+            connection_status: status.into(),
+            error_message: Some("rejected by AWS".into()),
+            delete_requested: deleting,
+        };
+        use InterfaceTarget::*;
+        assert!(matches!(classify_interface(Some(ie("PENDING", false)), Available), Poll::Pending(_)));
+        assert!(matches!(classify_interface(Some(ie("AVAILABLE", false)), Available), Poll::Ready(_)));
+        assert_eq!(
+            classify_interface(Some(ie("REJECTED", false)), Available),
+            Poll::Failed("rejected by AWS".into())
+        );
+        assert!(matches!(classify_interface(Some(ie("REJECTED", false)), Gone), Poll::Failed(_)));
+        assert!(matches!(classify_interface(Some(ie("REJECTED", true)), Gone), Poll::Pending(_)));
+        assert!(matches!(classify_interface(Some(ie("DELETING", true)), Gone), Poll::Pending(_)));
+        assert!(matches!(classify_interface(None, Gone), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn service_classification() {
+        let s = |status: &str, name: Option<&str>| EndpointService {
+            id: "x".into(),
+            cloud_provider: Some("AWS".into()),
+            region_name: "US_EAST_1".into(),
+            endpoint_service_name: name.map(str::to_owned),
+            interface_endpoints: vec![],
+            status: status.into(),
+            error_message: None,
+        };
+        use ServiceTarget::*;
+        assert!(matches!(classify_service(Some(s("INITIATING", None)), Ready), Poll::Pending(_)));
+        assert!(matches!(classify_service(Some(s("AVAILABLE", None)), Ready), Poll::Pending(_)));
+        assert!(matches!(classify_service(Some(s("AVAILABLE", Some("n"))), Ready), Poll::Ready(_)));
+        assert!(matches!(
+            classify_service(Some(s("WAITING_FOR_USER", Some("n"))), Ready),
+            Poll::Ready(_)
+        ));
+        assert!(matches!(classify_service(Some(s("FAILED", None)), Ready), Poll::Failed(_)));
+        assert!(matches!(classify_service(None, Gone), Poll::Ready(None)));
+        assert!(matches!(classify_service(Some(s("DELETING", None)), Gone), Poll::Pending(_)));
+    }
+}
