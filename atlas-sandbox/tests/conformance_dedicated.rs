@@ -25,12 +25,16 @@ async fn create_service(client: &Client, region: &str) -> Value {
 
 async fn wait_service(client: &Client, id: &str, status: &str) -> Value {
     let path = format!("{}/{id}", services_path());
-    poll(&format!("service {id} to become {status}"), WAIT, || async {
-        let r = client.get(&path).await;
-        r.expect(200);
-        let body = r.json();
-        (body["status"] == status).then_some(body)
-    })
+    poll(
+        &format!("service {id} to become {status}"),
+        WAIT,
+        || async {
+            let r = client.get(&path).await;
+            r.expect(200);
+            let body = r.json();
+            (body["status"] == status).then_some(body)
+        },
+    )
     .await
 }
 
@@ -39,7 +43,10 @@ async fn wait_link(client: &Client, path: &str, status: &str) -> Value {
         let r = client.get(path).await;
         r.expect(200);
         let body = r.json();
-        let current = body["connectionStatus"].as_str().unwrap_or_default().to_string();
+        let current = body["connectionStatus"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         assert!(
             ["PENDING_ACCEPTANCE", "PENDING", status].contains(&current.as_str()),
             "unexpected connectionStatus {current} while waiting for {status}: {body}"
@@ -98,11 +105,20 @@ async fn endpoint_service_and_interface_endpoint_lifecycle() {
 
     let r = client.get(&services_path()).await;
     r.expect(200);
-    let ids: Vec<Value> = r.json().as_array().unwrap().iter().map(|s| s["id"].clone()).collect();
+    let ids: Vec<Value> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].clone())
+        .collect();
     assert_eq!(ids, vec![json!(service_id)]);
 
     let available = wait_service(&client, &service_id, "AVAILABLE").await;
-    let service_name = available["endpointServiceName"].as_str().expect("service name").to_string();
+    let service_name = available["endpointServiceName"]
+        .as_str()
+        .expect("service name")
+        .to_string();
     assert!(
         service_name.starts_with("com.amazonaws.vpce.us-east-1.vpce-svc-"),
         "{service_name}"
@@ -112,7 +128,10 @@ async fn endpoint_service_and_interface_endpoint_lifecycle() {
     let vpce = moto.interface_endpoint_for(&service_name).await;
     let endpoint_path = format!("{}/{service_id}/endpoint/{vpce}", services_path());
     let r = client
-        .post(&format!("{}/{service_id}/endpoint", services_path()), json!({"id": vpce}))
+        .post(
+            &format!("{}/{service_id}/endpoint", services_path()),
+            json!({"id": vpce}),
+        )
         .await;
     r.expect(200);
     let link = r.json();
@@ -125,20 +144,27 @@ async fn endpoint_service_and_interface_endpoint_lifecycle() {
     );
     // The same endpoint cannot be added twice.
     client
-        .post(&format!("{}/{service_id}/endpoint", services_path()), json!({"id": vpce}))
+        .post(
+            &format!("{}/{service_id}/endpoint", services_path()),
+            json!({"id": vpce}),
+        )
         .await
         .expect_error(409, "PRIVATELINK_INTERFACE_ENDPOINT_ALREADY_EXISTS");
 
     let linked = wait_link(&client, &endpoint_path, "AVAILABLE").await;
     assert_eq!(linked["errorMessage"], Value::Null);
 
-    let r = client.get(&format!("{}/{service_id}", services_path())).await;
+    let r = client
+        .get(&format!("{}/{service_id}", services_path()))
+        .await;
     r.expect(200);
     assert_eq!(r.json()["interfaceEndpoints"], json!([vpce]));
 
     // The cluster in that region advertises the private connection strings.
     let r = client
-        .get(&format!("/api/atlas/v2/groups/{PROJECT}/clusters/{CLUSTER}"))
+        .get(&format!(
+            "/api/atlas/v2/groups/{PROJECT}/clusters/{CLUSTER}"
+        ))
         .await;
     r.expect(200);
     let cluster = r.json();
@@ -149,8 +175,18 @@ async fn endpoint_service_and_interface_endpoint_lifecycle() {
     assert_eq!(pe.len(), 1, "{cluster}");
     assert_eq!(pe[0]["endpoints"][0]["endpointId"], vpce.as_str());
     assert_eq!(pe[0]["endpoints"][0]["providerName"], "AWS");
-    assert!(pe[0]["srvConnectionString"].as_str().unwrap().starts_with("mongodb+srv://"));
-    assert!(pe[0]["connectionString"].as_str().unwrap().starts_with("mongodb://"));
+    assert!(
+        pe[0]["srvConnectionString"]
+            .as_str()
+            .unwrap()
+            .starts_with("mongodb+srv://")
+    );
+    assert!(
+        pe[0]["connectionString"]
+            .as_str()
+            .unwrap()
+            .starts_with("mongodb://")
+    );
 
     // A service with endpoints cannot be deleted.
     client
@@ -180,26 +216,36 @@ async fn endpoint_service_and_interface_endpoint_lifecycle() {
     .await;
     // The cluster no longer lists it.
     let r = client
-        .get(&format!("/api/atlas/v2/groups/{PROJECT}/clusters/{CLUSTER}"))
+        .get(&format!(
+            "/api/atlas/v2/groups/{PROJECT}/clusters/{CLUSTER}"
+        ))
         .await;
     r.expect(200);
     let strings = &r.json()["connectionStrings"];
     assert!(
-        strings.get("privateEndpoint").is_none_or(|v| v.as_array().is_some_and(Vec::is_empty)),
+        strings
+            .get("privateEndpoint")
+            .is_none_or(|v| v.as_array().is_some_and(Vec::is_empty)),
         "{strings}"
     );
     // "When the last private endpoint is removed from a given private
     // endpoint service, that private endpoint service is also removed."
-    poll("service to be removed with its last endpoint", WAIT, || async {
-        let r = client.get(&format!("{}/{service_id}", services_path())).await;
-        if r.status == 404 {
-            r.expect_error(404, "PRIVATE_ENDPOINT_SERVICE_NOT_FOUND");
-            Some(())
-        } else {
-            r.expect(200);
-            None
-        }
-    })
+    poll(
+        "service to be removed with its last endpoint",
+        WAIT,
+        || async {
+            let r = client
+                .get(&format!("{}/{service_id}", services_path()))
+                .await;
+            if r.status == 404 {
+                r.expect_error(404, "PRIVATE_ENDPOINT_SERVICE_NOT_FOUND");
+                Some(())
+            } else {
+                r.expect(200);
+                None
+            }
+        },
+    )
     .await;
 }
 
@@ -247,14 +293,20 @@ async fn interface_endpoint_on_another_service_is_rejected() {
     let moto = Moto::start().await;
     let sandbox = Sandbox::start(&["--ec2-endpoint", &moto.endpoint]);
     let client = sandbox.digest();
-    let id = create_service(&client, "us-east-1").await["id"].as_str().unwrap().to_string();
+    let id = create_service(&client, "us-east-1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let service = wait_service(&client, &id, "AVAILABLE").await;
     let name = service["endpointServiceName"].as_str().unwrap();
     let wrong_name = "com.amazonaws.vpce.us-east-1.vpce-svc-0fffffffffffffff0";
     assert_ne!(name, wrong_name);
     let vpce = moto.interface_endpoint_for(wrong_name).await;
     client
-        .post(&format!("{}/{id}/endpoint", services_path()), json!({"id": vpce}))
+        .post(
+            &format!("{}/{id}/endpoint", services_path()),
+            json!({"id": vpce}),
+        )
         .await
         .expect(200);
     let rejected = wait_link(
@@ -264,14 +316,19 @@ async fn interface_endpoint_on_another_service_is_rejected() {
     )
     .await;
     assert!(
-        rejected["errorMessage"].as_str().is_some_and(|m| !m.is_empty()),
+        rejected["errorMessage"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
         "REJECTED without errorMessage: {rejected}"
     );
 
     // A vpce that does not exist in EC2 at all is rejected as well.
     let ghost = "vpce-0aaaaaaaaaaaaaaa0";
     client
-        .post(&format!("{}/{id}/endpoint", services_path()), json!({"id": ghost}))
+        .post(
+            &format!("{}/{id}/endpoint", services_path()),
+            json!({"id": ghost}),
+        )
         .await
         .expect(200);
     let rejected = wait_link(
@@ -280,16 +337,24 @@ async fn interface_endpoint_on_another_service_is_rejected() {
         "REJECTED",
     )
     .await;
-    assert!(rejected["errorMessage"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        rejected["errorMessage"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
 
     // The cluster does not advertise rejected endpoints.
     let r = client
-        .get(&format!("/api/atlas/v2/groups/{PROJECT}/clusters/{CLUSTER}"))
+        .get(&format!(
+            "/api/atlas/v2/groups/{PROJECT}/clusters/{CLUSTER}"
+        ))
         .await;
     r.expect(200);
     let strings = &r.json()["connectionStrings"];
     assert!(
-        strings.get("privateEndpoint").is_none_or(|v| v.as_array().is_some_and(Vec::is_empty)),
+        strings
+            .get("privateEndpoint")
+            .is_none_or(|v| v.as_array().is_some_and(Vec::is_empty)),
         "{strings}"
     );
 }
@@ -320,17 +385,29 @@ async fn dedicated_error_cases() {
     let r = client.post(&create, json!({"region": "us-east-1"})).await;
     r.expect(400);
     let r = client
-        .post(&create, json!({"providerName": "AWS", "region": "atlantis"}))
+        .post(
+            &create,
+            json!({"providerName": "AWS", "region": "atlantis"}),
+        )
         .await;
     r.expect(400);
-    let id = create_service(&client, "us-east-1").await["id"].as_str().unwrap().to_string();
+    let id = create_service(&client, "us-east-1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     wait_service(&client, &id, "AVAILABLE").await;
     let r = client
-        .post(&format!("{}/{id}/endpoint", services_path()), json!({"id": "not-a-vpce"}))
+        .post(
+            &format!("{}/{id}/endpoint", services_path()),
+            json!({"id": "not-a-vpce"}),
+        )
         .await;
     r.expect(400);
     client
-        .get(&format!("{}/{id}/endpoint/vpce-0123456789abcdef0", services_path()))
+        .get(&format!(
+            "{}/{id}/endpoint/vpce-0123456789abcdef0",
+            services_path()
+        ))
         .await
         .expect_error(404, "PRIVATE_ENDPOINT_SERVICE_NOT_FOUND");
 
@@ -342,7 +419,9 @@ async fn dedicated_error_cases() {
         .await
         .expect_error(404, "GROUP_NOT_FOUND");
     client
-        .get(&format!("/api/atlas/v2/groups/{PROJECT}/clusters/no-such-cluster"))
+        .get(&format!(
+            "/api/atlas/v2/groups/{PROJECT}/clusters/no-such-cluster"
+        ))
         .await
         .expect_error(404, "CLUSTER_NOT_FOUND");
 
@@ -354,12 +433,24 @@ async fn dedicated_error_cases() {
             Some(json!({"project": PROJECT, "name": "analytics", "region": "EU_WEST_1"})),
         )
         .await;
-    assert!(r.status < 300, "control create cluster: {} {}", r.status, r.text);
+    assert!(
+        r.status < 300,
+        "control create cluster: {} {}",
+        r.status,
+        r.text
+    );
     let r = client
-        .get(&format!("/api/atlas/v2/groups/{PROJECT}/clusters/analytics"))
+        .get(&format!(
+            "/api/atlas/v2/groups/{PROJECT}/clusters/analytics"
+        ))
         .await;
     r.expect(200);
     let cluster = r.json();
     assert_eq!(cluster["name"], "analytics");
-    assert!(cluster["connectionStrings"].get("privateEndpoint").is_none(), "{cluster}");
+    assert!(
+        cluster["connectionStrings"]
+            .get("privateEndpoint")
+            .is_none(),
+        "{cluster}"
+    );
 }

@@ -48,10 +48,22 @@ async fn digest_challenge_and_wrong_key() {
     assert_eq!(body["reason"], "Unauthorized");
     let www = r.header("www-authenticate").expect("WWW-Authenticate");
     let params = challenge_params(&www);
-    assert_eq!(params.get("realm").map(String::as_str), Some("MMS Public API"), "{www}");
+    assert_eq!(
+        params.get("realm").map(String::as_str),
+        Some("MMS Public API"),
+        "{www}"
+    );
     assert_eq!(params.get("qop").map(String::as_str), Some("auth"), "{www}");
-    assert_eq!(params.get("algorithm").map(String::as_str), Some("MD5"), "{www}");
-    assert_eq!(params.get("stale").map(String::as_str), Some("false"), "{www}");
+    assert_eq!(
+        params.get("algorithm").map(String::as_str),
+        Some("MD5"),
+        "{www}"
+    );
+    assert_eq!(
+        params.get("stale").map(String::as_str),
+        Some("false"),
+        "{www}"
+    );
     assert!(params.get("nonce").is_some_and(|n| !n.is_empty()), "{www}");
     digest_auth::parse(&www).expect("challenge parses as RFC 7616");
 
@@ -60,8 +72,13 @@ async fn digest_challenge_and_wrong_key() {
         let client = Client::new(&sandbox.base, Auth::Digest(user.into(), pass.into()));
         let r = client.get(&path).await;
         r.expect_error(401, "UNEXPECTED_ERROR");
-        let www = r.header("www-authenticate").expect("challenge on a refused answer");
-        assert_eq!(challenge_params(&www).get("realm").map(String::as_str), Some("MMS Public API"));
+        let www = r
+            .header("www-authenticate")
+            .expect("challenge on a refused answer");
+        assert_eq!(
+            challenge_params(&www).get("realm").map(String::as_str),
+            Some("MMS Public API")
+        );
     }
 
     // Right key: 200, and the nonce can be reused with increasing nc.
@@ -73,16 +90,21 @@ async fn digest_challenge_and_wrong_key() {
     // The request log records which scheme was used.
     let log = sandbox.requests_log().await;
     assert!(
-        log.iter().any(|e| e["status"] == 401 && e["path"] == path.as_str()),
+        log.iter()
+            .any(|e| e["status"] == 401 && e["path"] == path.as_str()),
         "{log:?}"
     );
     assert!(
-        log.iter().any(|e| e["status"] == 200 && e["auth"] == "digest"),
+        log.iter()
+            .any(|e| e["status"] == 200 && e["auth"] == "digest"),
         "{log:?}"
     );
     for entry in &log {
         for key in ["method", "path", "status", "time", "auth", "injected"] {
-            assert!(entry.get(key).is_some(), "request log entry without {key}: {entry}");
+            assert!(
+                entry.get(key).is_some(),
+                "request log entry without {key}: {entry}"
+            );
         }
     }
 }
@@ -95,7 +117,8 @@ async fn digest_response_for_another_uri_is_refused() {
     let r = anonymous.get(&path).await;
     let www = r.header("www-authenticate").unwrap();
     let mut challenge = digest_auth::parse(&www).unwrap();
-    let context = digest_auth::AuthContext::new(PUBLIC_KEY, PRIVATE_KEY, "/api/atlas/v2/groups/other");
+    let context =
+        digest_auth::AuthContext::new(PUBLIC_KEY, PRIVATE_KEY, "/api/atlas/v2/groups/other");
     let header = challenge.respond(&context).unwrap().to_header_string();
     let r = anonymous
         .raw("GET", &path, None, None, &[("Authorization", &header)])
@@ -107,7 +130,12 @@ async fn digest_response_for_another_uri_is_refused() {
 async fn missing_or_unknown_version_is_406() {
     let sandbox = Sandbox::start(&[]);
     let path = serverless_base(PROJECT, INSTANCE);
-    for accept in [None, Some("application/json"), Some("application/vnd.atlas.2020-01-01+json"), Some("application/vnd.atlas.garbage+json")] {
+    for accept in [
+        None,
+        Some("application/json"),
+        Some("application/vnd.atlas.2020-01-01+json"),
+        Some("application/vnd.atlas.garbage+json"),
+    ] {
         let client = sandbox.digest().with_accept(accept);
         let r = client.get(&path).await;
         let body = r.expect_error(406, "INVALID_VERSION_DATE");
@@ -146,7 +174,10 @@ async fn rate_limit_headers_and_429() {
                 .parse::<u64>()
                 .expect("numeric RateLimit-Remaining"),
         );
-        assert!(remaining.len() <= 3, "capacity 3 but no 429 after {remaining:?}");
+        assert!(
+            remaining.len() <= 3,
+            "capacity 3 but no 429 after {remaining:?}"
+        );
     };
     assert_eq!(remaining, vec![2, 1, 0], "one token per request");
     let body = limited.expect_error(429, "RATE_LIMITED_TOKEN_BUCKET");
@@ -162,23 +193,38 @@ async fn rate_limit_headers_and_429() {
 
     // The limit is per project: another project has its own bucket.
     let r = sandbox
-        .control("POST", "/__sandbox/projects", Some(json!({"id": OTHER_PROJECT})))
+        .control(
+            "POST",
+            "/__sandbox/projects",
+            Some(json!({"id": OTHER_PROJECT})),
+        )
         .await;
     assert!(r.status < 300, "{} {}", r.status, r.text);
     let r = client
-        .get(&format!("/api/atlas/v2/groups/{OTHER_PROJECT}/privateEndpoint/AWS/endpointService"))
+        .get(&format!(
+            "/api/atlas/v2/groups/{OTHER_PROJECT}/privateEndpoint/AWS/endpointService"
+        ))
         .await;
     r.expect(200);
     assert_eq!(r.json(), json!([]));
     // The control API is never limited.
-    assert_eq!(sandbox.control("GET", "/__sandbox/state", None).await.status, 200);
+    assert_eq!(
+        sandbox
+            .control("GET", "/__sandbox/state", None)
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn service_account_token_flow() {
     let sandbox = Sandbox::start(&[]);
     let http = Client::new(&sandbox.base, Auth::None).with_accept(Some("application/json"));
-    let basic = format!("Basic {}", base64(format!("{CLIENT_ID}:{CLIENT_SECRET}").as_bytes()));
+    let basic = format!(
+        "Basic {}",
+        base64(format!("{CLIENT_ID}:{CLIENT_SECRET}").as_bytes())
+    );
     let r = http
         .raw(
             "POST",
@@ -192,21 +238,33 @@ async fn service_account_token_flow() {
     let token = r.json();
     assert_eq!(token["token_type"], "Bearer");
     assert_eq!(token["expires_in"], 3600);
-    let access = token["access_token"].as_str().expect("access_token").to_string();
+    let access = token["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
     assert!(!access.is_empty());
 
     // Use it.
     let client = Client::new(&sandbox.base, Auth::Bearer(access.clone()));
     let path = serverless_base(PROJECT, INSTANCE);
     client.get(&path).await.expect(200);
-    let r = client.post(&path, json!({"comment": "via service account"})).await;
+    let r = client
+        .post(&path, json!({"comment": "via service account"}))
+        .await;
     r.expect(201);
     let log = sandbox.requests_log().await;
-    assert!(log.iter().any(|e| e["auth"] == "bearer" && e["status"] == 201), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|e| e["auth"] == "bearer" && e["status"] == 201),
+        "{log:?}"
+    );
 
     // A made-up token is refused.
     let forged = Client::new(&sandbox.base, Auth::Bearer("not-a-token".into()));
-    forged.get(&path).await.expect_error(401, "UNEXPECTED_ERROR");
+    forged
+        .get(&path)
+        .await
+        .expect_error(401, "UNEXPECTED_ERROR");
 
     // Wrong secret, wrong grant type.
     let bad = format!("Basic {}", base64(format!("{CLIENT_ID}:nope").as_bytes()));
@@ -237,40 +295,62 @@ async fn service_account_token_flow() {
         .raw(
             "POST",
             "/api/oauth/revoke",
-            Some(format!("token={}&token_type_hint=access_token", form_encode(&access))),
+            Some(format!(
+                "token={}&token_type_hint=access_token",
+                form_encode(&access)
+            )),
             Some("application/x-www-form-urlencoded"),
             &[("Authorization", &basic)],
         )
         .await;
     assert_eq!(r.status, 200, "revoke: {}", r.text);
-    client.get(&path).await.expect_error(401, "UNEXPECTED_ERROR");
+    client
+        .get(&path)
+        .await
+        .expect_error(401, "UNEXPECTED_ERROR");
 }
 
 #[tokio::test]
 async fn legacy_v1_paths_use_plain_json() {
     let sandbox = Sandbox::start(&[]);
     let client = sandbox.digest().with_accept(Some("application/json"));
-    let list = format!("/api/atlas/v1.0/groups/{PROJECT}/privateEndpoint/serverless/instance/{INSTANCE}/endpoint");
+    let list = format!(
+        "/api/atlas/v1.0/groups/{PROJECT}/privateEndpoint/serverless/instance/{INSTANCE}/endpoint"
+    );
     let r = client.post(&list, json!({"comment": "legacy"})).await;
     r.expect(201);
-    assert!(r.content_type().starts_with("application/json"), "{}", r.content_type());
+    assert!(
+        r.content_type().starts_with("application/json"),
+        "{}",
+        r.content_type()
+    );
     let id = r.json()["_id"].as_str().unwrap().to_string();
     let r = client.get(&format!("{list}/{id}?pretty=true")).await;
     r.expect(200);
-    assert!(r.text.contains('\n'), "pretty=true should pretty-print: {}", r.text);
+    assert!(
+        r.text.contains('\n'),
+        "pretty=true should pretty-print: {}",
+        r.text
+    );
     assert_eq!(r.json()["_id"], id.as_str());
     // v1.0 does not need a versioned Accept header, and the same endpoint is
     // visible through v2.
     let v2 = sandbox.digest();
-    let r = v2.get(&format!("{}/{id}", serverless_base(PROJECT, INSTANCE))).await;
+    let r = v2
+        .get(&format!("{}/{id}", serverless_base(PROJECT, INSTANCE)))
+        .await;
     r.expect(200);
     assert_eq!(r.json()["comment"], "legacy");
     let r = client
-        .get(&format!("/api/atlas/v1.0/groups/{PROJECT}/serverless/{INSTANCE}"))
+        .get(&format!(
+            "/api/atlas/v1.0/groups/{PROJECT}/serverless/{INSTANCE}"
+        ))
         .await;
     r.expect(200);
     let r = client
-        .get(&format!("/api/atlas/v1.0/groups/{PROJECT}/privateEndpoint/AWS/endpointService"))
+        .get(&format!(
+            "/api/atlas/v1.0/groups/{PROJECT}/privateEndpoint/AWS/endpointService"
+        ))
         .await;
     r.expect(200);
     // Errors on v1.0 have the same envelope.
@@ -287,15 +367,25 @@ async fn injected_faults_are_well_formed_errors() {
     let path = serverless_base(PROJECT, INSTANCE);
     for _ in 0..4 {
         let r = client.get(&path).await;
-        assert!(r.status == 500 || r.status == 503, "{} {}", r.status, r.text);
+        assert!(
+            r.status == 500 || r.status == 503,
+            "{} {}",
+            r.status,
+            r.text
+        );
         r.conforms();
         let body = r.json();
         assert_eq!(body["error"], r.status);
-        assert_eq!(r.header("x-error-code").as_deref(), body["errorCode"].as_str());
+        assert_eq!(
+            r.header("x-error-code").as_deref(),
+            body["errorCode"].as_str()
+        );
     }
     let log = sandbox.requests_log().await;
     assert!(
-        log.iter().any(|e| e["injected"] == true && e["status"] == 500 || e["injected"] == true && e["status"] == 503),
+        log.iter()
+            .any(|e| e["injected"] == true && e["status"] == 500
+                || e["injected"] == true && e["status"] == 503),
         "{log:?}"
     );
     // Turn faults off at run time.

@@ -278,7 +278,11 @@ async fn create_without_the_required_body_is_rejected() {
     r.conforms();
     let r = client.get(&list_path).await;
     r.expect(200);
-    assert_eq!(r.json(), json!([]), "a rejected create must not create anything");
+    assert_eq!(
+        r.json(),
+        json!([]),
+        "a rejected create must not create anything"
+    );
 }
 
 #[tokio::test]
