@@ -36,14 +36,24 @@ Control API (no authentication, JSON, never rate-limited or faulted):
   PUT    /__sandbox/faults                  {\"rate\",\"statuses\",\"latency_ms\",
                                              \"link_failures\":{\"count\",\"message\"}}  (fields optional)
   GET    /__sandbox/delays
-  PUT    /__sandbox/delays                  {\"reserve_ms\",\"connect_ms\",\"delete_ms\"}  (fields optional)
+  PUT    /__sandbox/delays                  {\"reserve_ms\",\"connect_ms\",\"delete_ms\"}  (optional)
   GET    /__sandbox/requests                [{method,path,query,status,time,auth,injected}]
   DELETE /__sandbox/requests
   GET    /__sandbox/state                   every project, instance, cluster, endpoint, service
   POST   /__sandbox/serverless-endpoints/{project}/{instance}/{id}/state
                                             {\"status\",\"errorMessage\"?}
   POST   /__sandbox/interface-endpoints/{project}/{serviceId}/{vpceId}/state
-                                            {\"connectionStatus\",\"errorMessage\"?}";
+                                            {\"connectionStatus\",\"errorMessage\"?}
+
+Error codes where Atlas leaves a choice: body constraint violations (comment over 80 characters,
+bad cloudProviderEndpointId/id pattern, unknown providerName or region) and PATCH of an endpoint
+that is not yet RESERVED or whose cloudProviderEndpointId is fixed (AVAILABLE) answer 400
+VALIDATION_ERROR; a missing required field 400 MISSING_ATTRIBUTE; a missing or malformed body
+400 INVALID_JSON; a path parameter that breaks its pattern 400 INVALID_ATTRIBUTE. A missing
+endpoint service and a missing interface endpoint both answer 404
+PRIVATE_ENDPOINT_SERVICE_NOT_FOUND. Endpoint service create answers 201 and delete 202 {} (real
+Atlas); interface endpoint create answers 200 and delete 204 (spec). Serverless private endpoint
+answers carry Deprecation: true and Sunset: Thu, 22 Jan 2026 00:00:00 GMT.";
 
 /// Command-line flags.
 #[derive(Debug, Parser)]

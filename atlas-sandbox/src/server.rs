@@ -440,7 +440,7 @@ fn handle(app: &AppState, req: &ApiRequest) -> (Response, bool) {
                 Ok(left) => remaining = Some(left),
                 Err(limited) => {
                     remaining = Some(0);
-                    let scope = format!("api/atlas/{}", rest.trim_start_matches('/'));
+                    let scope = req.path.trim_start_matches('/');
                     return Err(ApiError::new(
                         StatusCode::TOO_MANY_REQUESTS,
                         "RATE_LIMITED_TOKEN_BUCKET",
@@ -653,9 +653,14 @@ impl From<ModelError> for ApiError {
 
 // ----- request bodies -----
 
+/// Parses a required JSON object body (every body this API takes is required; `{}` is the
+/// minimal one).
 fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
+        return Err(ApiError::bad_request(
+            "INVALID_JSON",
+            "A request body is required; send {} for an empty one.",
+        ));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
