@@ -382,10 +382,13 @@ async fn injected_faults_are_well_formed_errors() {
         );
     }
     let log = sandbox.requests_log().await;
+    // Every authenticated request was answered by the fault injector.
+    let injected: Vec<&Value> = log.iter().filter(|e| e["injected"] == true).collect();
+    assert_eq!(injected.len(), 4, "{log:?}");
     assert!(
-        log.iter()
-            .any(|e| e["injected"] == true && e["status"] == 500
-                || e["injected"] == true && e["status"] == 503),
+        injected
+            .iter()
+            .all(|e| e["status"] == 500 || e["status"] == 503),
         "{log:?}"
     );
     // Turn faults off at run time.

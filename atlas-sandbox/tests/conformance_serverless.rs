@@ -55,6 +55,14 @@ async fn serverless_endpoint_full_lifecycle() {
         r.header("ratelimit-remaining").is_some(),
         "RateLimit-Remaining missing"
     );
+    // The serverless private endpoint operations are deprecated (sunset
+    // 2026-01-22): responses announce it.
+    assert!(
+        r.header("deprecation").is_some(),
+        "Deprecation header missing"
+    );
+    let sunset = r.header("sunset").expect("Sunset header");
+    assert!(sunset.contains("22 Jan 2026"), "Sunset {sunset:?}");
 
     // Create.
     let r = client

@@ -48,7 +48,11 @@ impl Seed<'_> {
             .last()
             .unwrap_or_else(|| panic!("no {method} {path} in the request log: {log:?}"));
         assert_eq!(last["auth"], "digest", "{last}");
-        let challenged = hits.iter().rev().nth(1).expect("curl --digest sends a challenge request first");
+        let challenged = hits
+            .iter()
+            .rev()
+            .nth(1)
+            .expect("curl --digest sends a challenge request first");
         assert_eq!(challenged["status"], 401, "{challenged}");
         last["status"].as_u64().expect("status") as u16
     }
@@ -120,7 +124,9 @@ impl Seed<'_> {
 }
 
 fn is_object_id(s: &str) -> bool {
-    s.len() == 24 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 24
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn check_spec(method: &str, path: &str, status: u16, body: &str) {
@@ -149,13 +155,18 @@ async fn seed_serverless_privatelink_sequence_with_curl() {
         user: format!("{PUBLIC_KEY}:{PRIVATE_KEY}"),
     };
     let base = sandbox.base.as_str();
-    let list_path = format!("/api/atlas/v1.0/groups/{PROJECT}/privateEndpoint/serverless/instance/{INSTANCE}/endpoint");
+    let list_path = format!(
+        "/api/atlas/v1.0/groups/{PROJECT}/privateEndpoint/serverless/instance/{INSTANCE}/endpoint"
+    );
 
     // Step 1.
     let text = seed.step1(base, PROJECT, INSTANCE).await;
     assert_eq!(seed.last_status("POST", &list_path).await, 201);
     check_spec("POST", &list_path, 201, &text);
-    assert!(text.trim_start().starts_with('{') && text.contains("\n"), "pretty=true output expected: {text}");
+    assert!(
+        text.trim_start().starts_with('{') && text.contains("\n"),
+        "pretty=true output expected: {text}"
+    );
     let created: Value = serde_json::from_str(&text).expect("JSON");
     let id = created["_id"].as_str().expect("_id").to_string();
     assert!(is_object_id(&id), "{id}");
@@ -185,12 +196,18 @@ async fn seed_serverless_privatelink_sequence_with_curl() {
     assert_eq!(reserved["comment"], "example comment");
     assert_eq!(reserved["errorMessage"], Value::Null);
     assert_eq!(reserved["status"], "RESERVED");
-    let service = reserved["endpointServiceName"].as_str().unwrap().to_string();
+    let service = reserved["endpointServiceName"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let suffix = service
         .strip_prefix("com.amazonaws.vpce.us-east-1.vpce-svc-")
         .unwrap_or_else(|| panic!("unexpected endpointServiceName {service}"));
     assert!(
-        suffix.len() == 17 && suffix.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+        suffix.len() == 17
+            && suffix
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
         "{service}"
     );
 
@@ -198,7 +215,9 @@ async fn seed_serverless_privatelink_sequence_with_curl() {
     // --service-name <endpointServiceName> --subnet-ids <subnet>.
     let vpc = moto.create_vpc("10.0.0.0/16").await;
     let subnet = moto.create_subnet(&vpc, "10.0.1.0/24").await;
-    let vpce = moto.create_interface_endpoint(&vpc, &subnet, &service).await;
+    let vpce = moto
+        .create_interface_endpoint(&vpc, &subnet, &service)
+        .await;
     assert_eq!(vpce.len(), "vpce-".len() + 17, "VpcEndpointId {vpce}");
 
     // Step 4.

@@ -284,31 +284,28 @@ impl Spec {
                         all_of.push(self.convert(member, Position::AllOfMember));
                     }
                 }
-                "oneOf" | "anyOf" => {
-                    if obj.get("discriminator").is_none() {
-                        let members: Vec<Value> = value
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(|m| self.convert(m, Position::InPlace))
-                            .collect();
-                        all_of.push(json!({"anyOf": members}));
-                    }
+                // With a discriminator, the dispatch below replaces the union.
+                "oneOf" | "anyOf" if obj.get("discriminator").is_none() => {
+                    let members: Vec<Value> = value
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|m| self.convert(m, Position::InPlace))
+                        .collect();
+                    all_of.push(json!({"anyOf": members}));
                 }
                 "not" => {
                     out.insert(key.clone(), self.convert(value, Position::InPlace));
                 }
-                "exclusiveMaximum" | "exclusiveMinimum" => {
-                    // OpenAPI 3.0 uses booleans modifying maximum/minimum.
-                    if value == &Value::Bool(true) {
-                        let bound = if key == "exclusiveMaximum" {
-                            "maximum"
-                        } else {
-                            "minimum"
-                        };
-                        if let Some(b) = obj.get(bound) {
-                            out.insert(key.clone(), b.clone());
-                        }
+                // OpenAPI 3.0 uses booleans modifying maximum/minimum.
+                "exclusiveMaximum" | "exclusiveMinimum" if value == &Value::Bool(true) => {
+                    let bound = if key == "exclusiveMaximum" {
+                        "maximum"
+                    } else {
+                        "minimum"
+                    };
+                    if let Some(b) = obj.get(bound) {
+                        out.insert(key.clone(), b.clone());
                     }
                 }
                 "maximum" | "minimum" => {
