@@ -115,7 +115,8 @@ impl AtlasError {
     /// Atlas's `errorCode`, if the error came from an error envelope.
     pub fn error_code(&self) -> Option<&str> {
         match self {
-            AtlasError::Api { error_code, .. } | AtlasError::ServerlessSunset { error_code, .. } => {
+            AtlasError::Api { error_code, .. }
+            | AtlasError::ServerlessSunset { error_code, .. } => {
                 Some(error_code.as_str()).filter(|c| !c.is_empty())
             }
             AtlasError::WaitPoll { source, .. } => source.error_code(),
@@ -290,7 +291,12 @@ mod tests {
     #[test]
     fn parses_real_envelope() {
         let body = br#"{"detail":"No cluster named cluster-83 exists in group b0123456789abcdef012345b.","error":404,"errorCode":"CLUSTER_NOT_FOUND","parameters":["cluster-83","b0123456789abcdef012345b"],"reason":"Not Found"}"#;
-        let err = api_error(404, body, "GET", "/api/atlas/v2/groups/g/clusters/cluster-83");
+        let err = api_error(
+            404,
+            body,
+            "GET",
+            "/api/atlas/v2/groups/g/clusters/cluster-83",
+        );
         match &err {
             AtlasError::Api {
                 status,
@@ -328,8 +334,9 @@ mod tests {
 
     #[test]
     fn falls_back_to_reason_then_raw_body() {
-        let env = ErrorEnvelope::parse(br#"{"detail":null,"error":503,"reason":"Service Unavailable"}"#)
-            .unwrap();
+        let env =
+            ErrorEnvelope::parse(br#"{"detail":null,"error":503,"reason":"Service Unavailable"}"#)
+                .unwrap();
         assert_eq!(env.message().as_deref(), Some("Service Unavailable"));
         let err = api_error(502, b"<html>bad\ngateway</html>", "POST", "/p");
         assert_eq!(
@@ -347,7 +354,10 @@ mod tests {
             br#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
         )
         .unwrap();
-        assert_eq!(env.message().as_deref(), Some("Client authentication failed"));
+        assert_eq!(
+            env.message().as_deref(),
+            Some("Client authentication failed")
+        );
     }
 
     #[test]
@@ -401,7 +411,12 @@ mod tests {
             err.to_string(),
             "endpoints.orders.atlas: waiting for AVAILABLE failed: VPC endpoint vpce-1 not found"
         );
-        let inner = api_error(410, br#"{"errorCode":"VERSION_GONE"}"#, "GET", "/serverless/x");
+        let inner = api_error(
+            410,
+            br#"{"errorCode":"VERSION_GONE"}"#,
+            "GET",
+            "/serverless/x",
+        );
         let err = AtlasError::from_wait(WaitError::Poll {
             address: "a".into(),
             step: "s".into(),

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use digest_auth::{AuthContext, HttpMethod, WwwAuthenticateHeader};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 
@@ -58,7 +60,10 @@ enum Auth {
 /// How one attempt authenticated, to decide what a `401` means.
 enum Sent {
     Nothing,
-    Digest,
+    /// With the challenge shared by all requests of the client.
+    SharedDigest,
+    /// With a challenge received during the same call.
+    OwnDigest,
     Bearer,
     Basic,
 }
@@ -171,8 +176,11 @@ impl Transport {
             .without_max_times()
             .build();
         let mut retries = 0u32;
-        let mut reauthenticated = false;
-        let mut fresh_challenge = false;
+        // A digest challenge received during this call. It is used by this
+        // call alone (so no concurrent request can race its nonce count) and
+        // handed to the shared slot once it has worked.
+        let mut own_challenge: Option<WwwAuthenticateHeader> = None;
+        let mut token_refreshed = false;
         loop {
             self.wait_turn().await;
             let mut request = self.http.request(method.clone(), &url);
@@ -197,7 +205,9 @@ impl Transport {
                     if let Some(body) = &body {
                         request = request.header(CONTENT_TYPE, MEDIA_TYPE).body(body.clone());
                     }
-                    let (header, sent) = self.authorization(&method, path_and_query).await?;
+                    let (header, sent) = self
+                        .authorization(&method, path_and_query, own_challenge.as_mut())
+                        .await?;
                     if let Some(header) = header {
                         request = request.header(AUTHORIZATION, header);
                     }
@@ -232,12 +242,32 @@ impl Transport {
                 }
             };
             if status == StatusCode::UNAUTHORIZED {
-                if self
-                    .accept_challenge(&headers, &sent, fresh_challenge, reauthenticated)
-                    .await
-                {
-                    reauthenticated |= !matches!(sent, Sent::Nothing);
-                    fresh_challenge = true;
+                let retry = match sent {
+                    // Not yet authenticated, or authenticated with the shared
+                    // challenge (whose nonce may have expired or been raced by
+                    // a concurrent request): answer the fresh challenge.
+                    Sent::Nothing | Sent::SharedDigest => {
+                        own_challenge = digest_challenge(&headers);
+                        own_challenge.is_some()
+                    }
+                    // Our own fresh challenge was refused: the keys are wrong,
+                    // unless the nonce went stale in between.
+                    Sent::OwnDigest => match digest_challenge(&headers) {
+                        Some(prompt) if prompt.stale && retries < self.options.max_retries => {
+                            retries += 1;
+                            own_challenge = Some(prompt);
+                            true
+                        }
+                        _ => false,
+                    },
+                    Sent::Bearer if !token_refreshed => {
+                        token_refreshed = true;
+                        self.drop_token().await;
+                        true
+                    }
+                    Sent::Bearer | Sent::Basic => false,
+                };
+                if retry {
                     continue;
                 }
                 let detail = ErrorEnvelope::parse(&bytes)
@@ -248,6 +278,11 @@ impl Transport {
                     method: method.to_string(),
                     path,
                 });
+            }
+            if let (Sent::OwnDigest, Some(prompt)) = (&sent, own_challenge.take())
+                && let Auth::Digest { challenge, .. } = &self.auth
+            {
+                *challenge.lock().expect("digest lock") = Some(prompt);
             }
             if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
                 && retries < self.options.max_retries
@@ -272,17 +307,15 @@ impl Transport {
 
     /// Waits for the shared pause (set by a `429`) and for the request budget.
     async fn wait_turn(&self) {
-        loop {
-            let until = *self.paused_until.lock().expect("pause lock");
-            match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
-                _ => break,
-            }
-        }
+        self.wait_pause().await;
         if let Some(limiter) = &self.limiter {
             limiter.until_ready().await;
         }
         // A 429 may have arrived while this request waited for the budget.
+        self.wait_pause().await;
+    }
+
+    async fn wait_pause(&self) {
         loop {
             let until = *self.paused_until.lock().expect("pause lock");
             match until {
@@ -300,11 +333,13 @@ impl Transport {
         }
     }
 
-    /// The `Authorization` header for an API request, if one can be built yet.
+    /// The `Authorization` header for an API request, if one can be built
+    /// yet. `own` is the call's private digest challenge, if it has one.
     async fn authorization(
         &self,
         method: &Method,
         uri: &str,
+        own: Option<&mut WwwAuthenticateHeader>,
     ) -> Result<(Option<String>, Sent), AtlasError> {
         match &self.auth {
             Auth::Digest {
@@ -312,10 +347,6 @@ impl Transport {
                 password,
                 challenge,
             } => {
-                let mut guard = challenge.lock().expect("digest lock");
-                let Some(prompt) = guard.as_mut() else {
-                    return Ok((None, Sent::Nothing));
-                };
                 let context = AuthContext::new_with_method(
                     username.as_str(),
                     password.as_str(),
@@ -323,8 +354,17 @@ impl Transport {
                     Option::<&[u8]>::None,
                     HttpMethod::from(method.as_str().to_owned()),
                 );
-                match prompt.respond(&context) {
-                    Ok(answer) => Ok((Some(answer.to_string()), Sent::Digest)),
+                let answer = if let Some(prompt) = own {
+                    prompt.respond(&context).map(|a| (a, Sent::OwnDigest))
+                } else {
+                    let mut guard = challenge.lock().expect("digest lock");
+                    match guard.as_mut() {
+                        Some(prompt) => prompt.respond(&context).map(|a| (a, Sent::SharedDigest)),
+                        None => return Ok((None, Sent::Nothing)),
+                    }
+                };
+                match answer {
+                    Ok((header, sent)) => Ok((Some(header.to_string()), sent)),
                     Err(e) => Err(AtlasError::Unauthorized {
                         detail: format!("cannot answer the digest challenge: {e}"),
                         method: method.to_string(),
@@ -339,45 +379,9 @@ impl Transport {
         }
     }
 
-    /// Handles a `401`. `fresh` says whether the challenge used for this
-    /// attempt was received during the same call, and `retried` whether the
-    /// call already re-authenticated once. Stores a new digest challenge or
-    /// drops the cached token; returns whether to send the request again.
-    async fn accept_challenge(
-        &self,
-        headers: &HeaderMap,
-        sent: &Sent,
-        fresh: bool,
-        retried: bool,
-    ) -> bool {
-        match (&self.auth, sent) {
-            (Auth::Digest { challenge, .. }, Sent::Nothing | Sent::Digest) => {
-                let Some(prompt) = headers
-                    .get_all(WWW_AUTHENTICATE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .find(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
-                    .and_then(|v| digest_auth::parse(v).ok())
-                else {
-                    return false;
-                };
-                // Answering the first challenge is the normal handshake; after
-                // that, one more try is worth it when the nonce went stale or
-                // the challenge was an older one cached from earlier requests.
-                let retry = match sent {
-                    Sent::Nothing => true,
-                    _ => !retried && (prompt.stale || !fresh),
-                };
-                if retry {
-                    *challenge.lock().expect("digest lock") = Some(prompt);
-                }
-                retry
-            }
-            (Auth::ServiceAccount { token, .. }, Sent::Bearer) if !retried => {
-                *token.lock().await = None;
-                true
-            }
-            _ => false,
+    async fn drop_token(&self) {
+        if let Auth::ServiceAccount { token, .. } = &self.auth {
+            *token.lock().await = None;
         }
     }
 
@@ -394,7 +398,8 @@ impl Transport {
             return Ok(t.value.clone());
         }
         let requested_at = Instant::now();
-        let reply = Box::pin(self.execute(Method::POST, TOKEN_PATH, None, Mode::TokenBasic)).await?;
+        let reply =
+            Box::pin(self.execute(Method::POST, TOKEN_PATH, None, Mode::TokenBasic)).await?;
         if !reply.status.is_success() {
             let detail = ErrorEnvelope::parse(&reply.body)
                 .and_then(|e| e.message())
@@ -431,6 +436,16 @@ impl Transport {
         });
         Ok(value)
     }
+}
+
+/// The digest challenge of a `401`, if it carries one.
+fn digest_challenge(headers: &HeaderMap) -> Option<WwwAuthenticateHeader> {
+    headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
+        .and_then(|v| digest_auth::parse(v).ok())
 }
 
 /// `Retry-After` in seconds (the form Atlas uses); HTTP dates are ignored.
@@ -473,7 +488,10 @@ mod tests {
         assert_eq!(retry_after(&h), None);
         h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&h), None);
     }
 

@@ -262,7 +262,7 @@ impl AtlasClient {
     ) -> Result<Option<ServerlessInstance>, AtlasError> {
         let path = format!("{V2}/groups/{}/serverless/{}", seg(group), seg(name));
         let reply = self.send(Method::GET, &path, None).await?;
-        if reply.status == StatusCode::NOT_FOUND && !parent_missing(&reply) {
+        if reply.status == StatusCode::NOT_FOUND && !project_missing(&reply) {
             return Ok(None);
         }
         expect::<types::wire::ServerlessInstance>(reply, &[StatusCode::OK], "GET", &path)
@@ -306,7 +306,10 @@ impl AtlasClient {
         &self,
         group: &str,
     ) -> Result<Vec<EndpointService>, AtlasError> {
-        let path = format!("{V2}/groups/{}/privateEndpoint/{AWS}/endpointService", seg(group));
+        let path = format!(
+            "{V2}/groups/{}/privateEndpoint/{AWS}/endpointService",
+            seg(group)
+        );
         let reply = self.send(Method::GET, &path, None).await?;
         expect_list(reply, "GET", &path)
     }
@@ -319,7 +322,7 @@ impl AtlasClient {
     ) -> Result<Option<EndpointService>, AtlasError> {
         let path = endpoint_service_path(group, id);
         let reply = self.send(Method::GET, &path, None).await?;
-        if reply.status == StatusCode::NOT_FOUND && !parent_missing(&reply) {
+        if reply.status == StatusCode::NOT_FOUND && !project_missing(&reply) {
             return Ok(None);
         }
         expect(reply, &[StatusCode::OK], "GET", &path).map(Some)
@@ -343,7 +346,7 @@ impl AtlasClient {
     pub async fn delete_endpoint_service(&self, group: &str, id: &str) -> Result<(), AtlasError> {
         let path = endpoint_service_path(group, id);
         let reply = self.send(Method::DELETE, &path, None).await?;
-        if reply.status == StatusCode::NOT_FOUND && !parent_missing(&reply) {
+        if reply.status == StatusCode::NOT_FOUND && !project_missing(&reply) {
             return Ok(());
         }
         expect_empty(reply, "DELETE", &path)
@@ -397,7 +400,7 @@ impl AtlasClient {
     ) -> Result<Option<InterfaceEndpoint>, AtlasError> {
         let path = interface_endpoint_path(group, service_id, vpce_id);
         let reply = self.send(Method::GET, &path, None).await?;
-        if reply.status == StatusCode::NOT_FOUND && !parent_missing(&reply) {
+        if reply.status == StatusCode::NOT_FOUND && !project_missing(&reply) {
             return Ok(None);
         }
         expect(reply, &[StatusCode::OK], "GET", &path).map(Some)
@@ -413,7 +416,7 @@ impl AtlasClient {
     ) -> Result<(), AtlasError> {
         let path = interface_endpoint_path(group, service_id, vpce_id);
         let reply = self.send(Method::DELETE, &path, None).await?;
-        if reply.status == StatusCode::NOT_FOUND && !parent_missing(&reply) {
+        if reply.status == StatusCode::NOT_FOUND && !project_missing(&reply) {
             return Ok(());
         }
         expect_empty(reply, "DELETE", &path)
@@ -574,12 +577,19 @@ fn error_code(reply: &Reply) -> Option<String> {
     ErrorEnvelope::parse(&reply.body).and_then(|e| e.error_code)
 }
 
-/// A 404 that is about the project itself rather than the resource asked for.
-fn parent_missing(reply: &Reply) -> bool {
+/// An answer that is about the project itself rather than the resource
+/// asked for.
+fn project_missing(reply: &Reply) -> bool {
     matches!(
         error_code(reply).as_deref(),
-        Some("GROUP_NOT_FOUND" | "INVALID_GROUP_ID" | "SERVERLESS_INSTANCE_NOT_FOUND")
+        Some("GROUP_NOT_FOUND" | "INVALID_GROUP_ID")
     )
+}
+
+/// An answer that is about the project or the serverless instance rather
+/// than the endpoint asked for.
+fn parent_missing(reply: &Reply) -> bool {
+    project_missing(reply) || error_code(reply).as_deref() == Some("SERVERLESS_INSTANCE_NOT_FOUND")
 }
 
 /// The endpoint does not exist: 404 (unless the project or instance is what
@@ -590,7 +600,10 @@ fn serverless_endpoint_missing(reply: &Reply) -> bool {
     match reply.status {
         StatusCode::NOT_FOUND => !parent_missing(reply),
         StatusCode::BAD_REQUEST => {
-            matches!(code.as_deref(), None | Some("TENANT_PRIVATE_ENDPOINT_NOT_FOUND"))
+            matches!(
+                code.as_deref(),
+                None | Some("TENANT_PRIVATE_ENDPOINT_NOT_FOUND")
+            )
         }
         _ => false,
     }
@@ -604,7 +617,12 @@ fn expect<T: DeserializeOwned>(
 ) -> Result<T, AtlasError> {
     let path = path_and_query.split('?').next().unwrap_or(path_and_query);
     if !ok.contains(&reply.status) {
-        return Err(error::api_error(reply.status.as_u16(), &reply.body, method, path));
+        return Err(error::api_error(
+            reply.status.as_u16(),
+            &reply.body,
+            method,
+            path,
+        ));
     }
     serde_json::from_slice(&reply.body).map_err(|e| AtlasError::Decode {
         status: reply.status.as_u16(),
@@ -642,7 +660,12 @@ fn expect_empty(reply: Reply, method: &str, path: &str) -> Result<(), AtlasError
     if reply.status.is_success() {
         Ok(())
     } else {
-        Err(error::api_error(reply.status.as_u16(), &reply.body, method, path))
+        Err(error::api_error(
+            reply.status.as_u16(),
+            &reply.body,
+            method,
+            path,
+        ))
     }
 }
 
@@ -810,13 +833,16 @@ mod tests {
             private_key: "s3cr3t-private".into(),
         };
         let text = format!("{c:?}");
-        assert!(!text.contains("PUBLICKEY1") && !text.contains("s3cr3t"), "{text}");
+        assert!(
+            !text.contains("PUBLICKEY1") && !text.contains("s3cr3t"),
+            "{text}"
+        );
         let c = Credentials::ServiceAccount {
             client_id: "mdb_sa_id_1".into(),
             client_secret: "mdb_sa_sk_2".into(),
         };
-        let client = AtlasClient::new("http://127.0.0.1:1", c.clone(), ClientOptions::default())
-            .unwrap();
+        let client =
+            AtlasClient::new("http://127.0.0.1:1", c.clone(), ClientOptions::default()).unwrap();
         for text in [format!("{c:?}"), format!("{client:?}")] {
             assert!(!text.contains("mdb_sa"), "{text}");
         }
@@ -849,7 +875,10 @@ mod tests {
         use ServerlessTarget::*;
         let svc = Some("com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0");
         assert!(matches!(
-            classify_serverless(Some(endpoint("RESERVATION_REQUESTED", None, None)), Reserved),
+            classify_serverless(
+                Some(endpoint("RESERVATION_REQUESTED", None, None)),
+                Reserved
+            ),
             Poll::Pending(_)
         ));
         assert!(matches!(
@@ -873,7 +902,10 @@ mod tests {
             Poll::Failed(m) if m.contains("FAILED")
         ));
         assert!(matches!(classify_serverless(None, Gone), Poll::Ready(None)));
-        assert!(matches!(classify_serverless(None, Available), Poll::Failed(_)));
+        assert!(matches!(
+            classify_serverless(None, Available),
+            Poll::Failed(_)
+        ));
         assert!(matches!(
             classify_serverless(Some(endpoint("DELETING", svc, None)), Gone),
             Poll::Pending(s) if s == "DELETING"
@@ -893,15 +925,30 @@ mod tests {
             delete_requested: deleting,
         };
         use InterfaceTarget::*;
-        assert!(matches!(classify_interface(Some(ie("PENDING", false)), Available), Poll::Pending(_)));
-        assert!(matches!(classify_interface(Some(ie("AVAILABLE", false)), Available), Poll::Ready(_)));
+        assert!(matches!(
+            classify_interface(Some(ie("PENDING", false)), Available),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            classify_interface(Some(ie("AVAILABLE", false)), Available),
+            Poll::Ready(_)
+        ));
         assert_eq!(
             classify_interface(Some(ie("REJECTED", false)), Available),
             Poll::Failed("rejected by AWS".into())
         );
-        assert!(matches!(classify_interface(Some(ie("REJECTED", false)), Gone), Poll::Failed(_)));
-        assert!(matches!(classify_interface(Some(ie("REJECTED", true)), Gone), Poll::Pending(_)));
-        assert!(matches!(classify_interface(Some(ie("DELETING", true)), Gone), Poll::Pending(_)));
+        assert!(matches!(
+            classify_interface(Some(ie("REJECTED", false)), Gone),
+            Poll::Failed(_)
+        ));
+        assert!(matches!(
+            classify_interface(Some(ie("REJECTED", true)), Gone),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            classify_interface(Some(ie("DELETING", true)), Gone),
+            Poll::Pending(_)
+        ));
         assert!(matches!(classify_interface(None, Gone), Poll::Ready(None)));
     }
 
@@ -917,15 +964,30 @@ mod tests {
             error_message: None,
         };
         use ServiceTarget::*;
-        assert!(matches!(classify_service(Some(s("INITIATING", None)), Ready), Poll::Pending(_)));
-        assert!(matches!(classify_service(Some(s("AVAILABLE", None)), Ready), Poll::Pending(_)));
-        assert!(matches!(classify_service(Some(s("AVAILABLE", Some("n"))), Ready), Poll::Ready(_)));
+        assert!(matches!(
+            classify_service(Some(s("INITIATING", None)), Ready),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            classify_service(Some(s("AVAILABLE", None)), Ready),
+            Poll::Pending(_)
+        ));
+        assert!(matches!(
+            classify_service(Some(s("AVAILABLE", Some("n"))), Ready),
+            Poll::Ready(_)
+        ));
         assert!(matches!(
             classify_service(Some(s("WAITING_FOR_USER", Some("n"))), Ready),
             Poll::Ready(_)
         ));
-        assert!(matches!(classify_service(Some(s("FAILED", None)), Ready), Poll::Failed(_)));
+        assert!(matches!(
+            classify_service(Some(s("FAILED", None)), Ready),
+            Poll::Failed(_)
+        ));
         assert!(matches!(classify_service(None, Gone), Poll::Ready(None)));
-        assert!(matches!(classify_service(Some(s("DELETING", None)), Gone), Poll::Pending(_)));
+        assert!(matches!(
+            classify_service(Some(s("DELETING", None)), Gone),
+            Poll::Pending(_)
+        ));
     }
 }

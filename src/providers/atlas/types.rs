@@ -247,8 +247,7 @@ mod tests {
         assert_eq!(e.endpoint_service_name, None);
         assert_eq!(e.comment.as_deref(), Some("example comment"));
         assert_eq!(e.status, "RESERVATION_REQUESTED");
-        let e: ServerlessEndpoint =
-            serde_json::from_str(r#"{"_id":"a","status":null}"#).unwrap();
+        let e: ServerlessEndpoint = serde_json::from_str(r#"{"_id":"a","status":null}"#).unwrap();
         assert_eq!(e.status, "");
         let e: ServerlessEndpoint =
             serde_json::from_str(r#"{"_id":"a","status":"SOME_FUTURE_STATE"}"#).unwrap();
@@ -306,7 +305,10 @@ mod tests {
         .unwrap()
         .into();
         assert_eq!(c.private_endpoint_connection_strings.len(), 1);
-        assert_eq!(c.private_endpoint_connection_strings[0].endpoint_ids, vec!["vpce-1"]);
+        assert_eq!(
+            c.private_endpoint_connection_strings[0].endpoint_ids,
+            vec!["vpce-1"]
+        );
         let c: Cluster =
             serde_json::from_str::<wire::Cluster>(r#"{"name":"c2","connectionStrings":null}"#)
                 .unwrap()
