@@ -813,3 +813,40 @@ async fn unreachable_atlas_is_a_transport_error() {
     assert!(matches!(err, AtlasError::Transport { .. }), "{err:?}");
     assert!(!err.to_string().contains(PRIVATE_KEY));
 }
+
+#[tokio::test]
+async fn the_request_budget_is_shared_by_all_tasks() {
+    let sandbox = Sandbox::start(&sandbox_args(&[]));
+    let client = AtlasClient::new(
+        &sandbox.base_url,
+        Credentials::ServiceAccount {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+        },
+        ClientOptions {
+            requests_per_second: 5,
+            ..fast_options()
+        },
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..3 {
+                client.list_endpoint_services(PROJECT).await?;
+            }
+            Ok::<_, AtlasError>(())
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let elapsed = started.elapsed();
+    // 13 requests (one token request, 12 API calls) at 5 per second with a
+    // burst of 3: at least 10 intervals of 200 ms.
+    let log = sandbox.requests().await;
+    assert_eq!(log.len(), 13, "{log:#?}");
+    assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
+}

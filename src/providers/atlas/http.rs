@@ -29,8 +29,8 @@ const TOKEN_PATH: &str = "/api/oauth/token";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The answer to one request, after retries.
-#[derive(Debug)]
+/// The answer to one request, after retries. Deliberately not `Debug`: a
+/// token answer's body is a secret.
 pub(crate) struct Reply {
     pub status: StatusCode,
     pub body: Vec<u8>,

@@ -86,9 +86,12 @@ pub struct ClientOptions {
 }
 
 impl Default for ClientOptions {
-    /// Five retries from 2 s to 60 s; 10 requests per second, well inside
-    /// Atlas's per-project limits (100/min legacy, 4000 capacity with a
-    /// 2000/min refill for the private endpoint set) once polling settles.
+    /// Five retries, backing off from 2 s to 60 s, and 10 requests per
+    /// second (600 a minute) for the whole client: inside the 2000-a-minute
+    /// refill of the "Private Endpoint Services" rate-limit set, and with a
+    /// burst of 3 far from its 4000 capacity. (The legacy 100-a-minute rule
+    /// covers v1.0 resources, which this client does not call; in practice
+    /// the wait policies' poll intervals keep traffic much lower.)
     fn default() -> Self {
         ClientOptions {
             max_retries: 5,
