@@ -290,10 +290,21 @@ fn parse(text: &str, path: &Path, ctx: &de::Ctx<'_>) -> Result<de::RawConfig, Co
 
 fn convert_syntax(err: &serde_yaml::Error, text: &str, path: &Path) -> ConfigError {
     let location = err.location();
+    let mut position = location.as_ref().map(|l| (l.line(), l.column()));
+    let mut message = bare_message(err);
+    // Reader errors (control characters, bad encodings) carry a byte
+    // offset instead of a mark.
+    if let Some((head, tail)) = message.split_once(" at position ") {
+        let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(offset) = digits.parse::<usize>() {
+            position = Some(line_column(text, offset));
+            message = format!("{head}{}", &tail[digits.len()..]);
+        }
+    }
     ConfigError::Syntax {
         path: path.to_path_buf(),
-        location: location.as_ref().map(|l| (l.line(), l.column())),
-        message: syntax_message(&bare_message(err), text, location.as_ref()),
+        location: position,
+        message: syntax_message(&message, text, location.as_ref()),
     }
 }
 
