@@ -336,6 +336,12 @@ async fn serverless_endpoint_lifecycle() {
         Some("SERVERLESS_INSTANCE_NOT_FOUND"),
         "{err}"
     );
+    assert!(err.is_not_found());
+    let err = client
+        .list_serverless_endpoints(PROJECT, "no-such-instance")
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
 }
 
 #[tokio::test]
@@ -434,6 +440,7 @@ async fn serverless_link_failure_carries_the_atlas_message() {
         .await
         .expect_err("the link must fail");
     assert!(matches!(err, AtlasError::Failed { .. }), "{err:?}");
+    assert!(err.is_terminal());
     let text = err.to_string();
     assert!(text.contains(message), "{text}");
     assert!(text.starts_with("endpoints.billing.atlas: "), "{text}");

@@ -124,6 +124,24 @@ impl AtlasError {
         }
     }
 
+    /// True when a wait found the object in a terminal failure (`FAILED`,
+    /// `REJECTED`, deleted or being deleted under the wait): the object is
+    /// unusable and must be replaced. Timeouts and API errors are not
+    /// terminal; the object may still become usable.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, AtlasError::Failed { .. })
+    }
+
+    /// True for an Atlas `404` (e.g. `SERVERLESS_INSTANCE_NOT_FOUND` when
+    /// listing the endpoints of an instance that does not exist).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            AtlasError::Api { status, .. } => *status == 404,
+            AtlasError::WaitPoll { source, .. } => source.is_not_found(),
+            _ => false,
+        }
+    }
+
     /// True for the serverless sunset error (also inside a wait).
     pub fn is_serverless_sunset(&self) -> bool {
         match self {
@@ -317,6 +335,8 @@ mod tests {
         );
         assert_eq!(err.error_code(), Some("CLUSTER_NOT_FOUND"));
         assert_eq!(err.status(), Some(404));
+        assert!(err.is_not_found());
+        assert!(!err.is_terminal());
     }
 
     #[test]
@@ -411,6 +431,7 @@ mod tests {
             err.to_string(),
             "endpoints.orders.atlas: waiting for AVAILABLE failed: VPC endpoint vpce-1 not found"
         );
+        assert!(err.is_terminal());
         let inner = api_error(
             410,
             br#"{"errorCode":"VERSION_GONE"}"#,
@@ -423,6 +444,7 @@ mod tests {
             source: inner,
         });
         assert!(err.is_serverless_sunset());
+        assert!(!err.is_terminal());
         assert_eq!(err.status(), Some(410));
     }
 }
