@@ -1,1 +1,19 @@
-//! privlink library
+//! privlink: MongoDB Atlas private endpoints on AWS, declared in one YAML
+//! file and converged by plan, apply and destroy.
+//!
+//! Modules by concern: [`config`] reads the desired-state file, [`model`] is
+//! the shared vocabulary, [`state`] owns the local state file, [`plan`] diffs
+//! desired against live, [`graph`] orders actions, [`apply`] executes them,
+//! [`providers`] talk to Atlas and EC2, [`output`] is the only place that
+//! prints, [`wait`] owns polling.
+
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod graph;
+pub mod model;
+pub mod output;
+pub mod plan;
+pub mod providers;
+pub mod state;
+pub mod wait;

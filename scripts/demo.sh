@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The main job, end to end on this machine: starts moto_server (EC2) and
+# atlas-sandbox (Atlas) on loopback, creates a VPC with two subnets and a
+# client security group in moto, then runs privlink plan -> apply -> plan
+# (must report no changes) -> destroy on an example file, and checks that
+# nothing is left behind.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+EXAMPLE=${1:-examples/serverless-aws.yaml}
+ensure_moto
+log "building privlink and atlas-sandbox"
+cargo build --workspace --bins --quiet
+LOG_DIR=$(mktemp -d)
+WORK=$(mktemp -d)
+trap 'stop_servers; rm -rf "$WORK"' EXIT
+
+start_moto
+log "moto_server at $MOTO_URL"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_EC2=$MOTO_URL
+export ATLAS_PROJECT_ID=5f7cac1adf5d6c6306f4b280
+PUBLIC_KEY=demo-public; PRIVATE_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+start_sandbox --public-key "$PUBLIC_KEY" --private-key "$PRIVATE_KEY" \
+  --project "$ATLAS_PROJECT_ID" \
+  --serverless-instance "$ATLAS_PROJECT_ID/orders-prod@US_EAST_1" \
+  --serverless-instance "$ATLAS_PROJECT_ID/billing-prod@US_EAST_1" \
+  --cluster "$ATLAS_PROJECT_ID/main@US_EAST_1" \
+  --ec2-endpoint "$MOTO_URL" \
+  --reserve-delay "${RESERVE_DELAY:-2s}" --connect-delay "${CONNECT_DELAY:-2s}" --delete-delay "${DELETE_DELAY:-1s}"
+log "atlas-sandbox at $SANDBOX_URL"
+export MONGODB_ATLAS_BASE_URL=$SANDBOX_URL MONGODB_ATLAS_PUBLIC_KEY=$PUBLIC_KEY MONGODB_ATLAS_PRIVATE_KEY=$PRIVATE_KEY
+
+log "creating a VPC, two subnets and a client security group in moto"
+eval "$("$VENV/bin/python" "$ROOT/scripts/moto_fixture.py")"
+
+PRIVLINK="$CARGO_TARGET_DIR/debug/privlink"
+STATE="$WORK/demo.state.json"
+run() { printf '\n$ privlink %s\n' "$*"; "$PRIVLINK" "$@"; }
+
+run validate -f "$EXAMPLE"
+run plan -f "$EXAMPLE" --state "$STATE"
+run apply -f "$EXAMPLE" --state "$STATE" --auto-approve
+set +e
+run plan -f "$EXAMPLE" --state "$STATE" --detailed-exitcode
+code=$?
+set -e
+if [ "$code" -ne 0 ]; then log "the plan after apply was not empty (exit $code)"; exit 1; fi
+run destroy -f "$EXAMPLE" --state "$STATE" --auto-approve
+
+left=$("$VENV/bin/python" "$ROOT/scripts/moto_fixture.py" --count-left)
+atlas_left=$(curl -fsS "$SANDBOX_URL/__sandbox/state" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum(len(v) for k,v in s.items() if isinstance(v,list) and k in ("serverless_endpoints","endpoint_services","interface_endpoints")))' 2>/dev/null || echo "?")
+printf '\nLeft behind: %s VPC endpoints / privlink security groups in moto, %s Atlas objects in the sandbox.\n' "$left" "$atlas_left"
+[ "$left" = 0 ] || { log "destroy left AWS resources behind"; exit 1; }
+log "demo complete: plan -> apply -> plan (no changes) -> destroy"

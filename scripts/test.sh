@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test: installs moto into .venv if needed, checks formatting,
+# builds both binaries and runs the whole cargo test suite (which starts its
+# own atlas-sandbox and moto_server instances on loopback).
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+ensure_moto
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "building (target dir $CARGO_TARGET_DIR)"
+cargo build --workspace --bins --quiet
+log "running tests"
+MOTO_SERVER="$VENV/bin/moto_server" cargo test --workspace --quiet -- --test-threads "${TEST_THREADS:-4}" 2>&1

@@ -1,0 +1,203 @@
+//! The engine's vocabulary: resource addresses, kinds, attributes and
+//! references between resources. Pure data: no I/O, no network.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Attributes of a resource, as an ordered JSON object.
+pub type Attrs = Map<String, Value>;
+
+/// A stable resource address such as `endpoints.orders.vpc_endpoint` or
+/// `endpoint_services.aws.us-east-1`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Address(String);
+
+impl Address {
+    /// Wraps an address string as is.
+    pub fn new(s: impl Into<String>) -> Self {
+        Address(s.into())
+    }
+    /// `endpoints.<name>.<part>`.
+    pub fn endpoint(name: &str, part: &str) -> Self {
+        Address(format!("endpoints.{name}.{part}"))
+    }
+    /// `endpoints.<name>.client_egress[<group>]`.
+    pub fn client_egress(name: &str, group: &str) -> Self {
+        Address(format!("endpoints.{name}.client_egress[{group}]"))
+    }
+    /// `endpoint_services.aws.<region>`.
+    pub fn endpoint_service(region: &str) -> Self {
+        Address(format!("endpoint_services.aws.{region}"))
+    }
+    /// The address as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The endpoint name for `endpoints.<name>.…` addresses.
+    pub fn endpoint_name(&self) -> Option<&str> {
+        self.0.strip_prefix("endpoints.")?.split('.').next()
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The kinds of resource privlink manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Atlas private endpoint of a serverless instance (seed steps 1–2).
+    ServerlessEndpoint,
+    /// The PATCH that hands the VPC endpoint id to Atlas, and the wait for
+    /// AVAILABLE (seed steps 4 and 7).
+    ServerlessLink,
+    /// Atlas endpoint service of a (project, AWS, region), dedicated clusters.
+    EndpointService,
+    /// Atlas interface endpoint on an endpoint service, dedicated clusters.
+    InterfaceEndpoint,
+    /// The endpoint's own AWS security group (seed step 6).
+    SecurityGroup,
+    /// The AWS interface VPC endpoint (seed step 3).
+    VpcEndpoint,
+    /// Egress rules on a client security group towards the endpoint (seed step 5).
+    ClientEgress,
+}
+
+impl Kind {
+    /// The name used in state, plans and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ServerlessEndpoint => "atlas_serverless_endpoint",
+            Kind::ServerlessLink => "atlas_serverless_link",
+            Kind::EndpointService => "atlas_endpoint_service",
+            Kind::InterfaceEndpoint => "atlas_interface_endpoint",
+            Kind::SecurityGroup => "aws_security_group",
+            Kind::VpcEndpoint => "aws_vpc_endpoint",
+            Kind::ClientEgress => "aws_client_egress",
+        }
+    }
+    /// Which cloud holds the resource.
+    pub fn side(self) -> Side {
+        match self {
+            Kind::ServerlessEndpoint
+            | Kind::ServerlessLink
+            | Kind::EndpointService
+            | Kind::InterfaceEndpoint => Side::Atlas,
+            Kind::SecurityGroup | Kind::VpcEndpoint | Kind::ClientEgress => Side::Aws,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The cloud a resource lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Atlas,
+    Aws,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Side::Atlas => "Atlas",
+            Side::Aws => "AWS",
+        })
+    }
+}
+
+/// Key of the JSON object that marks a reference in desired attributes.
+pub const REF_KEY: &str = "$ref";
+
+/// A reference to another resource's attribute; resolved at apply time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub address: Address,
+    pub attribute: String,
+}
+
+impl Reference {
+    /// Encodes the reference as `{"$ref": "<address>#<attribute>"}`.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert(
+            REF_KEY.into(),
+            Value::String(format!("{}#{}", self.address, self.attribute)),
+        );
+        Value::Object(m)
+    }
+    /// Decodes a value written by [`Reference::to_value`].
+    pub fn from_value(v: &Value) -> Option<Reference> {
+        let s = v.as_object()?.get(REF_KEY)?.as_str()?;
+        let (addr, attr) = s.rsplit_once('#')?;
+        Some(Reference {
+            address: Address::new(addr),
+            attribute: attr.to_owned(),
+        })
+    }
+}
+
+/// Shorthand for a reference value.
+pub fn reference(address: &Address, attribute: &str) -> Value {
+    Reference {
+        address: address.clone(),
+        attribute: attribute.to_owned(),
+    }
+    .to_value()
+}
+
+/// Calls `f` on every reference inside `v` (nested arrays and objects too).
+pub fn visit_refs(v: &Value, f: &mut impl FnMut(Reference)) {
+    if let Some(r) = Reference::from_value(v) {
+        f(r);
+        return;
+    }
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| visit_refs(i, f)),
+        Value::Object(m) => m.values().for_each(|i| visit_refs(i, f)),
+        _ => {}
+    }
+}
+
+/// One resource as the configuration wants it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredResource {
+    pub address: Address,
+    pub kind: Kind,
+    /// Desired attributes; values may be references (see [`Reference`]).
+    pub attrs: Attrs,
+    /// Resources that must exist before this one (includes every referenced one).
+    pub depends_on: Vec<Address>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_round_trip_and_visit() {
+        let a = Address::endpoint("orders", "vpc_endpoint");
+        let v = serde_json::json!({"x": [reference(&a, "id")], "y": 1});
+        let mut seen = Vec::new();
+        visit_refs(&v, &mut |r| seen.push(r));
+        assert_eq!(
+            seen,
+            vec![Reference {
+                address: a.clone(),
+                attribute: "id".into()
+            }]
+        );
+        assert_eq!(a.endpoint_name(), Some("orders"));
+    }
+}

@@ -1,0 +1,167 @@
+//! Everything privlink prints goes through this module: plans, apply
+//! progress, results, errors and connection strings.
+//!
+//! Progress lines go to standard error (so `plan --json` and `output` stay
+//! clean on standard output) with the elapsed time of the whole run; while an
+//! asynchronous wait goes on, a line is printed when the remote state changes
+//! and at least every 10 seconds otherwise.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::apply::{ApplyOutcome, Events};
+use crate::model::Address;
+use crate::plan::render::{Style, render_plan};
+use crate::plan::{Plan, Summary};
+use crate::wait::{Progress, WaitEvent};
+
+/// How often an unchanged wait reports that it is still waiting.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// Output settings resolved from the command line and environment.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub style: Style,
+}
+
+impl Output {
+    /// Colour only on a terminal, and never with `--no-color` or `NO_COLOR`.
+    pub fn new(no_color: bool) -> Self {
+        let env_off = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Output {
+            style: Style {
+                color: !no_color && !env_off && std::io::stdout().is_terminal(),
+            },
+        }
+    }
+
+    /// Prints to standard output.
+    pub fn out(&self, text: &str) {
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(text.as_bytes());
+        let _ = o.flush();
+    }
+
+    /// Prints a line to standard error.
+    pub fn note(&self, text: &str) {
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, "{text}");
+    }
+
+    /// Prints an error with its causes and an optional hint.
+    pub fn error(&self, message: &str, causes: &[String], hint: Option<&str>) {
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, "error: {message}");
+        for c in causes {
+            let _ = writeln!(e, "  caused by: {c}");
+        }
+        if let Some(h) = hint {
+            let _ = writeln!(e, "hint: {h}");
+        }
+    }
+
+    /// Prints a plan.
+    pub fn plan(&self, plan: &Plan) {
+        self.out(&render_plan(plan, self.style));
+    }
+
+    /// Prints the closing line of an apply or destroy.
+    pub fn apply_summary(&self, outcome: &ApplyOutcome, planned: Summary, destroy: bool, took: Duration) {
+        let verb = if destroy { "Destroy" } else { "Apply" };
+        let mut text = String::new();
+        if outcome.is_success() {
+            text.push_str(&format!(
+                "\n{verb} complete! Resources: {} added, {} changed, {} destroyed. ({:.1}s)\n",
+                planned.add,
+                planned.change,
+                planned.destroy,
+                took.as_secs_f64()
+            ));
+        } else {
+            text.push_str(&format!("\n{verb} did not finish ({:.1}s):\n", took.as_secs_f64()));
+            for (a, e) in &outcome.failed {
+                text.push_str(&format!("  failed:  {a}: {e}\n"));
+            }
+            for a in &outcome.skipped {
+                text.push_str(&format!("  skipped: {a} (a dependency failed)\n"));
+            }
+            if outcome.interrupted {
+                text.push_str("  interrupted: no new step was started; state holds what was done.\n");
+            }
+            text.push_str("The state file records what exists; run the command again to carry on.\n");
+        }
+        self.out(&text);
+    }
+}
+
+/// Prints apply progress; implements the executor's and the waits' sinks.
+pub struct Reporter {
+    started: Instant,
+    waits: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl Default for Reporter {
+    fn default() -> Self {
+        Reporter {
+            started: Instant::now(),
+            waits: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Reporter {
+    fn line(&self, text: &str) {
+        let t = self.started.elapsed().as_secs_f64();
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, "[{t:>6.1}s] {text}");
+    }
+}
+
+impl Progress for Reporter {
+    fn waiting(&self, ev: &WaitEvent<'_>) {
+        let mut waits = self.waits.lock().unwrap_or_else(|p| p.into_inner());
+        let key = format!("{}/{}", ev.address, ev.step);
+        let now = Instant::now();
+        let print = match waits.get(&key) {
+            Some((state, at)) => state != ev.state || now.duration_since(*at) >= HEARTBEAT,
+            None => true,
+        };
+        if print {
+            waits.insert(key, (ev.state.to_owned(), now));
+            drop(waits);
+            self.line(&format!(
+                "{}: {} (state {}, {}s so far)",
+                ev.address,
+                ev.step,
+                ev.state,
+                ev.elapsed.as_secs()
+            ));
+        }
+    }
+}
+
+impl Events for Reporter {
+    fn started(&self, address: &Address, what: &str) {
+        self.line(&format!("{address}: {what}..."));
+    }
+    fn finished(&self, address: &Address, what: &str, id: Option<&str>, took: Duration) {
+        let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
+        self.line(&format!(
+            "{address}: {what} done after {:.1}s{id}",
+            took.as_secs_f64()
+        ));
+    }
+    fn failed(&self, address: &Address, what: &str, error: &str) {
+        self.line(&format!("{address}: {what} FAILED: {error}"));
+    }
+    fn skipped(&self, address: &Address, because: &Address) {
+        self.line(&format!("{address}: skipped because {because} failed"));
+    }
+    fn interrupted(&self, running: usize) {
+        self.line(&format!(
+            "interrupt received: starting nothing new, waiting for {running} running step(s) to reach a safe point"
+        ));
+    }
+}

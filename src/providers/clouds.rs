@@ -1,0 +1,766 @@
+//! [`Clouds`]: the [`Provider`] over Atlas and EC2.
+//!
+//! Maps each resource kind onto the calls of the seed's procedure and of the
+//! dedicated-cluster flow, shapes what the clouds report into the attribute
+//! maps the planner compares, and batches every read: one list per serverless
+//! instance and per Atlas project, one describe per region and kind.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use super::atlas::{
+    AtlasClient, AtlasError, EndpointService, ServerlessEndpoint, ServerlessTarget, ServiceTarget,
+    InterfaceTarget,
+};
+use super::aws::{AwsError, CreateVpcEndpoint, Ec2, Source, VpcEndpointInfo, VpceTarget};
+use super::{Op, Provider, ProviderError, RecordCreated};
+use crate::model::{Address, Attrs, DesiredResource, Kind};
+use crate::plan::expand::{TAG_ADDRESS, TAG_STACK};
+use crate::plan::{Live, LiveView};
+use crate::state::StateFile;
+use crate::wait::WaitPolicy;
+
+/// Atlas region name (`US_EAST_1`) for an AWS region (`us-east-1`).
+pub fn atlas_region(aws_region: &str) -> String {
+    aws_region.to_ascii_uppercase().replace('-', "_")
+}
+
+/// Both clouds, with EC2 clients made per region on first use.
+pub struct Clouds {
+    atlas: AtlasClient,
+    ec2: Mutex<HashMap<String, Ec2>>,
+    policy: WaitPolicy,
+}
+
+impl From<AtlasError> for ProviderError {
+    fn from(e: AtlasError) -> Self {
+        if e.is_terminal() {
+            ProviderError::Terminal(e.to_string())
+        } else {
+            ProviderError::Other(e.to_string())
+        }
+    }
+}
+
+impl From<AwsError> for ProviderError {
+    fn from(e: AwsError) -> Self {
+        ProviderError::Other(e.to_string())
+    }
+}
+
+fn obj(v: Value) -> Attrs {
+    match v {
+        Value::Object(m) => m,
+        _ => Attrs::new(),
+    }
+}
+
+fn s<'a>(a: &'a Attrs, k: &str) -> Result<&'a str, ProviderError> {
+    a.get(k)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ProviderError::Other(format!("attribute {k} is missing")))
+}
+
+fn strings(a: &Attrs, k: &str) -> Vec<String> {
+    a.get(k)
+        .and_then(Value::as_array)
+        .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+fn parse_source(s: &str) -> Source {
+    if s.starts_with("sg-") {
+        Source::Group(s.to_owned())
+    } else {
+        Source::Cidr(s.to_owned())
+    }
+}
+
+fn source_string(s: &Source) -> String {
+    match s {
+        Source::Group(g) => g.clone(),
+        Source::Cidr(c) => c.clone(),
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn rule_description(stack: &str, address: &Address) -> String {
+    format!("privlink {stack} {address}")
+}
+
+fn serverless_attrs(project: &str, instance: &str, e: &ServerlessEndpoint) -> Attrs {
+    obj(json!({
+        "project_id": project,
+        "instance": instance,
+        "comment": e.comment,
+        "id": e.id,
+        "endpoint_service_name": e.endpoint_service_name,
+        "status": e.status,
+        "error_message": e.error_message,
+        "cloud_provider_endpoint_id": e.cloud_provider_endpoint_id,
+    }))
+}
+
+fn link_attrs(project: &str, instance: &str, e: &ServerlessEndpoint) -> Attrs {
+    obj(json!({
+        "project_id": project,
+        "instance": instance,
+        "endpoint_id": e.id,
+        "vpc_endpoint_id": e.cloud_provider_endpoint_id,
+        "status": e.status,
+        "error_message": e.error_message,
+    }))
+}
+
+fn service_attrs(project: &str, region: &str, e: &EndpointService) -> Attrs {
+    obj(json!({
+        "project_id": project,
+        "region": region,
+        "id": e.id,
+        "endpoint_service_name": e.endpoint_service_name,
+        "status": e.status,
+        "error_message": e.error_message,
+        "interface_endpoints": e.interface_endpoints,
+    }))
+}
+
+fn vpce_attrs(region: &str, v: &VpcEndpointInfo, ips: &BTreeMap<String, String>) -> Attrs {
+    let cidrs: Vec<String> = sorted(
+        v.network_interface_ids
+            .iter()
+            .filter_map(|eni| ips.get(eni))
+            .map(|ip| format!("{ip}/32"))
+            .collect(),
+    );
+    obj(json!({
+        "region": region,
+        "vpc_id": v.vpc_id,
+        "service_name": v.service_name,
+        "subnet_ids": sorted(v.subnet_ids.clone()),
+        "security_group_ids": sorted(v.security_group_ids.clone()),
+        "id": v.id,
+        "state": v.state,
+        "network_interface_ids": sorted(v.network_interface_ids.clone()),
+        "private_ip_cidrs": cidrs,
+    }))
+}
+
+fn vpce_gone(v: &VpcEndpointInfo) -> bool {
+    matches!(
+        v.state.to_ascii_lowercase().as_str(),
+        "deleted" | "deleting" | "failed" | "rejected" | "expired"
+    )
+}
+
+impl Clouds {
+    pub fn new(atlas: AtlasClient, policy: WaitPolicy) -> Self {
+        Clouds {
+            atlas,
+            ec2: Mutex::new(HashMap::new()),
+            policy,
+        }
+    }
+
+    /// The Atlas client, for commands that read Atlas directly (`output`, `import`).
+    pub fn atlas(&self) -> &AtlasClient {
+        &self.atlas
+    }
+
+    /// The EC2 client of a region.
+    pub async fn ec2(&self, region: &str) -> Ec2 {
+        let mut map = self.ec2.lock().await;
+        if let Some(c) = map.get(region) {
+            return c.clone();
+        }
+        let c = Ec2::from_env(region).await;
+        map.insert(region.to_owned(), c.clone());
+        c
+    }
+
+    async fn vpce_with_ips(&self, ec2: &Ec2, region: &str, id: &str) -> Result<Attrs, ProviderError> {
+        let found = ec2.describe_vpc_endpoints(&[id.to_owned()]).await?;
+        let v = found
+            .into_iter()
+            .find(|v| v.id == id)
+            .ok_or_else(|| ProviderError::Other(format!("VPC endpoint {id} disappeared")))?;
+        let ips: BTreeMap<String, String> = ec2
+            .network_interface_ips(&v.network_interface_ids)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(vpce_attrs(region, &v, &ips))
+    }
+
+    async fn security_group_attrs(&self, ec2: &Ec2, region: &str, id: &str) -> Result<Attrs, ProviderError> {
+        let groups = ec2.describe_security_groups(&[id.to_owned()]).await?;
+        let g = groups
+            .into_iter()
+            .find(|g| g.id == id)
+            .ok_or_else(|| ProviderError::Other(format!("security group {id} disappeared")))?;
+        Ok(obj(json!({
+            "region": region,
+            "vpc_id": g.vpc_id,
+            "name": g.name,
+            "description": g.description,
+            "ingress": sorted(g.ingress.iter().map(|r| source_string(&r.source)).collect()),
+            "id": g.id,
+        })))
+    }
+}
+
+/// Reads one value of a state resource's recorded desired attributes.
+fn recorded<'a>(state: &'a StateFile, a: &Address, key: &str) -> Option<&'a str> {
+    let r = state.resources.get(a)?;
+    r.desired
+        .get(key)
+        .or_else(|| r.attributes.get(key))
+        .and_then(Value::as_str)
+}
+
+impl Provider for Clouds {
+    async fn refresh(
+        &self,
+        state: &StateFile,
+        desired: &[DesiredResource],
+    ) -> Result<LiveView, ProviderError> {
+        let mut view = LiveView::default();
+
+        // Atlas, serverless: one list per (project, instance).
+        let mut instances: BTreeMap<(String, String), Vec<&Address>> = BTreeMap::new();
+        for (a, r) in &state.resources {
+            if matches!(r.kind, Kind::ServerlessEndpoint | Kind::ServerlessLink)
+                && let (Some(p), Some(i)) = (recorded(state, a, "project_id"), recorded(state, a, "instance"))
+            {
+                instances.entry((p.to_owned(), i.to_owned())).or_default().push(a);
+            }
+        }
+        for ((project, instance), addrs) in &instances {
+            let list = self.atlas.list_serverless_endpoints(project, instance).await;
+            let list = match list {
+                Ok(l) => l,
+                Err(e) if e.is_not_found() => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            for a in addrs {
+                let r = &state.resources[*a];
+                let id = match r.kind {
+                    Kind::ServerlessEndpoint => r.id.as_deref(),
+                    _ => recorded(state, a, "endpoint_id"),
+                };
+                let found = id.and_then(|id| list.iter().find(|e| e.id == id));
+                let live = match (r.kind, found) {
+                    (_, None) => Live::Gone,
+                    (_, Some(e)) if e.status == "DELETING" => Live::Gone,
+                    (Kind::ServerlessEndpoint, Some(e)) => Live::Present {
+                        attributes: serverless_attrs(project, instance, e),
+                    },
+                    (_, Some(e)) => match &e.cloud_provider_endpoint_id {
+                        Some(_) => Live::Present {
+                            attributes: link_attrs(project, instance, e),
+                        },
+                        None => Live::Gone,
+                    },
+                };
+                view.resources.insert((*a).clone(), live);
+            }
+        }
+
+        // Atlas, dedicated: one list of endpoint services per project.
+        let mut projects: BTreeSet<String> = BTreeSet::new();
+        for (a, r) in &state.resources {
+            if matches!(r.kind, Kind::EndpointService | Kind::InterfaceEndpoint)
+                && let Some(p) = recorded(state, a, "project_id")
+            {
+                projects.insert(p.to_owned());
+            }
+        }
+        for d in desired {
+            if d.kind == Kind::EndpointService
+                && let Some(p) = d.attrs.get("project_id").and_then(Value::as_str)
+            {
+                projects.insert(p.to_owned());
+            }
+        }
+        let mut services: BTreeMap<String, Vec<EndpointService>> = BTreeMap::new();
+        for p in &projects {
+            services.insert(p.clone(), self.atlas.list_endpoint_services(p).await?);
+        }
+        for (a, r) in &state.resources {
+            match r.kind {
+                Kind::EndpointService => {
+                    let project = recorded(state, a, "project_id").unwrap_or_default();
+                    let region = recorded(state, a, "region").unwrap_or_default();
+                    let found = services
+                        .get(project)
+                        .and_then(|l| l.iter().find(|s| Some(s.id.as_str()) == r.id.as_deref()))
+                        .filter(|s| s.status != "DELETING");
+                    view.resources.insert(
+                        a.clone(),
+                        match found {
+                            Some(s) => Live::Present {
+                                attributes: service_attrs(project, region, s),
+                            },
+                            None => Live::Gone,
+                        },
+                    );
+                }
+                Kind::InterfaceEndpoint => {
+                    let project = recorded(state, a, "project_id").unwrap_or_default();
+                    let service_id = recorded(state, a, "endpoint_service_id").unwrap_or_default();
+                    let vpce = r.id.as_deref().unwrap_or_default();
+                    let listed = services
+                        .get(project)
+                        .and_then(|l| l.iter().find(|s| s.id == service_id))
+                        .is_some_and(|s| s.interface_endpoints.iter().any(|e| e == vpce));
+                    view.resources.insert(
+                        a.clone(),
+                        if listed {
+                            // The list says it exists; its status is as last recorded.
+                            let mut attributes = r.attributes.clone();
+                            attributes.insert("project_id".into(), json!(project));
+                            attributes.insert("endpoint_service_id".into(), json!(service_id));
+                            attributes.insert("vpc_endpoint_id".into(), json!(vpce));
+                            Live::Present { attributes }
+                        } else {
+                            Live::Gone
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+        // An endpoint service the configuration wants, that Atlas has and
+        // this state does not: creating it would fail with 409.
+        for d in desired {
+            if d.kind != Kind::EndpointService || state.resources.contains_key(&d.address) {
+                continue;
+            }
+            let project = d.attrs.get("project_id").and_then(Value::as_str).unwrap_or_default();
+            let region = d.attrs.get("region").and_then(Value::as_str).unwrap_or_default();
+            if let Some(s) = services.get(project).and_then(|l| {
+                l.iter()
+                    .find(|s| s.region_name == atlas_region(region) && s.status != "DELETING")
+            }) {
+                view.conflicts.insert(
+                    d.address.clone(),
+                    (
+                        s.id.clone(),
+                        format!("the Atlas endpoint service for AWS {region}"),
+                    ),
+                );
+            }
+        }
+
+        // AWS: per region, one describe of VPC endpoints, one of security
+        // groups (owned and client), one of network interfaces.
+        let mut regions: BTreeMap<String, Vec<&Address>> = BTreeMap::new();
+        for (a, r) in &state.resources {
+            if r.kind.side() == crate::model::Side::Aws
+                && let Some(region) = recorded(state, a, "region")
+            {
+                regions.entry(region.to_owned()).or_default().push(a);
+            }
+        }
+        for (region, addrs) in &regions {
+            let ec2 = self.ec2(region).await;
+            let mut vpce_ids = Vec::new();
+            let mut group_ids = Vec::new();
+            for a in addrs {
+                let r = &state.resources[*a];
+                match r.kind {
+                    Kind::VpcEndpoint => vpce_ids.extend(r.id.clone()),
+                    Kind::SecurityGroup => group_ids.extend(r.id.clone()),
+                    Kind::ClientEgress => {
+                        group_ids.extend(recorded(state, a, "group_id").map(str::to_owned))
+                    }
+                    _ => {}
+                }
+            }
+            let vpces = if vpce_ids.is_empty() {
+                Vec::new()
+            } else {
+                ec2.describe_vpc_endpoints(&vpce_ids).await?
+            };
+            group_ids.sort();
+            group_ids.dedup();
+            let groups = if group_ids.is_empty() {
+                Vec::new()
+            } else {
+                ec2.describe_security_groups(&group_ids).await?
+            };
+            let enis: Vec<String> = vpces
+                .iter()
+                .flat_map(|v| v.network_interface_ids.iter().cloned())
+                .collect();
+            let ips: BTreeMap<String, String> = if enis.is_empty() {
+                BTreeMap::new()
+            } else {
+                ec2.network_interface_ips(&enis).await?.into_iter().collect()
+            };
+            for a in addrs {
+                let r = &state.resources[*a];
+                let live = match r.kind {
+                    Kind::VpcEndpoint => vpces
+                        .iter()
+                        .find(|v| Some(v.id.as_str()) == r.id.as_deref() && !vpce_gone(v))
+                        .map(|v| Live::Present {
+                            attributes: vpce_attrs(region, v, &ips),
+                        })
+                        .unwrap_or(Live::Gone),
+                    Kind::SecurityGroup => groups
+                        .iter()
+                        .find(|g| Some(g.id.as_str()) == r.id.as_deref())
+                        .map(|g| Live::Present {
+                            attributes: obj(json!({
+                                "region": region,
+                                "vpc_id": g.vpc_id,
+                                "name": g.name,
+                                "description": g.description,
+                                "ingress": sorted(g.ingress.iter().map(|x| source_string(&x.source)).collect()),
+                                "id": g.id,
+                            })),
+                        })
+                        .unwrap_or(Live::Gone),
+                    Kind::ClientEgress => {
+                        let group = recorded(state, a, "group_id").unwrap_or_default();
+                        let ours: BTreeSet<String> = strings(&r.attributes, "cidrs").into_iter().collect();
+                        match groups.iter().find(|g| g.id == group) {
+                            None => Live::Gone,
+                            Some(g) => {
+                                let present: Vec<String> = g
+                                    .egress
+                                    .iter()
+                                    .filter(|x| x.protocol == "-1")
+                                    .map(|x| source_string(&x.source))
+                                    .filter(|c| ours.contains(c))
+                                    .collect();
+                                Live::Present {
+                                    attributes: obj(json!({
+                                        "region": region,
+                                        "group_id": group,
+                                        "cidrs": sorted(present),
+                                        "id": group,
+                                    })),
+                                }
+                            }
+                        }
+                    }
+                    _ => continue,
+                };
+                view.resources.insert((*a).clone(), live);
+            }
+        }
+        Ok(view)
+    }
+
+    async fn create(
+        &self,
+        op: &Op,
+        d: &Attrs,
+        resume_id: Option<&str>,
+        record: RecordCreated<'_>,
+    ) -> Result<(String, Attrs), ProviderError> {
+        let address = op.address.as_str();
+        let progress = op.progress.as_ref();
+        match op.kind {
+            Kind::ServerlessEndpoint => {
+                let (project, instance) = (s(d, "project_id")?, s(d, "instance")?);
+                let id = match resume_id {
+                    Some(id) => id.to_owned(),
+                    None => {
+                        let comment = d.get("comment").and_then(Value::as_str);
+                        let e = self
+                            .atlas
+                            .create_serverless_endpoint(project, instance, comment)
+                            .await?;
+                        record(&e.id)?;
+                        e.id
+                    }
+                };
+                let e = self
+                    .atlas
+                    .wait_serverless_endpoint(project, instance, &id, ServerlessTarget::Reserved, address, self.policy, progress)
+                    .await?
+                    .ok_or_else(|| ProviderError::Other(format!("Atlas endpoint {id} disappeared while reserving")))?;
+                Ok((id, serverless_attrs(project, instance, &e)))
+            }
+            Kind::ServerlessLink => {
+                let (project, instance) = (s(d, "project_id")?, s(d, "instance")?);
+                let (endpoint, vpce) = (s(d, "endpoint_id")?, s(d, "vpc_endpoint_id")?);
+                if resume_id.is_none() {
+                    self.atlas
+                        .update_serverless_endpoint(project, instance, endpoint, Some(vpce), None)
+                        .await?;
+                    record(endpoint)?;
+                }
+                let e = self
+                    .atlas
+                    .wait_serverless_endpoint(project, instance, endpoint, ServerlessTarget::Available, address, self.policy, progress)
+                    .await?
+                    .ok_or_else(|| ProviderError::Other(format!("Atlas endpoint {endpoint} disappeared while linking")))?;
+                Ok((endpoint.to_owned(), link_attrs(project, instance, &e)))
+            }
+            Kind::EndpointService => {
+                let (project, region) = (s(d, "project_id")?, s(d, "region")?);
+                let id = match resume_id {
+                    Some(id) => id.to_owned(),
+                    None => {
+                        let e = self.atlas.create_endpoint_service(project, region).await?;
+                        record(&e.id)?;
+                        e.id
+                    }
+                };
+                let e = self
+                    .atlas
+                    .wait_endpoint_service(project, &id, ServiceTarget::Ready, address, self.policy, progress)
+                    .await?
+                    .ok_or_else(|| ProviderError::Other(format!("endpoint service {id} disappeared while creating")))?;
+                Ok((id, service_attrs(project, region, &e)))
+            }
+            Kind::InterfaceEndpoint => {
+                let project = s(d, "project_id")?;
+                let (service, vpce) = (s(d, "endpoint_service_id")?, s(d, "vpc_endpoint_id")?);
+                if resume_id.is_none() {
+                    self.atlas.create_interface_endpoint(project, service, vpce).await?;
+                    record(vpce)?;
+                }
+                let e = self
+                    .atlas
+                    .wait_interface_endpoint(project, service, vpce, InterfaceTarget::Available, address, self.policy, progress)
+                    .await?
+                    .ok_or_else(|| ProviderError::Other(format!("interface endpoint {vpce} disappeared while linking")))?;
+                Ok((
+                    vpce.to_owned(),
+                    obj(json!({
+                        "project_id": project,
+                        "endpoint_service_id": service,
+                        "vpc_endpoint_id": vpce,
+                        "id": vpce,
+                        "connection_status": e.connection_status,
+                        "error_message": e.error_message,
+                    })),
+                ))
+            }
+            Kind::SecurityGroup => {
+                let region = s(d, "region")?;
+                let ec2 = self.ec2(region).await;
+                let id = match resume_id {
+                    Some(id) => id.to_owned(),
+                    None => {
+                        let tags = aws_tags(&op.stack, &op.address, s(d, "name")?);
+                        let id = ec2
+                            .create_security_group(s(d, "vpc_id")?, s(d, "name")?, s(d, "description")?, &tags)
+                            .await?;
+                        record(&id)?;
+                        id
+                    }
+                };
+                let sources: Vec<Source> = strings(d, "ingress").iter().map(|x| parse_source(x)).collect();
+                if !sources.is_empty() {
+                    ec2.authorize_ingress(&id, &sources, &rule_description(&op.stack, &op.address))
+                        .await?;
+                }
+                let attrs = self.security_group_attrs(&ec2, region, &id).await?;
+                Ok((id, attrs))
+            }
+            Kind::VpcEndpoint => {
+                let region = s(d, "region")?;
+                let ec2 = self.ec2(region).await;
+                let id = match resume_id {
+                    Some(id) => id.to_owned(),
+                    None => {
+                        let name = format!("privlink-{}-{}", op.stack, op.address.endpoint_name().unwrap_or("endpoint"));
+                        let req = CreateVpcEndpoint {
+                            vpc_id: s(d, "vpc_id")?.to_owned(),
+                            service_name: s(d, "service_name")?.to_owned(),
+                            subnet_ids: strings(d, "subnet_ids"),
+                            security_group_ids: strings(d, "security_group_ids"),
+                            tags: aws_tags(&op.stack, &op.address, &name),
+                            client_token: client_token(&op.stack, &op.address, d),
+                        };
+                        let v = ec2.create_vpc_endpoint(&req).await?;
+                        record(&v.id)?;
+                        v.id
+                    }
+                };
+                ec2.wait_vpc_endpoint(&id, VpceTarget::Available, address, self.policy, progress)
+                    .await?;
+                let attrs = self.vpce_with_ips(&ec2, region, &id).await?;
+                Ok((id, attrs))
+            }
+            Kind::ClientEgress => {
+                let region = s(d, "region")?;
+                let group = s(d, "group_id")?;
+                let ec2 = self.ec2(region).await;
+                let cidrs = strings(d, "cidrs");
+                if !cidrs.is_empty() {
+                    ec2.authorize_egress(group, &cidrs, &rule_description(&op.stack, &op.address))
+                        .await?;
+                }
+                Ok((
+                    group.to_owned(),
+                    obj(json!({"region": region, "group_id": group, "cidrs": sorted(cidrs), "id": group})),
+                ))
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        op: &Op,
+        id: &str,
+        before: &Attrs,
+        d: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        match op.kind {
+            Kind::ServerlessEndpoint => {
+                let (project, instance) = (s(d, "project_id")?, s(d, "instance")?);
+                let comment = d.get("comment").and_then(Value::as_str);
+                let e = self
+                    .atlas
+                    .update_serverless_endpoint(project, instance, id, None, comment)
+                    .await?;
+                Ok(serverless_attrs(project, instance, &e))
+            }
+            Kind::SecurityGroup => {
+                let region = s(d, "region")?;
+                let ec2 = self.ec2(region).await;
+                let old: BTreeSet<String> = strings(before, "ingress").into_iter().collect();
+                let new: BTreeSet<String> = strings(d, "ingress").into_iter().collect();
+                let add: Vec<Source> = new.difference(&old).map(|x| parse_source(x)).collect();
+                let remove: Vec<Source> = old.difference(&new).map(|x| parse_source(x)).collect();
+                if !remove.is_empty() {
+                    ec2.revoke_ingress(id, &remove).await?;
+                }
+                if !add.is_empty() {
+                    ec2.authorize_ingress(id, &add, &rule_description(&op.stack, &op.address))
+                        .await?;
+                }
+                self.security_group_attrs(&ec2, region, id).await
+            }
+            Kind::VpcEndpoint => {
+                let region = s(d, "region")?;
+                let ec2 = self.ec2(region).await;
+                let diff = |k: &str| {
+                    let old: BTreeSet<String> = strings(before, k).into_iter().collect();
+                    let new: BTreeSet<String> = strings(d, k).into_iter().collect();
+                    (
+                        new.difference(&old).cloned().collect::<Vec<_>>(),
+                        old.difference(&new).cloned().collect::<Vec<_>>(),
+                    )
+                };
+                let (add_subnets, remove_subnets) = diff("subnet_ids");
+                let (add_groups, remove_groups) = diff("security_group_ids");
+                ec2.modify_vpc_endpoint(id, &add_subnets, &remove_subnets, &add_groups, &remove_groups)
+                    .await?;
+                ec2.wait_vpc_endpoint(id, VpceTarget::Available, op.address.as_str(), self.policy, op.progress.as_ref())
+                    .await?;
+                self.vpce_with_ips(&ec2, region, id).await
+            }
+            Kind::ClientEgress => {
+                let region = s(d, "region")?;
+                let group = s(d, "group_id")?;
+                let ec2 = self.ec2(region).await;
+                let old: BTreeSet<String> = strings(before, "cidrs").into_iter().collect();
+                let new: BTreeSet<String> = strings(d, "cidrs").into_iter().collect();
+                let remove: Vec<String> = old.difference(&new).cloned().collect();
+                let add: Vec<String> = new.difference(&old).cloned().collect();
+                if !remove.is_empty() {
+                    ec2.revoke_egress(group, &remove).await?;
+                }
+                if !add.is_empty() {
+                    ec2.authorize_egress(group, &add, &rule_description(&op.stack, &op.address))
+                        .await?;
+                }
+                Ok(obj(json!({"region": region, "group_id": group, "cidrs": new, "id": group})))
+            }
+            other => Err(ProviderError::Other(format!(
+                "{} cannot be changed in place: {other} resources are replaced",
+                op.address
+            ))),
+        }
+    }
+
+    async fn delete(&self, op: &Op, id: Option<&str>, a: &Attrs) -> Result<(), ProviderError> {
+        let address = op.address.as_str();
+        let progress = op.progress.as_ref();
+        let Some(id) = id else { return Ok(()) };
+        match op.kind {
+            Kind::ServerlessEndpoint => {
+                let (project, instance) = (s(a, "project_id")?, s(a, "instance")?);
+                self.atlas.delete_serverless_endpoint(project, instance, id).await?;
+                self.atlas
+                    .wait_serverless_endpoint(project, instance, id, ServerlessTarget::Gone, address, self.policy, progress)
+                    .await?;
+                Ok(())
+            }
+            // Atlas has no unlink: the link goes with the Atlas endpoint, and
+            // the VPC endpoint's deletion ends the connection.
+            Kind::ServerlessLink => Ok(()),
+            Kind::EndpointService => {
+                let project = s(a, "project_id")?;
+                self.atlas.delete_endpoint_service(project, id).await?;
+                self.atlas
+                    .wait_endpoint_service(project, id, ServiceTarget::Gone, address, self.policy, progress)
+                    .await?;
+                Ok(())
+            }
+            Kind::InterfaceEndpoint => {
+                let project = s(a, "project_id")?;
+                let service = s(a, "endpoint_service_id")?;
+                self.atlas.delete_interface_endpoint(project, service, id).await?;
+                self.atlas
+                    .wait_interface_endpoint(project, service, id, InterfaceTarget::Gone, address, self.policy, progress)
+                    .await?;
+                Ok(())
+            }
+            Kind::SecurityGroup => {
+                let ec2 = self.ec2(s(a, "region")?).await;
+                ec2.delete_security_group(id, address, self.policy, progress).await?;
+                Ok(())
+            }
+            Kind::VpcEndpoint => {
+                let ec2 = self.ec2(s(a, "region")?).await;
+                ec2.delete_vpc_endpoint(id).await?;
+                ec2.wait_vpc_endpoint(id, VpceTarget::Gone, address, self.policy, progress)
+                    .await?;
+                Ok(())
+            }
+            Kind::ClientEgress => {
+                let ec2 = self.ec2(s(a, "region")?).await;
+                let cidrs = strings(a, "cidrs");
+                if !cidrs.is_empty() {
+                    ec2.revoke_egress(s(a, "group_id")?, &cidrs).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Tags on every AWS resource privlink creates.
+fn aws_tags(stack: &str, address: &Address, name: &str) -> Vec<(String, String)> {
+    vec![
+        ("Name".into(), name.to_owned()),
+        (TAG_STACK.into(), stack.to_owned()),
+        (TAG_ADDRESS.into(), address.to_string()),
+    ]
+}
+
+/// A ClientToken that is the same for a retried create of the same request
+/// and different for a different one (EC2 limits it to 64 ASCII characters).
+fn client_token(stack: &str, address: &Address, d: &Attrs) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    stack.hash(&mut h);
+    address.as_str().hash(&mut h);
+    serde_json::to_string(d).unwrap_or_default().hash(&mut h);
+    format!("privlink-{:016x}", h.finish())
+}

@@ -1,0 +1,230 @@
+//! Waiting on asynchronous remote state.
+//!
+//! Every wait in privlink goes through [`wait_for`]: it polls a closure with
+//! exponential backoff and jitter (from the `backon` crate's schedule),
+//! enforces a timeout, reports progress (which step, which remote state, for
+//! how long) to a [`Progress`] sink, and turns a terminal failure such as
+//! Atlas's `FAILED` or `REJECTED` into an error carrying the remote message.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use thiserror::Error;
+
+/// What one poll of a remote object found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Poll<T> {
+    /// The wait is over: the object reached the wanted state.
+    Ready(T),
+    /// Still in progress; the string is the remote state, for progress output.
+    Pending(String),
+    /// A terminal failure; the string carries the remote error message.
+    Failed(String),
+}
+
+/// How long and how often to poll.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WaitPolicy {
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// First delay between polls.
+    pub min_delay: Duration,
+    /// Longest delay between polls.
+    pub max_delay: Duration,
+}
+
+impl Default for WaitPolicy {
+    fn default() -> Self {
+        WaitPolicy {
+            timeout: Duration::from_secs(30 * 60),
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(15),
+        }
+    }
+}
+
+/// One progress report from a wait.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitEvent<'a> {
+    /// The resource address the wait belongs to.
+    pub address: &'a str,
+    /// The step, e.g. "waiting for RESERVED".
+    pub step: &'a str,
+    /// The last remote state seen.
+    pub state: &'a str,
+    /// Time since the wait started.
+    pub elapsed: Duration,
+}
+
+/// Receives progress reports. Implemented by the output module; tests may use
+/// [`NoProgress`].
+pub trait Progress: Send + Sync {
+    /// Called after every poll that found the object still pending.
+    fn waiting(&self, event: &WaitEvent<'_>);
+}
+
+/// A progress sink that discards everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn waiting(&self, _event: &WaitEvent<'_>) {}
+}
+
+/// Why a wait did not succeed.
+#[derive(Debug, Error)]
+pub enum WaitError<E: std::error::Error + 'static> {
+    /// The remote side reported a terminal failure.
+    #[error("{address}: {step} failed: {message}")]
+    Failed {
+        address: String,
+        step: String,
+        message: String,
+    },
+    /// The timeout ran out; `last_state` is what was seen last.
+    #[error("{address}: {step} timed out after {}s (last state: {last_state})", .waited.as_secs())]
+    TimedOut {
+        address: String,
+        step: String,
+        last_state: String,
+        waited: Duration,
+    },
+    /// A poll itself failed (after the caller's own retries).
+    #[error("{address}: {step}: {source}")]
+    Poll {
+        address: String,
+        step: String,
+        #[source]
+        source: E,
+    },
+}
+
+/// Polls `poll` until it returns [`Poll::Ready`] or [`Poll::Failed`], or the
+/// policy's timeout runs out. Delays grow exponentially with jitter.
+pub async fn wait_for<T, E, F, Fut>(
+    address: &str,
+    step: &str,
+    policy: WaitPolicy,
+    progress: &dyn Progress,
+    mut poll: F,
+) -> Result<T, WaitError<E>>
+where
+    E: std::error::Error + 'static,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, E>>,
+{
+    let started = Instant::now();
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(policy.min_delay)
+        .with_max_delay(policy.max_delay)
+        .with_factor(1.6)
+        .with_jitter()
+        .without_max_times()
+        .build();
+    let mut last_state = String::from("unknown");
+    loop {
+        match poll().await {
+            Ok(Poll::Ready(value)) => return Ok(value),
+            Ok(Poll::Failed(message)) => {
+                return Err(WaitError::Failed {
+                    address: address.to_owned(),
+                    step: step.to_owned(),
+                    message,
+                });
+            }
+            Ok(Poll::Pending(state)) => last_state = state,
+            Err(source) => {
+                return Err(WaitError::Poll {
+                    address: address.to_owned(),
+                    step: step.to_owned(),
+                    source,
+                });
+            }
+        }
+        let elapsed = started.elapsed();
+        progress.waiting(&WaitEvent {
+            address,
+            step,
+            state: &last_state,
+            elapsed,
+        });
+        if elapsed >= policy.timeout {
+            return Err(WaitError::TimedOut {
+                address: address.to_owned(),
+                step: step.to_owned(),
+                last_state,
+                waited: elapsed,
+            });
+        }
+        let delay = delays.next().unwrap_or(policy.max_delay);
+        let remaining = policy.timeout.saturating_sub(elapsed);
+        tokio::time::sleep(delay.min(remaining.max(Duration::from_millis(1)))).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+    use std::sync::Mutex;
+
+    struct Recorder(Mutex<Vec<String>>);
+    impl Progress for Recorder {
+        fn waiting(&self, e: &WaitEvent<'_>) {
+            self.0.lock().unwrap().push(format!("{} {} {}", e.address, e.step, e.state));
+        }
+    }
+
+    fn fast() -> WaitPolicy {
+        WaitPolicy {
+            timeout: Duration::from_secs(5),
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        }
+    }
+
+    #[tokio::test]
+    async fn ready_after_pending_reports_progress() {
+        let rec = Recorder(Mutex::new(Vec::new()));
+        let mut n = 0;
+        let out: Result<u32, WaitError<Infallible>> = wait_for("a.b", "wait", fast(), &rec, || {
+            n += 1;
+            let v = n;
+            async move {
+                Ok(if v < 3 { Poll::Pending(format!("S{v}")) } else { Poll::Ready(v) })
+            }
+        })
+        .await;
+        assert_eq!(out.unwrap(), 3);
+        assert_eq!(*rec.0.lock().unwrap(), vec!["a.b wait S1", "a.b wait S2"]);
+    }
+
+    #[tokio::test]
+    async fn failed_carries_message() {
+        let out: Result<(), WaitError<Infallible>> =
+            wait_for("x", "link", fast(), &NoProgress, || async {
+                Ok(Poll::Failed("VPC endpoint not found".into()))
+            })
+            .await;
+        let msg = out.unwrap_err().to_string();
+        assert!(msg.contains("VPC endpoint not found"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn times_out_with_last_state() {
+        let policy = WaitPolicy {
+            timeout: Duration::from_millis(30),
+            ..fast()
+        };
+        let out: Result<(), WaitError<Infallible>> =
+            wait_for("x", "reserve", policy, &NoProgress, || async {
+                Ok(Poll::Pending("RESERVATION_REQUESTED".into()))
+            })
+            .await;
+        match out.unwrap_err() {
+            WaitError::TimedOut { last_state, .. } => assert_eq!(last_state, "RESERVATION_REQUESTED"),
+            other => panic!("unexpected {other}"),
+        }
+    }
+}
