@@ -229,7 +229,7 @@ impl<'de> Visitor<'de> for Version<'_, '_> {
             vars: &expanded.vars,
         };
         match expanded.value.trim().parse::<u64>() {
-            Ok(n) if n == 1 => Ok(1),
+            Ok(1) => Ok(1),
             Ok(_) => Err(self
                 .0
                 .fail(format_args!("version {shown} is not supported, expected 1"))),
@@ -282,9 +282,9 @@ impl<'de> Visitor<'de> for Dedicated<'_, '_> {
                     raw: v,
                     vars: &expanded.vars,
                 };
-                Err(self
-                    .ctx
-                    .fail(format_args!("{shown} is not a boolean, expected true or false")))
+                Err(self.ctx.fail(format_args!(
+                    "{shown} is not a boolean, expected true or false"
+                )))
             }
         }
     }
@@ -516,9 +516,9 @@ impl<'de> Visitor<'de> for Root<'_, '_> {
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<RawConfig, E> {
-        Err(self
-            .0
-            .fail(format_args!("the file has no content, expected {ROOT_EXPECTED}")))
+        Err(self.0.fail(format_args!(
+            "the file has no content, expected {ROOT_EXPECTED}"
+        )))
     }
 
     fn visit_none<E: de::Error>(self) -> Result<RawConfig, E> {
@@ -545,9 +545,8 @@ impl<'de> Visitor<'de> for Root<'_, '_> {
         Ok(RawConfig {
             version: version.ok_or_else(|| missing(ctx, "version", "`version: 1`"))?,
             stack,
-            atlas: atlas.ok_or_else(|| {
-                missing(ctx, "atlas", "an `atlas` mapping with `project_id`")
-            })?,
+            atlas: atlas
+                .ok_or_else(|| missing(ctx, "atlas", "an `atlas` mapping with `project_id`"))?,
             aws: aws.ok_or_else(|| missing(ctx, "aws", "an `aws` mapping with `region`"))?,
             endpoints: endpoints.ok_or_else(|| {
                 missing(
@@ -587,7 +586,11 @@ impl<'de> Visitor<'de> for Atlas<'_, '_> {
         })?;
         Ok(AtlasSettings {
             project_id: project_id.ok_or_else(|| {
-                missing(ctx, "project_id", "`project_id:` with the 24-digit Atlas project id")
+                missing(
+                    ctx,
+                    "project_id",
+                    "`project_id:` with the 24-digit Atlas project id",
+                )
             })?,
         })
     }
@@ -620,7 +623,11 @@ impl<'de> Visitor<'de> for Aws<'_, '_> {
         })?;
         Ok(AwsSettings {
             region: region.ok_or_else(|| {
-                missing(ctx, "region", "`region:` with an AWS region name such as `us-east-1`")
+                missing(
+                    ctx,
+                    "region",
+                    "`region:` with an AWS region name such as `us-east-1`",
+                )
             })?,
         })
     }
@@ -738,7 +745,11 @@ impl<'de> Visitor<'de> for EndpointSeed<'_, '_> {
                 )
             })?,
             aws: aws.ok_or_else(|| {
-                missing(ctx, "aws", "an `aws` mapping with `vpc_id` and `subnet_ids`")
+                missing(
+                    ctx,
+                    "aws",
+                    "an `aws` mapping with `vpc_id` and `subnet_ids`",
+                )
             })?,
         })
     }
@@ -771,7 +782,8 @@ impl<'de> Visitor<'de> for EndpointAtlasSeed<'_, '_> {
             match key {
                 "serverless_instance" => {
                     let conflict = dedicated;
-                    let extra = move |_: &str, _: &Shown<'_>| conflict.then(|| BOTH_FLOWS.to_string());
+                    let extra =
+                        move |_: &str, _: &Shown<'_>| conflict.then(|| BOTH_FLOWS.to_string());
                     instance = Some(map.next_value_seed(Text {
                         ctx,
                         shape: ids::INSTANCE,

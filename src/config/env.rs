@@ -146,14 +146,19 @@ mod tests {
         assert_eq!(ok("$A $ $$ {A}"), "$A $ $$ {A}");
         assert_eq!(ok("${LOOP}"), "${A}");
         assert_eq!(ok("trailing $"), "trailing $");
-        assert_eq!(expand("${A}${A}", &env).unwrap().vars, vec!["A".to_string()]);
+        assert_eq!(
+            expand("${A}${A}", &env).unwrap().vars,
+            vec!["A".to_string()]
+        );
     }
 
     #[test]
     fn refuses() {
         assert_eq!(
             expand("a${NOPE}", &env),
-            Err(ExpandError::Missing { name: "NOPE".into() })
+            Err(ExpandError::Missing {
+                name: "NOPE".into()
+            })
         );
         assert_eq!(expand("${A", &env), Err(ExpandError::Malformed));
         assert_eq!(expand("${}", &env), Err(ExpandError::Malformed));

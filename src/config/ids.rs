@@ -153,7 +153,9 @@ pub(crate) const COMMENT: Shape = Shape {
                 "at most {COMMENT_MAX} characters (found {n})"
             )))
         } else if s.chars().any(char::is_control) {
-            Err(Refusal::expected("a single line without control characters"))
+            Err(Refusal::expected(
+                "a single line without control characters",
+            ))
         } else {
             Ok(())
         }
@@ -229,7 +231,10 @@ pub(crate) fn cidr(s: &str) -> Result<(), Refusal> {
     let mut octets = [0u32; 4];
     let mut parts = addr.split('.');
     for octet in &mut octets {
-        *octet = parts.next().and_then(|p| decimal(p, 255)).ok_or_else(shape)?;
+        *octet = parts
+            .next()
+            .and_then(|p| decimal(p, 255))
+            .ok_or_else(shape)?;
     }
     if parts.next().is_some() {
         return Err(shape());
@@ -289,10 +294,25 @@ mod tests {
 
     #[test]
     fn regions() {
-        for ok in ["us-east-1", "eu-west-3", "us-gov-west-1", "ap-southeast-2", "il-central-1"] {
+        for ok in [
+            "us-east-1",
+            "eu-west-3",
+            "us-gov-west-1",
+            "ap-southeast-2",
+            "il-central-1",
+        ] {
             assert!(is_region(ok), "{ok}");
         }
-        for bad in ["", "us-east", "us-east-12", "US-east-1", "u-east-1", "us--1", "useast-1", "us-east-1 "] {
+        for bad in [
+            "",
+            "us-east",
+            "us-east-12",
+            "US-east-1",
+            "u-east-1",
+            "us--1",
+            "useast-1",
+            "us-east-1 ",
+        ] {
             assert!(!is_region(bad), "{bad}");
         }
     }
@@ -310,10 +330,25 @@ mod tests {
 
     #[test]
     fn cidrs() {
-        for ok in ["10.0.0.0/16", "0.0.0.0/0", "192.168.1.7/32", "172.16.0.0/12"] {
+        for ok in [
+            "10.0.0.0/16",
+            "0.0.0.0/0",
+            "192.168.1.7/32",
+            "172.16.0.0/12",
+        ] {
             assert!(cidr(ok).is_ok(), "{ok}");
         }
-        for bad in ["10.0.0.0", "10.0.0/16", "10.0.0.0/33", "256.0.0.0/8", "10.00.0.0/16", "10.0.0.0/", "a.b.c.d/1", "10.0.0.0.0/8", "10.0.0.0/+8"] {
+        for bad in [
+            "10.0.0.0",
+            "10.0.0/16",
+            "10.0.0.0/33",
+            "256.0.0.0/8",
+            "10.00.0.0/16",
+            "10.0.0.0/",
+            "a.b.c.d/1",
+            "10.0.0.0.0/8",
+            "10.0.0.0/+8",
+        ] {
             assert!(cidr(bad).is_err(), "{bad}");
         }
         let r = cidr("10.1.2.3/16").unwrap_err();
@@ -322,7 +357,10 @@ mod tests {
 
     #[test]
     fn stack_names() {
-        assert_eq!(stack_from_stem("Prod.Orders").as_deref(), Some("prod-orders"));
+        assert_eq!(
+            stack_from_stem("Prod.Orders").as_deref(),
+            Some("prod-orders")
+        );
         assert_eq!(stack_from_stem("_x").as_deref(), Some("x"));
         assert_eq!(stack_from_stem("___"), None);
         assert_eq!(stack_from_stem(&"a".repeat(50)).map(|s| s.len()), Some(40));

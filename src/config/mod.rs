@@ -264,18 +264,15 @@ fn parse(text: &str, path: &Path, ctx: &de::Ctx<'_>) -> Result<de::RawConfig, Co
         }
         // Unwanted fails with an empty message at the document's first
         // node; anything else is a syntax error inside that document.
-        let err = match de::Unwanted.deserialize(document) {
-            Ok(()) => None,
-            Err(err) => Some(err),
-        };
+        let err = de::Unwanted.deserialize(document).err();
         if let Some(err) = &err
             && !bare_message(err).is_empty()
         {
             return Err(convert_syntax(err, text, path));
         }
-        let location = err.and_then(|e| e.location()).map(|l| {
-            document_start(text, l.index()).unwrap_or((l.line(), l.column()))
-        });
+        let location = err
+            .and_then(|e| e.location())
+            .map(|l| document_start(text, l.index()).unwrap_or((l.line(), l.column())));
         return Err(ConfigError::Syntax {
             path: path.to_path_buf(),
             location,
@@ -331,8 +328,8 @@ fn document_start(text: &str, index: usize) -> Option<(usize, usize)> {
     let mut best = None;
     let mut start = 0;
     for line in before.split_inclusive('\n') {
-        let marker = line.starts_with("---")
-            && line[3..].chars().next().is_none_or(char::is_whitespace);
+        let marker =
+            line.starts_with("---") && line[3..].chars().next().is_none_or(char::is_whitespace);
         if marker {
             best = Some(start);
         }
@@ -388,13 +385,15 @@ fn syntax_message(message: &str, text: &str, location: Option<&serde_yaml::Locat
             .is_some_and(|line| line.contains('\t'))
     });
     if tab_here && (message.contains("tab") || message.contains("cannot start any token")) {
-        return "a tab character where YAML allows only spaces, expected spaces for indentation".to_string();
+        return "a tab character where YAML allows only spaces, expected spaces for indentation"
+            .to_string();
     }
     if message.starts_with("recursion limit exceeded") {
         return "the document nests too deeply, expected at most a few levels of mappings and lists".to_string();
     }
     if message.starts_with("repetition limit exceeded") {
-        return "aliases expand to too many nodes, expected a document without alias bombs".to_string();
+        return "aliases expand to too many nodes, expected a document without alias bombs"
+            .to_string();
     }
     if message.starts_with("unknown anchor") {
         return "an alias refers to an unknown anchor, expected an `&anchor` defined before `*anchor`".to_string();
@@ -416,7 +415,10 @@ fn prefix(text: &str, index: usize) -> &str {
 
 /// Collapses line breaks so a message stays on one line.
 fn one_line(s: &str) -> String {
-    s.split(['\n', '\r']).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+    s.split(['\n', '\r'])
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// 1-based line and column (in characters) of byte `index` of `text`,
@@ -447,7 +449,10 @@ fn resolve(raw: de::RawConfig, path: &Path) -> Result<Config, ConfigError> {
     let stack = match raw.stack {
         Some(stack) => stack,
         None => {
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             ids::stack_from_stem(&stem).ok_or_else(|| ConfigError::Invalid {
                 path: path.to_path_buf(),
                 location: None,

@@ -71,7 +71,11 @@ pub(crate) fn too_deep(text: &str) -> Option<usize> {
                     depth -= 1;
                     state = State::TokenStart;
                 }
-                b':' if matches!(b.get(i + 1), None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' | b'{' | b'}')) => {
+                b':' if matches!(
+                    b.get(i + 1),
+                    None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' | b'{' | b'}')
+                ) =>
+                {
                     state = State::TokenStart;
                 }
                 b'#' if prev_blank => state = State::Comment,

@@ -39,7 +39,10 @@ fn assert_well_formed(err: &ConfigError, path: &Path) {
     assert!(!format!("{err:?}").contains(SECRET), "{err:?}");
     if let Some((line, column)) = err.location() {
         assert!(line >= 1 && column >= 1, "{shown}");
-        assert!(shown.starts_with(&format!("{}:{line}:{column}: ", path.display())), "{shown}");
+        assert!(
+            shown.starts_with(&format!("{}:{line}:{column}: ", path.display())),
+            "{shown}"
+        );
     }
 }
 
@@ -133,7 +136,10 @@ fn example_parses_every_field() {
 fn optional_parts_and_explicit_stack() {
     let text = "version: 1\nstack: payments-1\natlas: {project_id: 5f7cac1adf5d6c6306f4b280}\naws: {region: eu-west-1}\nendpoints:\n  p:\n    atlas: {dedicated_clusters: true, serverless_instance: x1}\n    aws: {vpc_id: vpc-0a1b2c3d, subnet_ids: [subnet-0a1b2c3d], security_group: {}}\n";
     let err = load_test(text).unwrap_err();
-    assert!(err.to_string().contains("both `serverless_instance`"), "{err}");
+    assert!(
+        err.to_string().contains("both `serverless_instance`"),
+        "{err}"
+    );
 
     let text = text.replace(", serverless_instance: x1", "");
     let config = load_test(&text).unwrap();
@@ -148,7 +154,13 @@ fn optional_parts_and_explicit_stack() {
         "security_group: {allow_from: []}, client_security_groups: [sg-0a1b2c3d]",
     );
     let config = load_test(&text).unwrap();
-    assert!(config.endpoints["p"].aws.security_group.allow_from.is_empty());
+    assert!(
+        config.endpoints["p"]
+            .aws
+            .security_group
+            .allow_from
+            .is_empty()
+    );
 
     // `endpoints:` with no value is an empty stack.
     let text = "version: 1\natlas: {project_id: 5f7cac1adf5d6c6306f4b280}\naws: {region: eu-west-1}\nendpoints:\n";
@@ -173,9 +185,15 @@ fn env_vars_expand_inside_scalars() {
         .replace("vpc-0a1b2c3d4e5f60718", "${PRIVLINK_TEST_VPC}")
         // Inside a flow mapping `{` is an indicator: the value is quoted.
         .replace("vpc-0a1b2c3d,", "\"vpc-${PRIVLINK_TEST_SUFFIX}\",")
-        .replace("orders service", "cost $${not_a_var} $5 ${PRIVLINK_TEST_SUFFIX}");
+        .replace(
+            "orders service",
+            "cost $${not_a_var} $5 ${PRIVLINK_TEST_SUFFIX}",
+        );
     let config = load_test(&text).unwrap();
-    assert_eq!(config.endpoints["orders"].aws.vpc_id, "vpc-0a1b2c3d4e5f60718");
+    assert_eq!(
+        config.endpoints["orders"].aws.vpc_id,
+        "vpc-0a1b2c3d4e5f60718"
+    );
     assert_eq!(config.endpoints["billing"].aws.vpc_id, "vpc-0a1b2c3d");
     assert_eq!(
         config.endpoints["orders"].atlas.comment.as_deref(),
@@ -231,7 +249,10 @@ fn expanded_secrets_never_reach_messages() {
         ("vpc-0a1b2c3d4e5f60718", "${PRIVLINK_TEST_SECRET}"),
         ("orders-prod", "${PRIVLINK_TEST_SECRET}"),
         ("version: 1", "version: ${PRIVLINK_TEST_SECRET}"),
-        ("dedicated_clusters: true", "dedicated_clusters: ${PRIVLINK_TEST_SECRET}"),
+        (
+            "dedicated_clusters: true",
+            "dedicated_clusters: ${PRIVLINK_TEST_SECRET}",
+        ),
         ("10.0.0.0/16", "\"10.0.0.${PRIVLINK_TEST_SECRET}/16\""),
         ("5f7cac1adf5d6c6306f4b280", "${PRIVLINK_TEST_SECRET}"),
         ("us-east-1", "${PRIVLINK_TEST_SECRET}"),
@@ -284,7 +305,10 @@ fn bad_corpus_fails_where_the_manifest_says() {
     assert!(rows.len() >= 40, "only {} bad files", rows.len());
     let listed: Vec<&str> = rows.iter().map(|r| r.file.as_str()).collect();
     for name in yaml_files(&dir) {
-        assert!(listed.contains(&name.as_str()), "{name} is not in MANIFEST.tsv");
+        assert!(
+            listed.contains(&name.as_str()),
+            "{name} is not in MANIFEST.tsv"
+        );
     }
     let mut failures = Vec::new();
     for row in &rows {
@@ -296,7 +320,8 @@ fn bad_corpus_fails_where_the_manifest_says() {
             Err(err) => {
                 assert_well_formed(&err, &path);
                 let shown = err.to_string();
-                if err.location() != Some((row.line, row.column)) || !shown.contains(&row.fragment) {
+                if err.location() != Some((row.line, row.column)) || !shown.contains(&row.fragment)
+                {
                     failures.push(format!(
                         "{}: wanted {}:{} `{}`, got {shown}",
                         row.file, row.line, row.column, row.fragment
@@ -326,7 +351,8 @@ fn huge_input_is_refused_before_parsing() {
     assert!(matches!(err, ConfigError::TooLarge { .. }), "{err}");
     assert_well_formed(&err, Path::new("privlink.yaml"));
 
-    let path = std::env::temp_dir().join(format!("privlink-config-huge-{}.yaml", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("privlink-config-huge-{}.yaml", std::process::id()));
     std::fs::write(&path, text.as_bytes()).unwrap();
     let err = load(&path).unwrap_err();
     std::fs::remove_file(&path).unwrap();
@@ -353,10 +379,17 @@ fn deep_nesting_is_refused_quickly() {
     }
     let err = load_test(&block).unwrap_err();
     assert_well_formed(&err, Path::new("privlink.yaml"));
-    let compact = format!("version: 1\nendpoints:\n  e:\n    aws:\n      subnet_ids:\n        {}x\n", "- ".repeat(200_000));
+    let compact = format!(
+        "version: 1\nendpoints:\n  e:\n    aws:\n      subnet_ids:\n        {}x\n",
+        "- ".repeat(200_000)
+    );
     let err = load_test(&compact).unwrap_err();
     assert_well_formed(&err, Path::new("privlink.yaml"));
-    assert!(started.elapsed().as_secs() < 60, "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -378,7 +411,10 @@ fn alias_bombs_are_not_expanded() {
     // The same bomb where the schema takes a list: the first element is a
     // list where an id is expected.
     let text = EXAMPLE
-        .replace("subnet_ids: [subnet-0a1b2c3d4e5f60718", "subnet_ids: &g0 [subnet-0a1b2c3d4e5f60718")
+        .replace(
+            "subnet_ids: [subnet-0a1b2c3d4e5f60718",
+            "subnet_ids: &g0 [subnet-0a1b2c3d4e5f60718",
+        )
         .replace(
             "allow_from: [sg-0123456789abcdef0, 10.0.0.0/16]",
             &format!("allow_from: [{}]", vec!["*g0"; 1000].join(", ")),
@@ -391,12 +427,21 @@ fn alias_bombs_are_not_expanded() {
 #[test]
 fn non_utf8_is_reported_with_its_position() {
     let bytes = b"version: 1\natlas:\n  project_id: 5f7c\xffac\n";
-    let path = std::env::temp_dir().join(format!("privlink-config-latin1-{}.yaml", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "privlink-config-latin1-{}.yaml",
+        std::process::id()
+    ));
     std::fs::write(&path, bytes).unwrap();
     let err = load(&path).unwrap_err();
     std::fs::remove_file(&path).unwrap();
     match &err {
-        ConfigError::NotUtf8 { offset, line, column, byte, .. } => {
+        ConfigError::NotUtf8 {
+            offset,
+            line,
+            column,
+            byte,
+            ..
+        } => {
             assert_eq!((*offset, *line, *column, *byte), (36, 3, 19, 0xff));
         }
         other => panic!("{other:?}"),
@@ -416,12 +461,21 @@ fn unreadable_file_is_an_error_not_a_panic() {
 
 #[test]
 fn source_helpers() {
-    assert_eq!(Source::parse("sg-0a1b2c3d"), Some(Source::Group("sg-0a1b2c3d".into())));
-    assert_eq!(Source::parse("10.0.0.0/8"), Some(Source::Cidr("10.0.0.0/8".into())));
+    assert_eq!(
+        Source::parse("sg-0a1b2c3d"),
+        Some(Source::Group("sg-0a1b2c3d".into()))
+    );
+    assert_eq!(
+        Source::parse("10.0.0.0/8"),
+        Some(Source::Cidr("10.0.0.0/8".into()))
+    );
     assert_eq!(Source::parse("10.0.0.1/8"), None);
     assert_eq!(Source::Cidr("0.0.0.0/0".into()).to_string(), "0.0.0.0/0");
     let json = serde_json::to_string(&Source::Group("sg-0a1b2c3d".into())).unwrap();
-    assert_eq!(serde_json::from_str::<Source>(&json).unwrap(), Source::Group("sg-0a1b2c3d".into()));
+    assert_eq!(
+        serde_json::from_str::<Source>(&json).unwrap(),
+        Source::Group("sg-0a1b2c3d".into())
+    );
 }
 
 fn good_texts() -> Vec<String> {
