@@ -1,0 +1,791 @@
+//! EC2 side of privlink: the endpoint's security group (seed step 6), the
+//! interface VPC endpoint (seed step 3) and the client groups' egress rules
+//! towards it (seed step 5).
+//!
+//! EC2 is reached only through aws-sdk-ec2, configured from the environment
+//! by [`Ec2::from_env`]; `AWS_ENDPOINT_URL_EC2` / `AWS_ENDPOINT_URL` point it
+//! at another endpoint (moto in tests), with no code path of our own.
+//!
+//! Conventions:
+//! - Reads are batched: one (paginated) call for many ids; ids that do not
+//!   exist are simply absent from the answer.
+//! - Writes are idempotent where EC2 allows: a rule that exists already is
+//!   success when authorizing, a missing one is success when revoking, a
+//!   missing object is success when deleting.
+//! - Throttling and 5xx answers are retried by the SDK (standard mode,
+//!   [`SDK_MAX_ATTEMPTS`] attempts); "busy" answers to creates, modifies and
+//!   deletes are retried here with backoff (see [`retry`]).
+//! - Every wait goes through [`crate::wait::wait_for`].
+
+mod error;
+mod retry;
+mod types;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+    VpcEndpoint, VpcEndpointType,
+};
+
+pub use error::{AwsError, ErrorKind, classify};
+pub use retry::BusyRetry;
+pub use types::{CreateVpcEndpoint, Rule, SecurityGroupInfo, Source, VpcEndpointInfo, VpceTarget};
+
+use crate::wait::{Poll, Progress, WaitPolicy, wait_for};
+use error::ids_in_message;
+use retry::retry_busy;
+
+/// Attempts per SDK call (standard retry mode) unless `AWS_MAX_ATTEMPTS` says
+/// otherwise.
+pub const SDK_MAX_ATTEMPTS: u32 = 5;
+
+/// Most values EC2 accepts in one filter; longer id lists are split.
+const FILTER_CHUNK: usize = 200;
+
+/// The protocol value that means all traffic.
+const ALL_TRAFFIC: &str = "-1";
+
+/// An EC2 client for one region.
+#[derive(Debug, Clone)]
+pub struct Ec2 {
+    client: Client,
+    region: String,
+    busy: BusyRetry,
+}
+
+impl Ec2 {
+    /// Loads the standard AWS configuration (environment, profiles, SSO, …)
+    /// for `region`.
+    pub async fn from_env(region: &str) -> Self {
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned()));
+        if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
+            loader =
+                loader.retry_config(RetryConfig::standard().with_max_attempts(SDK_MAX_ATTEMPTS));
+        }
+        let loader = loader.timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .build(),
+        );
+        Self::from_conf(&loader.load().await).await
+    }
+
+    /// Uses an already loaded configuration as is.
+    pub async fn from_conf(sdk_config: &SdkConfig) -> Self {
+        Ec2 {
+            client: Client::new(sdk_config),
+            region: sdk_config
+                .region()
+                .map(|r| r.as_ref().to_owned())
+                .unwrap_or_default(),
+            busy: BusyRetry::default(),
+        }
+    }
+
+    /// Replaces the backoff used for busy answers (tests shorten it).
+    pub fn with_busy_retry(mut self, busy: BusyRetry) -> Self {
+        self.busy = busy;
+        self
+    }
+
+    /// The region this client talks to.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    // ----- security groups -------------------------------------------------
+
+    /// Creates a security group in `vpc_id`, tagged at creation; returns its id.
+    pub async fn create_security_group(
+        &self,
+        vpc_id: &str,
+        name: &str,
+        description: &str,
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError> {
+        const OP: &str = "CreateSecurityGroup";
+        let spec = tag_spec(ResourceType::SecurityGroup, tags);
+        let spec = &spec;
+        let out = retry_busy(self.busy, || async move {
+            self.client
+                .create_security_group()
+                .vpc_id(vpc_id)
+                .group_name(name)
+                .description(description)
+                .set_tag_specifications(spec.clone())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(OP, e))
+        })
+        .await?;
+        out.group_id()
+            .map(str::to_owned)
+            .ok_or_else(|| AwsError::missing(OP, "GroupId"))
+    }
+
+    /// Reads the groups with these ids in one (paginated) call; ids that do
+    /// not exist are absent from the answer.
+    pub async fn describe_security_groups(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<SecurityGroupInfo>, AwsError> {
+        let ids = unique(ids);
+        let mut out = Vec::new();
+        for chunk in ids.chunks(FILTER_CHUNK) {
+            out.extend(self.security_groups(filter("group-id", chunk)).await?);
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// The groups tagged `key` = `value`.
+    pub async fn find_security_groups_by_tag(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<SecurityGroupInfo>, AwsError> {
+        let mut out = self
+            .security_groups(filter(&format!("tag:{key}"), &[value.to_owned()]))
+            .await?;
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    async fn security_groups(&self, f: Filter) -> Result<Vec<SecurityGroupInfo>, AwsError> {
+        const OP: &str = "DescribeSecurityGroups";
+        let mut pages = self
+            .client
+            .describe_security_groups()
+            .filters(f)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
+            out.extend(
+                page.security_groups()
+                    .iter()
+                    .filter_map(types::security_group_info),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Allows all inbound traffic from each source. Rules that exist already
+    /// are success.
+    pub async fn authorize_ingress(
+        &self,
+        group_id: &str,
+        sources: &[Source],
+        description: &str,
+    ) -> Result<(), AwsError> {
+        let rules = with_description(sources, description);
+        self.change_rules(RuleChange::AuthorizeIngress, group_id, rules)
+            .await
+    }
+
+    /// Removes the all-traffic inbound rules from each source. Rules (or a
+    /// group) that do not exist are success.
+    pub async fn revoke_ingress(&self, group_id: &str, sources: &[Source]) -> Result<(), AwsError> {
+        self.revoke(RuleChange::RevokeIngress, group_id, sources)
+            .await
+    }
+
+    /// Allows all outbound traffic to each CIDR (e.g. `10.0.1.17/32`). Rules
+    /// that exist already are success.
+    pub async fn authorize_egress(
+        &self,
+        group_id: &str,
+        cidrs: &[String],
+        description: &str,
+    ) -> Result<(), AwsError> {
+        let sources: Vec<Source> = cidrs.iter().cloned().map(Source::Cidr).collect();
+        let rules = with_description(&sources, description);
+        self.change_rules(RuleChange::AuthorizeEgress, group_id, rules)
+            .await
+    }
+
+    /// Removes the all-traffic outbound rules to each CIDR. Rules (or a group)
+    /// that do not exist are success.
+    pub async fn revoke_egress(&self, group_id: &str, cidrs: &[String]) -> Result<(), AwsError> {
+        let sources: Vec<Source> = cidrs.iter().cloned().map(Source::Cidr).collect();
+        self.revoke(RuleChange::RevokeEgress, group_id, &sources)
+            .await
+    }
+
+    /// Reads the group first and revokes the matching rules exactly as EC2
+    /// lists them (descriptions included): a rule is identified without its
+    /// description, but moto, for one, matches group sources only with it.
+    /// Nothing listed means nothing to do and no further call.
+    async fn revoke(
+        &self,
+        change: RuleChange,
+        group_id: &str,
+        sources: &[Source],
+    ) -> Result<(), AwsError> {
+        if sources.is_empty() {
+            return Ok(());
+        }
+        let Some(group) = self
+            .describe_security_groups(&[group_id.to_owned()])
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(());
+        };
+        let listed = match change {
+            RuleChange::RevokeEgress => &group.egress,
+            _ => &group.ingress,
+        };
+        let rules: Vec<(Source, Option<String>)> = listed
+            .iter()
+            .filter(|r| r.protocol == ALL_TRAFFIC && sources.contains(&r.source))
+            .map(|r| (r.source.clone(), r.description.clone()))
+            .collect();
+        self.change_rules(change, group_id, rules).await
+    }
+
+    /// One call for all rules; when EC2 refuses it because one rule exists
+    /// (authorize) or is missing (revoke), which fails the whole call, each
+    /// rule is sent on its own and those answers are ignored.
+    async fn change_rules(
+        &self,
+        change: RuleChange,
+        group_id: &str,
+        mut rules: Vec<(Source, Option<String>)>,
+    ) -> Result<(), AwsError> {
+        rules.sort();
+        rules.dedup();
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let harmless = |e: &AwsError| match change {
+            RuleChange::AuthorizeIngress | RuleChange::AuthorizeEgress => e.is_duplicate(),
+            // No group, no rules: nothing left to revoke.
+            RuleChange::RevokeIngress | RuleChange::RevokeEgress => e.is_not_found(),
+        };
+        match self.send_rules(change, group_id, permission(&rules)).await {
+            Ok(()) => Ok(()),
+            Err(e) if harmless(&e) && rules.len() > 1 => {
+                for rule in &rules {
+                    let one = permission(std::slice::from_ref(rule));
+                    match self.send_rules(change, group_id, one).await {
+                        Err(e) if !harmless(&e) => return Err(e),
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
+            Err(e) if harmless(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn send_rules(
+        &self,
+        change: RuleChange,
+        group_id: &str,
+        perm: IpPermission,
+    ) -> Result<(), AwsError> {
+        let perm = &perm;
+        let op = change.operation();
+        retry_busy(self.busy, || async move {
+            let c = &self.client;
+            match change {
+                RuleChange::AuthorizeIngress => c
+                    .authorize_security_group_ingress()
+                    .group_id(group_id)
+                    .ip_permissions(perm.clone())
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| AwsError::from_sdk(op, e)),
+                RuleChange::RevokeIngress => c
+                    .revoke_security_group_ingress()
+                    .group_id(group_id)
+                    .ip_permissions(perm.clone())
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| AwsError::from_sdk(op, e)),
+                RuleChange::AuthorizeEgress => c
+                    .authorize_security_group_egress()
+                    .group_id(group_id)
+                    .ip_permissions(perm.clone())
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| AwsError::from_sdk(op, e)),
+                RuleChange::RevokeEgress => c
+                    .revoke_security_group_egress()
+                    .group_id(group_id)
+                    .ip_permissions(perm.clone())
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| AwsError::from_sdk(op, e)),
+            }
+        })
+        .await
+    }
+
+    /// Deletes a security group. A missing group is success. While EC2
+    /// answers `DependencyViolation` (endpoint network interfaces linger for
+    /// minutes after the endpoint is deleted) the delete is retried with
+    /// backoff until `policy.timeout`, reporting progress for `address`.
+    pub async fn delete_security_group(
+        &self,
+        id: &str,
+        address: &str,
+        policy: WaitPolicy,
+        progress: &dyn Progress,
+    ) -> Result<(), AwsError> {
+        const OP: &str = "DeleteSecurityGroup";
+        wait_for(
+            address,
+            "deleting the security group",
+            policy,
+            progress,
+            || async move {
+                let res = self
+                    .client
+                    .delete_security_group()
+                    .group_id(id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| AwsError::from_sdk(OP, e));
+                delete_group_poll(res)
+            },
+        )
+        .await
+        .map_err(AwsError::from_wait)
+    }
+
+    // ----- VPC endpoints ---------------------------------------------------
+
+    /// Creates an interface endpoint, tagged at creation, with the request's
+    /// client token (EC2 answers a repeated token with the first endpoint).
+    pub async fn create_vpc_endpoint(
+        &self,
+        req: &CreateVpcEndpoint,
+    ) -> Result<VpcEndpointInfo, AwsError> {
+        const OP: &str = "CreateVpcEndpoint";
+        let spec = tag_spec(ResourceType::VpcEndpoint, &req.tags);
+        let spec = &spec;
+        let out = retry_busy(self.busy, || async move {
+            self.client
+                .create_vpc_endpoint()
+                .vpc_endpoint_type(VpcEndpointType::Interface)
+                .vpc_id(&req.vpc_id)
+                .service_name(&req.service_name)
+                .set_subnet_ids(Some(req.subnet_ids.clone()))
+                .set_security_group_ids(Some(req.security_group_ids.clone()))
+                .set_tag_specifications(spec.clone())
+                .set_client_token(Some(req.client_token.clone()).filter(|t| !t.is_empty()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(OP, e))
+        })
+        .await?;
+        out.vpc_endpoint()
+            .and_then(types::vpc_endpoint_info)
+            .ok_or_else(|| AwsError::missing(OP, "VpcEndpoint"))
+    }
+
+    /// The endpoints tagged `key` = `value`, deleted ones included (state
+    /// `deleted`): callers decide what to do with those.
+    pub async fn describe_vpc_endpoints_by_tag(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<VpcEndpointInfo>, AwsError> {
+        let f = filter(&format!("tag:{key}"), &[value.to_owned()]);
+        Ok(self
+            .endpoints(None, Some(f))
+            .await?
+            .into_iter()
+            .map(|(info, _)| info)
+            .collect())
+    }
+
+    /// The endpoints with these ids; ids that do not exist are absent.
+    pub async fn describe_vpc_endpoints(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<VpcEndpointInfo>, AwsError> {
+        Ok(self
+            .endpoints_by_id(ids)
+            .await?
+            .into_iter()
+            .map(|(info, _)| info)
+            .collect())
+    }
+
+    /// EC2 fails the whole call with `InvalidVpcEndpointId.NotFound` when one
+    /// id is missing; the missing ids are read from the message and the call
+    /// is repeated without them. Only if the message names none of ours is
+    /// each id read on its own.
+    async fn endpoints_by_id(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(VpcEndpointInfo, Option<String>)>, AwsError> {
+        let mut wanted = unique(ids);
+        while !wanted.is_empty() {
+            let err = match self.endpoints(Some(&wanted), None).await {
+                Ok(found) => return Ok(found),
+                Err(e) if e.is_not_found() => e,
+                Err(e) => return Err(e),
+            };
+            let message = match &err {
+                AwsError::Api { message, .. } => message.as_str(),
+                _ => "",
+            };
+            let missing = ids_in_message(message, "vpce-");
+            let before = wanted.len();
+            wanted.retain(|id| !missing.contains(id));
+            if wanted.len() == before {
+                return self.endpoints_one_by_one(&wanted).await;
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    async fn endpoints_one_by_one(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(VpcEndpointInfo, Option<String>)>, AwsError> {
+        let mut out = Vec::new();
+        for id in ids {
+            match self.endpoints(Some(std::slice::from_ref(id)), None).await {
+                Ok(found) => out.extend(found),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        Ok(out)
+    }
+
+    async fn endpoints(
+        &self,
+        ids: Option<&[String]>,
+        f: Option<Filter>,
+    ) -> Result<Vec<(VpcEndpointInfo, Option<String>)>, AwsError> {
+        const OP: &str = "DescribeVpcEndpoints";
+        let mut pages = self
+            .client
+            .describe_vpc_endpoints()
+            .set_vpc_endpoint_ids(ids.map(<[String]>::to_vec))
+            .set_filters(f.map(|f| vec![f]))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
+            out.extend(page.vpc_endpoints().iter().filter_map(|e: &VpcEndpoint| {
+                Some((types::vpc_endpoint_info(e)?, types::last_error(e)))
+            }));
+        }
+        out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        Ok(out)
+    }
+
+    /// Adds and removes subnets and security groups of an endpoint. Nothing
+    /// to change means no call.
+    pub async fn modify_vpc_endpoint(
+        &self,
+        id: &str,
+        add_subnets: &[String],
+        remove_subnets: &[String],
+        add_groups: &[String],
+        remove_groups: &[String],
+    ) -> Result<(), AwsError> {
+        const OP: &str = "ModifyVpcEndpoint";
+        if add_subnets.is_empty()
+            && remove_subnets.is_empty()
+            && add_groups.is_empty()
+            && remove_groups.is_empty()
+        {
+            return Ok(());
+        }
+        let some = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
+        retry_busy(self.busy, || async move {
+            self.client
+                .modify_vpc_endpoint()
+                .vpc_endpoint_id(id)
+                .set_add_subnet_ids(some(add_subnets))
+                .set_remove_subnet_ids(some(remove_subnets))
+                .set_add_security_group_ids(some(add_groups))
+                .set_remove_security_group_ids(some(remove_groups))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| AwsError::from_sdk(OP, e))
+        })
+        .await
+    }
+
+    /// Starts deleting an endpoint (see [`Ec2::wait_vpc_endpoint`] with
+    /// [`VpceTarget::Gone`]). A missing endpoint is success.
+    pub async fn delete_vpc_endpoint(&self, id: &str) -> Result<(), AwsError> {
+        const OP: &str = "DeleteVpcEndpoints";
+        let res = retry_busy(self.busy, || async move {
+            let out = self
+                .client
+                .delete_vpc_endpoints()
+                .vpc_endpoint_ids(id)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(OP, e))?;
+            // EC2 reports per-id failures in the answer, not as an error.
+            match out.unsuccessful().iter().find_map(|u| u.error()) {
+                None => Ok(()),
+                Some(err) => Err(AwsError::Api {
+                    operation: OP,
+                    code: err.code().unwrap_or("Unsuccessful").to_owned(),
+                    message: err.message().unwrap_or("no message").to_owned(),
+                }),
+            }
+        })
+        .await;
+        match res {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Waits until the endpoint reaches `target`, reporting progress for
+    /// `address`. [`VpceTarget::Available`] returns the endpoint once it is
+    /// `available` or `pendingAcceptance`, and fails on `failed`, `rejected`
+    /// and the like; [`VpceTarget::Gone`] returns `None` once it is absent
+    /// or `deleted`.
+    pub async fn wait_vpc_endpoint(
+        &self,
+        id: &str,
+        target: VpceTarget,
+        address: &str,
+        policy: WaitPolicy,
+        progress: &dyn Progress,
+    ) -> Result<Option<VpcEndpointInfo>, AwsError> {
+        let ids = [id.to_owned()];
+        let ids = &ids;
+        wait_for(address, target.step(), policy, progress, || async move {
+            let found = self.endpoints_by_id(ids).await?.into_iter().next();
+            Ok::<_, AwsError>(types::endpoint_poll(target, found))
+        })
+        .await
+        .map_err(AwsError::from_wait)
+    }
+
+    /// The primary private IP of each network interface, in one call;
+    /// interfaces that do not exist are absent. Sorted by interface id.
+    pub async fn network_interface_ips(
+        &self,
+        eni_ids: &[String],
+    ) -> Result<Vec<(String, String)>, AwsError> {
+        const OP: &str = "DescribeNetworkInterfaces";
+        let ids = unique(eni_ids);
+        let mut out = Vec::new();
+        for chunk in ids.chunks(FILTER_CHUNK) {
+            let mut pages = self
+                .client
+                .describe_network_interfaces()
+                .filters(filter("network-interface-id", chunk))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
+                for eni in page.network_interfaces() {
+                    if let (Some(id), Some(ip)) =
+                        (eni.network_interface_id(), eni.private_ip_address())
+                    {
+                        out.push((id.to_owned(), ip.to_owned()));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+/// The four rule-changing calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RuleChange {
+    AuthorizeIngress,
+    RevokeIngress,
+    AuthorizeEgress,
+    RevokeEgress,
+}
+
+impl RuleChange {
+    fn operation(self) -> &'static str {
+        match self {
+            RuleChange::AuthorizeIngress => "AuthorizeSecurityGroupIngress",
+            RuleChange::RevokeIngress => "RevokeSecurityGroupIngress",
+            RuleChange::AuthorizeEgress => "AuthorizeSecurityGroupEgress",
+            RuleChange::RevokeEgress => "RevokeSecurityGroupEgress",
+        }
+    }
+}
+
+/// Pairs each source with the description; an empty one is left out.
+fn with_description(sources: &[Source], description: &str) -> Vec<(Source, Option<String>)> {
+    let desc = (!description.is_empty()).then(|| description.to_owned());
+    sources.iter().map(|s| (s.clone(), desc.clone())).collect()
+}
+
+/// One all-traffic permission for the sources, each with its description.
+fn permission(rules: &[(Source, Option<String>)]) -> IpPermission {
+    let mut p = IpPermission::builder().ip_protocol(ALL_TRAFFIC);
+    for (source, desc) in rules {
+        p = match source {
+            Source::Group(g) => p.user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(g)
+                    .set_description(desc.clone())
+                    .build(),
+            ),
+            Source::Cidr(c) => p.ip_ranges(
+                IpRange::builder()
+                    .cidr_ip(c)
+                    .set_description(desc.clone())
+                    .build(),
+            ),
+        };
+    }
+    p.build()
+}
+
+/// What one delete attempt means for the delete-security-group wait.
+fn delete_group_poll(res: Result<(), AwsError>) -> Result<Poll<()>, AwsError> {
+    match res {
+        Ok(()) => Ok(Poll::Ready(())),
+        Err(e) if e.is_not_found() => Ok(Poll::Ready(())),
+        Err(e) if e.is_dependency_violation() || e.is_busy() => {
+            Ok(Poll::Pending(e.code().unwrap_or("busy").to_owned()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn tag_spec(kind: ResourceType, tags: &[(String, String)]) -> Option<Vec<TagSpecification>> {
+    if tags.is_empty() {
+        return None;
+    }
+    let tags = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    Some(vec![
+        TagSpecification::builder()
+            .resource_type(kind)
+            .set_tags(Some(tags))
+            .build(),
+    ])
+}
+
+fn filter(name: &str, values: &[String]) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.to_vec()))
+        .build()
+}
+
+fn unique(ids: &[String]) -> Vec<String> {
+    ids.iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: &str) -> AwsError {
+        AwsError::Api {
+            operation: "DeleteSecurityGroup",
+            code: code.into(),
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn delete_group_waits_through_dependency_violation() {
+        assert_eq!(
+            delete_group_poll(Err(api("DependencyViolation"))),
+            Ok(Poll::Pending("DependencyViolation".into()))
+        );
+        assert_eq!(delete_group_poll(Ok(())), Ok(Poll::Ready(())));
+        assert_eq!(
+            delete_group_poll(Err(api("InvalidGroup.NotFound"))),
+            Ok(Poll::Ready(()))
+        );
+        assert_eq!(
+            delete_group_poll(Err(api("UnauthorizedOperation"))),
+            Err(api("UnauthorizedOperation"))
+        );
+    }
+
+    #[tokio::test]
+    async fn delete_group_wait_times_out_while_dependency_lingers() {
+        let policy = WaitPolicy {
+            timeout: Duration::from_millis(30),
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        };
+        let out = wait_for(
+            "endpoints.a.security_group",
+            "deleting",
+            policy,
+            &crate::wait::NoProgress,
+            || async { delete_group_poll(Err(api("DependencyViolation"))) },
+        )
+        .await
+        .map_err(AwsError::from_wait);
+        match out.unwrap_err() {
+            AwsError::Timeout { last_state, .. } => assert_eq!(last_state, "DependencyViolation"),
+            other => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn permission_puts_groups_in_pairs_and_cidrs_in_ranges() {
+        let rules = with_description(
+            &[
+                Source::Group("sg-1".into()),
+                Source::Cidr("10.0.0.0/16".into()),
+            ],
+            "privlink",
+        );
+        let p = permission(&rules);
+        assert_eq!(p.ip_protocol(), Some("-1"));
+        assert_eq!(p.from_port(), None);
+        assert_eq!(p.user_id_group_pairs()[0].group_id(), Some("sg-1"));
+        assert_eq!(p.user_id_group_pairs()[0].description(), Some("privlink"));
+        assert_eq!(p.ip_ranges()[0].cidr_ip(), Some("10.0.0.0/16"));
+        let bare = permission(&with_description(&[Source::Cidr("10.0.0.1/32".into())], ""));
+        assert_eq!(bare.ip_ranges()[0].description(), None);
+    }
+
+    #[test]
+    fn no_tags_means_no_tag_specification() {
+        assert!(tag_spec(ResourceType::VpcEndpoint, &[]).is_none());
+        let spec = tag_spec(ResourceType::VpcEndpoint, &[("a".into(), "b".into())]).unwrap();
+        assert_eq!(spec[0].resource_type(), Some(&ResourceType::VpcEndpoint));
+        assert_eq!(spec[0].tags()[0].key(), Some("a"));
+    }
+}

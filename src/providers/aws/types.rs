@@ -1,0 +1,382 @@
+//! Plain data read from and sent to EC2, and the pure conversions from the
+//! SDK's types. Nothing here does I/O.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{IpPermission, SecurityGroup, Tag, VpcEndpoint};
+use serde::{Deserialize, Serialize};
+
+use crate::wait::Poll;
+
+/// Where allowed traffic comes from (ingress) or goes to (egress).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Another security group, `sg-…`.
+    Group(String),
+    /// An IPv4 or IPv6 CIDR block, e.g. `10.0.1.17/32`.
+    Cidr(String),
+}
+
+/// One rule of a security group: one (permission × source) pair as EC2
+/// lists it. Prefix-list sources are not represented.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Rule {
+    /// `-1` for all traffic, else `tcp`, `udp`, `icmp` or a number.
+    pub protocol: String,
+    /// `None` for all traffic.
+    pub from_port: Option<i32>,
+    /// `None` for all traffic.
+    pub to_port: Option<i32>,
+    pub source: Source,
+    pub description: Option<String>,
+}
+
+/// A security group as EC2 reports it; rules sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroupInfo {
+    pub id: String,
+    pub vpc_id: String,
+    pub name: String,
+    pub description: String,
+    pub ingress: Vec<Rule>,
+    pub egress: Vec<Rule>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An interface VPC endpoint as EC2 reports it; lists sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcEndpointInfo {
+    pub id: String,
+    pub vpc_id: String,
+    pub service_name: String,
+    /// As EC2 reports it: `pendingAcceptance`, `pending`, `available`,
+    /// `deleting`, `deleted`, `rejected`, `failed`, `expired`.
+    pub state: String,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub network_interface_ids: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What [`super::Ec2::create_vpc_endpoint`] creates: an interface endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateVpcEndpoint {
+    pub vpc_id: String,
+    pub service_name: String,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub tags: Vec<(String, String)>,
+    /// Makes retries of the same create idempotent on EC2 (at most 64
+    /// ASCII characters). Persist it before the call to resume safely.
+    pub client_token: String,
+}
+
+/// What [`super::Ec2::wait_vpc_endpoint`] waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VpceTarget {
+    /// `available`, or `pendingAcceptance` (the endpoint service has yet to
+    /// accept it, which Atlas does only after the link call).
+    Available,
+    /// Absent, or `deleted`.
+    Gone,
+}
+
+impl VpceTarget {
+    /// The wait's step, for progress and errors.
+    pub fn step(self) -> &'static str {
+        match self {
+            VpceTarget::Available => "waiting for the VPC endpoint to be available",
+            VpceTarget::Gone => "waiting for the VPC endpoint to be deleted",
+        }
+    }
+}
+
+pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned())))
+        .collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Flattens EC2's permissions into one [`Rule`] per (permission × source).
+pub(crate) fn rules(perms: &[IpPermission]) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for p in perms {
+        let protocol = p.ip_protocol().unwrap_or("-1").to_owned();
+        let all = protocol == "-1";
+        let (from_port, to_port) = if all {
+            (None, None)
+        } else {
+            (p.from_port(), p.to_port())
+        };
+        let rule = |source: Source, description: Option<&str>| Rule {
+            protocol: protocol.clone(),
+            from_port,
+            to_port,
+            source,
+            description: description.filter(|d| !d.is_empty()).map(str::to_owned),
+        };
+        for pair in p.user_id_group_pairs() {
+            if let Some(g) = pair.group_id() {
+                out.push(rule(Source::Group(g.to_owned()), pair.description()));
+            }
+        }
+        for r in p.ip_ranges() {
+            if let Some(c) = r.cidr_ip() {
+                out.push(rule(Source::Cidr(c.to_owned()), r.description()));
+            }
+        }
+        for r in p.ipv6_ranges() {
+            if let Some(c) = r.cidr_ipv6() {
+                out.push(rule(Source::Cidr(c.to_owned()), r.description()));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+pub(crate) fn security_group_info(g: &SecurityGroup) -> Option<SecurityGroupInfo> {
+    Some(SecurityGroupInfo {
+        id: g.group_id()?.to_owned(),
+        vpc_id: g.vpc_id().unwrap_or("").to_owned(),
+        name: g.group_name().unwrap_or("").to_owned(),
+        description: g.description().unwrap_or("").to_owned(),
+        ingress: rules(g.ip_permissions()),
+        egress: rules(g.ip_permissions_egress()),
+        tags: tag_map(g.tags()),
+    })
+}
+
+pub(crate) fn vpc_endpoint_info(e: &VpcEndpoint) -> Option<VpcEndpointInfo> {
+    Some(VpcEndpointInfo {
+        id: e.vpc_endpoint_id()?.to_owned(),
+        vpc_id: e.vpc_id().unwrap_or("").to_owned(),
+        service_name: e.service_name().unwrap_or("").to_owned(),
+        state: e.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        subnet_ids: sorted(e.subnet_ids().to_vec()),
+        security_group_ids: sorted(
+            e.groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_owned))
+                .collect(),
+        ),
+        network_interface_ids: sorted(e.network_interface_ids().to_vec()),
+        tags: tag_map(e.tags()),
+    })
+}
+
+/// The endpoint's last error as one string, for a failed wait.
+pub(crate) fn last_error(e: &VpcEndpoint) -> Option<String> {
+    let err = e.last_error()?;
+    match (err.code(), err.message()) {
+        (Some(c), Some(m)) => Some(format!("{c}: {m}")),
+        (c, m) => c.or(m).map(str::to_owned),
+    }
+}
+
+/// One poll of a wait on an endpoint: what `found` (the endpoint and its last
+/// error, or `None` when EC2 does not list it) means for `target`.
+pub(crate) fn endpoint_poll(
+    target: VpceTarget,
+    found: Option<(VpcEndpointInfo, Option<String>)>,
+) -> Poll<Option<VpcEndpointInfo>> {
+    let is = |info: &VpcEndpointInfo, s: &str| info.state.eq_ignore_ascii_case(s);
+    match (target, found) {
+        // Right after a create EC2 may not list the endpoint yet.
+        (VpceTarget::Available, None) => Poll::Pending("not listed yet".into()),
+        (VpceTarget::Available, Some((info, err))) => {
+            if is(&info, "available") || is(&info, "pendingAcceptance") {
+                Poll::Ready(Some(info))
+            } else if ["failed", "rejected", "expired", "deleting", "deleted"]
+                .iter()
+                .any(|s| is(&info, s))
+            {
+                let mut message = format!("VPC endpoint {} is {}", info.id, info.state);
+                if let Some(err) = err {
+                    message.push_str(&format!(" ({err})"));
+                }
+                Poll::Failed(message)
+            } else {
+                Poll::Pending(display_state(&info.state))
+            }
+        }
+        (VpceTarget::Gone, None) => Poll::Ready(None),
+        (VpceTarget::Gone, Some((info, _))) if is(&info, "deleted") => Poll::Ready(None),
+        (VpceTarget::Gone, Some((info, _))) => Poll::Pending(display_state(&info.state)),
+    }
+}
+
+fn display_state(state: &str) -> String {
+    if state.is_empty() {
+        "unknown".into()
+    } else {
+        state.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::types::{IpRange, LastError, SecurityGroupIdentifier, State, UserIdGroupPair};
+
+    fn info(state: &str) -> VpcEndpointInfo {
+        VpcEndpointInfo {
+            id: "vpce-1".into(),
+            vpc_id: "vpc-1".into(),
+            service_name: "com.amazonaws.vpce.us-east-1.vpce-svc-1".into(),
+            state: state.into(),
+            subnet_ids: vec![],
+            security_group_ids: vec![],
+            network_interface_ids: vec![],
+            tags: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn available_and_pending_acceptance_count_as_created() {
+        for s in [
+            "available",
+            "Available",
+            "pendingAcceptance",
+            "PendingAcceptance",
+        ] {
+            match endpoint_poll(VpceTarget::Available, Some((info(s), None))) {
+                Poll::Ready(Some(i)) => assert_eq!(i.state, s),
+                other => panic!("{s}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn pending_or_unlisted_keeps_waiting() {
+        assert_eq!(
+            endpoint_poll(VpceTarget::Available, Some((info("pending"), None))),
+            Poll::Pending("pending".into())
+        );
+        assert_eq!(
+            endpoint_poll(VpceTarget::Available, None),
+            Poll::Pending("not listed yet".into())
+        );
+    }
+
+    #[test]
+    fn failed_and_rejected_are_errors_with_the_last_error() {
+        let failed = endpoint_poll(
+            VpceTarget::Available,
+            Some((info("failed"), Some("InvalidSubnet: no capacity".into()))),
+        );
+        assert_eq!(
+            failed,
+            Poll::Failed("VPC endpoint vpce-1 is failed (InvalidSubnet: no capacity)".into())
+        );
+        assert!(matches!(
+            endpoint_poll(VpceTarget::Available, Some((info("Rejected"), None))),
+            Poll::Failed(m) if m.contains("Rejected")
+        ));
+    }
+
+    #[test]
+    fn gone_means_absent_or_deleted() {
+        assert_eq!(endpoint_poll(VpceTarget::Gone, None), Poll::Ready(None));
+        assert_eq!(
+            endpoint_poll(VpceTarget::Gone, Some((info("deleted"), None))),
+            Poll::Ready(None)
+        );
+        assert_eq!(
+            endpoint_poll(VpceTarget::Gone, Some((info("deleting"), None))),
+            Poll::Pending("deleting".into())
+        );
+    }
+
+    #[test]
+    fn rules_flatten_one_per_source_and_sort() {
+        let perm = IpPermission::builder()
+            .ip_protocol("-1")
+            .from_port(-1)
+            .to_port(-1)
+            .ip_ranges(
+                IpRange::builder()
+                    .cidr_ip("10.0.0.0/24")
+                    .description("")
+                    .build(),
+            )
+            .user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id("sg-2")
+                    .description("clients")
+                    .build(),
+            )
+            .build();
+        let tcp = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(27017)
+            .to_port(27017)
+            .ip_ranges(IpRange::builder().cidr_ip("10.0.1.0/24").build())
+            .build();
+        let got = rules(&[tcp, perm]);
+        assert_eq!(
+            got,
+            vec![
+                Rule {
+                    protocol: "-1".into(),
+                    from_port: None,
+                    to_port: None,
+                    source: Source::Group("sg-2".into()),
+                    description: Some("clients".into()),
+                },
+                Rule {
+                    protocol: "-1".into(),
+                    from_port: None,
+                    to_port: None,
+                    source: Source::Cidr("10.0.0.0/24".into()),
+                    description: None,
+                },
+                Rule {
+                    protocol: "tcp".into(),
+                    from_port: Some(27017),
+                    to_port: Some(27017),
+                    source: Source::Cidr("10.0.1.0/24".into()),
+                    description: None,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn endpoint_conversion_sorts_and_keeps_lower_case_state() {
+        let e = VpcEndpoint::builder()
+            .vpc_endpoint_id("vpce-9")
+            .vpc_id("vpc-9")
+            .service_name("svc")
+            .state(State::from("pendingAcceptance"))
+            .subnet_ids("subnet-b")
+            .subnet_ids("subnet-a")
+            .groups(SecurityGroupIdentifier::builder().group_id("sg-9").build())
+            .network_interface_ids("eni-2")
+            .network_interface_ids("eni-1")
+            .tags(Tag::builder().key("privlink").value("a").build())
+            .last_error(LastError::builder().code("X").message("y").build())
+            .build();
+        let i = vpc_endpoint_info(&e).unwrap();
+        assert_eq!(i.state, "pendingAcceptance");
+        assert_eq!(i.subnet_ids, vec!["subnet-a", "subnet-b"]);
+        assert_eq!(i.network_interface_ids, vec!["eni-1", "eni-2"]);
+        assert_eq!(i.security_group_ids, vec!["sg-9"]);
+        assert_eq!(i.tags.get("privlink").map(String::as_str), Some("a"));
+        assert_eq!(last_error(&e).as_deref(), Some("X: y"));
+    }
+
+    #[test]
+    fn source_serializes_readably() {
+        let s = serde_json::to_string(&Source::Group("sg-1".into())).unwrap();
+        assert_eq!(s, r#"{"group":"sg-1"}"#);
+    }
+}

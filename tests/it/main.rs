@@ -1,0 +1,5 @@
+//! The integration test binary: one module per area.
+
+mod atlas_provider;
+mod aws_provider;
+mod support;

@@ -1,0 +1,5 @@
+//! Helpers shared by the integration tests.
+
+pub mod moto;
+pub mod sandbox;
+pub mod world;
