@@ -17,6 +17,7 @@ use crate::model::DesiredResource;
 use crate::output::{Output, Reporter};
 use crate::plan::{self, Plan};
 use crate::providers::atlas::{AtlasClient, ClientOptions};
+use crate::providers::clouds::Connection;
 use crate::providers::{Clouds, Provider};
 use crate::state::{self, LockMode, StateFile, StateStore};
 use crate::wait::WaitPolicy;
@@ -113,6 +114,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the private-endpoint connection strings Atlas has for the file's deployments.
+    Output {
+        #[command(flatten)]
+        files: FileArgs,
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Adopt an object that already exists in Atlas or AWS into the state.
+    ///
+    /// ID is the id the owning cloud gives the object: the Atlas id (24 hex)
+    /// for endpoint services, serverless endpoints and serverless links, the
+    /// vpce-… id for VPC endpoints and dedicated links, the sg-… id for
+    /// security groups and client egress rules.
+    Import {
+        /// The address, e.g. endpoint_services.aws.us-east-1.
+        address: String,
+        /// The remote id.
+        id: String,
+        #[command(flatten)]
+        files: FileArgs,
+    },
     /// Remove a lock left by a run that is gone.
     ForceUnlock {
         /// The lock id, as printed by the run that found the state locked.
@@ -126,7 +149,10 @@ pub enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let out = Output::new(cli.no_color);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             out.error(&format!("cannot start the async runtime: {e}"), &[], None);
@@ -156,13 +182,13 @@ fn load_config(files: &FileArgs) -> Result<(Config, Vec<DesiredResource>)> {
     Ok((config, desired))
 }
 
-fn clouds(timeout: Duration) -> Result<Clouds> {
+fn clouds(timeout: Duration) -> Result<Arc<Clouds>> {
     let atlas = AtlasClient::from_env(ClientOptions::default())?;
     let policy = WaitPolicy {
         timeout,
         ..WaitPolicy::default()
     };
-    Ok(Clouds::new(atlas, policy))
+    Ok(Arc::new(Clouds::new(atlas, policy)))
 }
 
 async fn run(cli: Cli, out: Output) -> Result<i32> {
@@ -234,7 +260,11 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
                     save.display()
                 ));
             }
-            Ok(if detailed_exitcode && !plan.is_empty() { 2 } else { 0 })
+            Ok(if detailed_exitcode && !plan.is_empty() {
+                2
+            } else {
+                0
+            })
         }
         Command::Apply {
             plan_file,
@@ -247,18 +277,31 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
                 let plan: Plan = serde_json::from_str(&text)
                     .with_context(|| format!("{} is not a privlink plan", plan_file.display()))?;
                 if plan.format != plan::PLAN_FORMAT {
-                    bail!("{} has plan format {}, this privlink reads {}", plan_file.display(), plan.format, plan::PLAN_FORMAT);
+                    bail!(
+                        "{} has plan format {}, this privlink reads {}",
+                        plan_file.display(),
+                        plan.format,
+                        plan::PLAN_FORMAT
+                    );
                 }
                 let path = state_path(&files);
-                let (store, state) = StateStore::open(&path, &plan.stack, LockMode::Exclusive { operation: "apply" })?;
+                let (store, state) = StateStore::open(
+                    &path,
+                    &plan.stack,
+                    LockMode::Exclusive { operation: "apply" },
+                )?;
                 apply::check_fresh(&plan, &state)?;
                 let clouds = clouds(run.timeout)?;
                 // A saved plan was reviewed already: it needs no confirmation.
-                return execute(plan, clouds, store, state, &run, out).await;
+                return execute(plan, &clouds, store, state, &run, out).await;
             }
             let (config, desired) = load_config(&files)?;
             let path = state_path(&files);
-            let (store, state) = StateStore::open(&path, &config.stack, LockMode::Exclusive { operation: "apply" })?;
+            let (store, state) = StateStore::open(
+                &path,
+                &config.stack,
+                LockMode::Exclusive { operation: "apply" },
+            )?;
             let clouds = clouds(run.timeout)?;
             let live = clouds.refresh(&state, &desired).await?;
             let plan = plan::diff(&desired, &state, &live)?;
@@ -269,12 +312,25 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
             if !confirm(&run, "apply", &out)? {
                 return Ok(1);
             }
-            execute(plan, clouds, store, state, &run, out).await
+            let code = execute(plan, &clouds, store, state, &run, out).await?;
+            if code == 0 {
+                match connections(&clouds, &config).await {
+                    Ok(conns) => out.out(&render_connections(&conns)),
+                    Err(e) => out.note(&format!("could not read connection strings: {e}")),
+                }
+            }
+            Ok(code)
         }
         Command::Destroy { files, run } => {
             let config = config::load(&files.file)?;
             let path = state_path(&files);
-            let (store, state) = StateStore::open(&path, &config.stack, LockMode::Exclusive { operation: "destroy" })?;
+            let (store, state) = StateStore::open(
+                &path,
+                &config.stack,
+                LockMode::Exclusive {
+                    operation: "destroy",
+                },
+            )?;
             let clouds = clouds(run.timeout)?;
             let live = clouds.refresh(&state, &[]).await?;
             let plan = plan::destroy(&state, &live);
@@ -285,7 +341,7 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
             if !confirm(&run, "destroy", &out)? {
                 return Ok(1);
             }
-            execute(plan, clouds, store, state, &run, out).await
+            execute(plan, &clouds, store, state, &run, out).await
         }
         Command::Show { files, json } => {
             let path = state_path(&files);
@@ -315,10 +371,43 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
             }
             Ok(0)
         }
+        Command::Output { files, json } => {
+            let (config, _) = load_config(&files)?;
+            let clouds = clouds(Duration::from_secs(60))?;
+            let conns = connections(&clouds, &config).await?;
+            if json {
+                out.out(&format!("{}\n", serde_json::to_string_pretty(&conns)?));
+            } else {
+                out.out(&render_connections(&conns));
+            }
+            Ok(0)
+        }
+        Command::Import { address, id, files } => {
+            let (config, desired) = load_config(&files)?;
+            let path = state_path(&files);
+            let (mut store, mut state) = StateStore::open(
+                &path,
+                &config.stack,
+                LockMode::Exclusive {
+                    operation: "import",
+                },
+            )?;
+            let clouds = clouds(Duration::from_secs(60))?;
+            let address = crate::model::Address::new(address);
+            crate::import::import(clouds.as_ref(), &desired, &mut state, &address, &id).await?;
+            store.write(&mut state)?;
+            out.out(&format!(
+                "Imported {id} as {address}. Run privlink plan to see what differs from the file.\n"
+            ));
+            Ok(0)
+        }
         Command::ForceUnlock { lock_id, files } => {
             let path = state_path(&files);
             state::force_unlock(&path, &lock_id)?;
-            out.out(&format!("Removed lock {lock_id} from {}.\n", path.display()));
+            out.out(&format!(
+                "Removed lock {lock_id} from {}.\n",
+                path.display()
+            ));
             Ok(0)
         }
     }
@@ -348,7 +437,7 @@ fn confirm(run: &RunArgs, verb: &str, out: &Output) -> Result<bool> {
 
 async fn execute(
     plan: Plan,
-    clouds: Clouds,
+    clouds: &Arc<Clouds>,
     store: StateStore,
     state: StateFile,
     run: &RunArgs,
@@ -360,7 +449,7 @@ async fn execute(
     let ledger = Arc::new(Mutex::new(Ledger::new(store, state)));
     let outcome = apply::apply(
         Arc::new(plan),
-        Arc::new(clouds),
+        clouds.clone(),
         ledger,
         ApplyOptions {
             parallelism: usize::from(run.parallelism),
@@ -384,4 +473,43 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
+}
+
+/// The connection strings of the deployments the file's endpoints serve.
+async fn connections(clouds: &Clouds, config: &Config) -> Result<Vec<Connection>> {
+    let mut instances: Vec<String> = Vec::new();
+    let mut dedicated = false;
+    for e in config.endpoints.values() {
+        match &e.atlas.flow {
+            config::AtlasFlow::Serverless { instance } => {
+                if !instances.contains(instance) {
+                    instances.push(instance.clone());
+                }
+            }
+            config::AtlasFlow::Dedicated => dedicated = true,
+        }
+    }
+    Ok(clouds
+        .connections(&config.atlas.project_id, &instances, dedicated)
+        .await?)
+}
+
+fn render_connections(conns: &[Connection]) -> String {
+    let mut text = String::new();
+    if conns.is_empty() {
+        return text;
+    }
+    text.push_str("\nPrivate-endpoint connection strings:\n");
+    for c in conns {
+        if c.connection_strings.is_empty() {
+            text.push_str(&format!(
+                "  {}: not available yet (Atlas adds them once an endpoint is AVAILABLE and the deployment is configured; run privlink output later)\n",
+                c.deployment
+            ));
+        }
+        for s in &c.connection_strings {
+            text.push_str(&format!("  {}: {s}\n", c.deployment));
+        }
+    }
+    text
 }

@@ -11,6 +11,7 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod graph;
+pub mod import;
 pub mod model;
 pub mod output;
 pub mod plan;

@@ -68,7 +68,13 @@ impl Output {
     }
 
     /// Prints the closing line of an apply or destroy.
-    pub fn apply_summary(&self, outcome: &ApplyOutcome, planned: Summary, destroy: bool, took: Duration) {
+    pub fn apply_summary(
+        &self,
+        outcome: &ApplyOutcome,
+        planned: Summary,
+        destroy: bool,
+        took: Duration,
+    ) {
         let verb = if destroy { "Destroy" } else { "Apply" };
         let mut text = String::new();
         if outcome.is_success() {
@@ -80,7 +86,10 @@ impl Output {
                 took.as_secs_f64()
             ));
         } else {
-            text.push_str(&format!("\n{verb} did not finish ({:.1}s):\n", took.as_secs_f64()));
+            text.push_str(&format!(
+                "\n{verb} did not finish ({:.1}s):\n",
+                took.as_secs_f64()
+            ));
             for (a, e) in &outcome.failed {
                 text.push_str(&format!("  failed:  {a}: {e}\n"));
             }
@@ -88,9 +97,13 @@ impl Output {
                 text.push_str(&format!("  skipped: {a} (a dependency failed)\n"));
             }
             if outcome.interrupted {
-                text.push_str("  interrupted: no new step was started; state holds what was done.\n");
+                text.push_str(
+                    "  interrupted: no new step was started; state holds what was done.\n",
+                );
             }
-            text.push_str("The state file records what exists; run the command again to carry on.\n");
+            text.push_str(
+                "The state file records what exists; run the command again to carry on.\n",
+            );
         }
         self.out(&text);
     }

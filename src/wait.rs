@@ -122,7 +122,7 @@ where
         .with_jitter()
         .without_max_times()
         .build();
-    let mut last_state = String::from("unknown");
+    let mut last_state: String;
     loop {
         match poll().await {
             Ok(Poll::Ready(value)) => return Ok(value),
@@ -172,7 +172,10 @@ mod tests {
     struct Recorder(Mutex<Vec<String>>);
     impl Progress for Recorder {
         fn waiting(&self, e: &WaitEvent<'_>) {
-            self.0.lock().unwrap().push(format!("{} {} {}", e.address, e.step, e.state));
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{} {} {}", e.address, e.step, e.state));
         }
     }
 
@@ -192,7 +195,11 @@ mod tests {
             n += 1;
             let v = n;
             async move {
-                Ok(if v < 3 { Poll::Pending(format!("S{v}")) } else { Poll::Ready(v) })
+                Ok(if v < 3 {
+                    Poll::Pending(format!("S{v}"))
+                } else {
+                    Poll::Ready(v)
+                })
             }
         })
         .await;
@@ -223,7 +230,9 @@ mod tests {
             })
             .await;
         match out.unwrap_err() {
-            WaitError::TimedOut { last_state, .. } => assert_eq!(last_state, "RESERVATION_REQUESTED"),
+            WaitError::TimedOut { last_state, .. } => {
+                assert_eq!(last_state, "RESERVATION_REQUESTED")
+            }
             other => panic!("unexpected {other}"),
         }
     }

@@ -102,12 +102,13 @@ fn expand_endpoint(config: &Config, ep: &Endpoint, out: &mut BTreeMap<Address, D
         }
         AtlasFlow::Dedicated => {
             let service = Address::endpoint_service(region);
-            out.entry(service.clone()).or_insert_with(|| DesiredResource {
-                address: service.clone(),
-                kind: Kind::EndpointService,
-                attrs: obj(json!({ "project_id": project, "region": region })),
-                depends_on: vec![],
-            });
+            out.entry(service.clone())
+                .or_insert_with(|| DesiredResource {
+                    address: service.clone(),
+                    kind: Kind::EndpointService,
+                    attrs: obj(json!({ "project_id": project, "region": region })),
+                    depends_on: vec![],
+                });
             out.insert(
                 link.clone(),
                 DesiredResource {

@@ -191,7 +191,9 @@ fn resolve_partial(v: &Value, lookup: &dyn Fn(&Reference) -> Option<Value>) -> V
         return lookup(&r).unwrap_or_else(|| v.clone());
     }
     match v {
-        Value::Array(items) => Value::Array(items.iter().map(|i| resolve_partial(i, lookup)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|i| resolve_partial(i, lookup)).collect())
+        }
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, i)| (k.clone(), resolve_partial(i, lookup)))
@@ -227,7 +229,11 @@ fn topo_order(desired: &[DesiredResource]) -> Result<Vec<&DesiredResource>, Plan
         }
         if let Some(pos) = visiting.iter().position(|a| *a == &d.address) {
             let cycle: Vec<String> = visiting[pos..].iter().map(|a| a.to_string()).collect();
-            return Err(PlanError::Cycle(format!("{} -> {}", cycle.join(" -> "), d.address)));
+            return Err(PlanError::Cycle(format!(
+                "{} -> {}",
+                cycle.join(" -> "),
+                d.address
+            )));
         }
         visiting.push(&d.address);
         for dep in &d.depends_on {
@@ -266,8 +272,38 @@ pub fn diff(
     // it depends on (a linked Atlas endpoint cannot take a new VPC endpoint id):
     // iterate until no new replacement is forced.
     for _ in 0..8 {
-        let changes = diff_once(&order, state, live, &forced)?;
+        let mut changes = diff_once(&order, state, live, &forced)?;
+        changes.extend(deletions(desired, state, live));
         let mut more = false;
+        // Atlas removes an endpoint service together with its last interface
+        // endpoint: if this plan removes them all, the service is replaced.
+        for svc in changes.iter().filter(|c| {
+            c.kind == Kind::EndpointService && matches!(c.action, Action::NoOp | Action::Update)
+        }) {
+            let listed: Vec<&str> = svc
+                .before
+                .as_ref()
+                .and_then(|b| b.get("interface_endpoints"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let removed = changes
+                .iter()
+                .filter(|c| {
+                    c.kind == Kind::InterfaceEndpoint
+                        && matches!(c.action, Action::Replace | Action::Delete)
+                        && c.id.as_deref().is_some_and(|id| listed.contains(&id))
+                })
+                .count();
+            if !listed.is_empty() && removed >= listed.len() && !forced.contains_key(&svc.address) {
+                forced.insert(
+                    svc.address.clone(),
+                    "Atlas removes an endpoint service together with its last interface endpoint"
+                        .into(),
+                );
+                more = true;
+            }
+        }
         for c in &changes {
             if c.kind != Kind::ServerlessLink || c.action != Action::Replace {
                 continue;
@@ -295,15 +331,13 @@ pub fn diff(
             }
         }
         if !more {
-            let mut all = changes;
-            all.extend(deletions(desired, state, live));
             return Ok(Plan {
                 format: PLAN_FORMAT,
                 stack: state.stack.clone(),
                 lineage: state.lineage.clone(),
                 serial: state.serial,
                 destroy: false,
-                changes: all,
+                changes,
             });
         }
     }
@@ -317,15 +351,26 @@ fn diff_once(
     forced: &BTreeMap<Address, String>,
 ) -> Result<Vec<Change>, PlanError> {
     let mut actions: BTreeMap<Address, Action> = BTreeMap::new();
+    let mut resumed: BTreeSet<Address> = BTreeSet::new();
     let mut out = Vec::with_capacity(order.len());
     for d in order {
         let recorded = state.resources.get(&d.address);
         let now = live_attrs(live, state, &d.address);
         let lookup = |r: &Reference| -> Option<Value> {
             match actions.get(&r.address) {
+                // A resumed create keeps the id its create call returned.
+                Some(Action::Create) if r.attribute == "id" && resumed.contains(&r.address) => {
+                    state
+                        .resources
+                        .get(&r.address)
+                        .and_then(|s| s.id.clone())
+                        .map(Value::String)
+                }
                 Some(Action::Create | Action::Replace) => None,
                 Some(Action::Update) if r.attribute != "id" => None,
-                _ => live_attrs(live, state, &r.address)?.get(&r.attribute).cloned(),
+                _ => live_attrs(live, state, &r.address)?
+                    .get(&r.attribute)
+                    .cloned(),
             }
         };
         let after: Attrs = d
@@ -397,7 +442,14 @@ fn diff_once(
                     }
                 } else if r.status == Status::Tainted {
                     change.action = Action::Replace;
-                    change.reasons.push("tainted: an earlier apply failed part-way".into());
+                    change
+                        .reasons
+                        .push("tainted: an earlier apply failed part-way".into());
+                } else if r.status == Status::Deleting {
+                    change.action = Action::Replace;
+                    change
+                        .reasons
+                        .push("an earlier run started deleting it and did not finish".into());
                 } else if let Some(why) = failed_remotely(d.kind, before) {
                     change.action = Action::Replace;
                     change.drift = Some(d.kind.side());
@@ -420,11 +472,16 @@ fn diff_once(
                     })
                 {
                     change.drift = Some(d.kind.side());
-                    change.reasons.push(format!("changed outside privlink ({})", d.kind.side()));
+                    change
+                        .reasons
+                        .push(format!("changed outside privlink ({})", d.kind.side()));
                 }
                 change.changed = changed;
                 change.forces_replacement = forcing;
             }
+        }
+        if change.resume {
+            resumed.insert(d.address.clone());
         }
         actions.insert(d.address.clone(), change.action);
         out.push(change);
@@ -500,3 +557,6 @@ pub fn destroy(state: &StateFile, live: &LiveView) -> Plan {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,6 +12,8 @@ use super::{Action, Change, Plan, has_unknown};
 use crate::model::{Attrs, REF_KEY};
 
 const UNKNOWN: &str = "(known after apply)";
+/// Stands for an unknown value while a value is turned into JSON text.
+const MARK: &str = "<privlink:unknown-value>";
 
 /// Colours for terminals; `Style::plain()` for files, pipes and `NO_COLOR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +54,12 @@ impl Style {
 /// Replaces references by a marker so that values print as JSON.
 fn mark_unknown(v: &Value) -> Value {
     match v {
-        Value::Object(m) if m.contains_key(REF_KEY) => Value::String(format!("\u{1}{UNKNOWN}\u{1}")),
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), mark_unknown(v))).collect()),
+        Value::Object(m) if m.contains_key(REF_KEY) => Value::String(MARK.to_owned()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), mark_unknown(v)))
+                .collect(),
+        ),
         Value::Array(a) => Value::Array(a.iter().map(mark_unknown).collect()),
         other => other.clone(),
     }
@@ -66,7 +72,7 @@ pub fn show_value(v: &Value) -> String {
     } else {
         serde_json::to_string(&mark_unknown(v)).unwrap_or_default()
     };
-    text.replace(&format!("\"\u{1}{UNKNOWN}\u{1}\""), UNKNOWN)
+    text.replace(&format!("\"{MARK}\""), UNKNOWN)
 }
 
 fn indent(text: &str, pad: &str) -> String {
@@ -104,12 +110,22 @@ fn width(keys: impl Iterator<Item = usize>) -> usize {
 /// Renders one change block.
 pub fn render_change(c: &Change, style: Style, out: &mut String) {
     let _ = writeln!(out, "  {}", headline(c));
-    let _ = writeln!(out, "{:>3} {} \"{}\" {{", style.sym(c.action), c.kind, c.address);
+    let _ = writeln!(
+        out,
+        "{:>3} {} \"{}\" {{",
+        style.sym(c.action),
+        c.kind,
+        c.address
+    );
     let empty = Attrs::new();
     let before = c.before.as_ref().unwrap_or(&empty);
     let after = c.after.as_ref().unwrap_or(&empty);
     if let Some(id) = &c.id {
-        let _ = writeln!(out, "        id = {}", show_value(&Value::String(id.clone())));
+        let _ = writeln!(
+            out,
+            "        id = {}",
+            show_value(&Value::String(id.clone()))
+        );
     }
     match c.action {
         Action::Create => {
@@ -148,7 +164,12 @@ pub fn render_change(c: &Change, style: Style, out: &mut String) {
                     String::new()
                 };
                 if !c.changed.contains(k) {
-                    let _ = writeln!(out, "        {:w$} = {}", k, indent(&show_value(new), &" ".repeat(w + 11)));
+                    let _ = writeln!(
+                        out,
+                        "        {:w$} = {}",
+                        k,
+                        indent(&show_value(new), &" ".repeat(w + 11))
+                    );
                     continue;
                 }
                 let _ = write!(out, "      {} {:w$} = ", style.sym(Action::Update), k);
@@ -164,11 +185,11 @@ fn render_value_change(old: &Value, new: &Value, w: usize, style: Style, out: &m
     let old_s = show_value(old);
     let new_s = show_value(new);
     let multiline = old_s.contains('\n') || new_s.contains('\n');
+    let pad = " ".repeat(w + 9);
     if !multiline || has_unknown(new) && !new_s.contains('\n') {
-        let _ = write!(out, "{old_s} -> {new_s}");
+        let _ = write!(out, "{} -> {}", indent(&old_s, &pad), indent(&new_s, &pad));
         return;
     }
-    let pad = " ".repeat(w + 9);
     let diff = TextDiff::from_lines(&old_s, &new_s);
     let mut first = true;
     for change in diff.iter_all_changes() {
@@ -190,7 +211,11 @@ fn render_value_change(old: &Value, new: &Value, w: usize, style: Style, out: &m
 /// Renders a whole plan with its summary line.
 pub fn render_plan(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
-    let active: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let active: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
     if active.is_empty() {
         out.push_str("No changes. Atlas and AWS match the configuration.\n");
         return out;

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::atlas::{
-    AtlasClient, AtlasError, EndpointService, ServerlessEndpoint, ServerlessTarget, ServiceTarget,
-    InterfaceTarget,
+    AtlasClient, AtlasError, EndpointService, InterfaceTarget, ServerlessEndpoint,
+    ServerlessTarget, ServiceTarget,
 };
 use super::aws::{AwsError, CreateVpcEndpoint, Ec2, Source, VpcEndpointInfo, VpceTarget};
 use super::{Op, Provider, ProviderError, RecordCreated};
@@ -46,7 +46,10 @@ impl From<AtlasError> for ProviderError {
 
 impl From<AwsError> for ProviderError {
     fn from(e: AwsError) -> Self {
-        ProviderError::Other(e.to_string())
+        match e {
+            AwsError::Failed { .. } => ProviderError::Terminal(e.to_string()),
+            _ => ProviderError::Other(e.to_string()),
+        }
     }
 }
 
@@ -66,7 +69,11 @@ fn s<'a>(a: &'a Attrs, k: &str) -> Result<&'a str, ProviderError> {
 fn strings(a: &Attrs, k: &str) -> Vec<String> {
     a.get(k)
         .and_then(Value::as_array)
-        .map(|v| v.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .map(|v| {
+            v.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -184,7 +191,12 @@ impl Clouds {
         c
     }
 
-    async fn vpce_with_ips(&self, ec2: &Ec2, region: &str, id: &str) -> Result<Attrs, ProviderError> {
+    async fn vpce_with_ips(
+        &self,
+        ec2: &Ec2,
+        region: &str,
+        id: &str,
+    ) -> Result<Attrs, ProviderError> {
         let found = ec2.describe_vpc_endpoints(&[id.to_owned()]).await?;
         let v = found
             .into_iter()
@@ -198,7 +210,12 @@ impl Clouds {
         Ok(vpce_attrs(region, &v, &ips))
     }
 
-    async fn security_group_attrs(&self, ec2: &Ec2, region: &str, id: &str) -> Result<Attrs, ProviderError> {
+    async fn security_group_attrs(
+        &self,
+        ec2: &Ec2,
+        region: &str,
+        id: &str,
+    ) -> Result<Attrs, ProviderError> {
         let groups = ec2.describe_security_groups(&[id.to_owned()]).await?;
         let g = groups
             .into_iter()
@@ -212,6 +229,57 @@ impl Clouds {
             "ingress": sorted(g.ingress.iter().map(|r| source_string(&r.source)).collect()),
             "id": g.id,
         })))
+    }
+}
+
+/// The private-endpoint connection strings of one Atlas deployment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Connection {
+    /// "cluster NAME" or "serverless instance NAME".
+    pub deployment: String,
+    pub connection_strings: Vec<String>,
+    pub endpoint_ids: Vec<String>,
+}
+
+impl Clouds {
+    /// Reads the private-endpoint connection strings Atlas has for the
+    /// project's clusters (when `dedicated`) and the given serverless instances.
+    pub async fn connections(
+        &self,
+        project: &str,
+        instances: &[String],
+        dedicated: bool,
+    ) -> Result<Vec<Connection>, ProviderError> {
+        let mut out = Vec::new();
+        if dedicated {
+            for c in self.atlas.list_clusters(project).await? {
+                let mut strings = Vec::new();
+                let mut ids = Vec::new();
+                for p in &c.private_endpoint_connection_strings {
+                    strings.extend(
+                        p.srv_connection_string
+                            .clone()
+                            .or_else(|| p.connection_string.clone()),
+                    );
+                    ids.extend(p.endpoint_ids.iter().cloned());
+                }
+                out.push(Connection {
+                    deployment: format!("cluster {}", c.name),
+                    connection_strings: strings,
+                    endpoint_ids: sorted(ids),
+                });
+            }
+        }
+        for i in instances {
+            if let Some(inst) = self.atlas.get_serverless_instance(project, i).await? {
+                out.push(Connection {
+                    deployment: format!("serverless instance {}", inst.name),
+                    connection_strings: inst.private_endpoint_srv.clone(),
+                    endpoint_ids: Vec::new(),
+                });
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -236,13 +304,22 @@ impl Provider for Clouds {
         let mut instances: BTreeMap<(String, String), Vec<&Address>> = BTreeMap::new();
         for (a, r) in &state.resources {
             if matches!(r.kind, Kind::ServerlessEndpoint | Kind::ServerlessLink)
-                && let (Some(p), Some(i)) = (recorded(state, a, "project_id"), recorded(state, a, "instance"))
+                && let (Some(p), Some(i)) = (
+                    recorded(state, a, "project_id"),
+                    recorded(state, a, "instance"),
+                )
             {
-                instances.entry((p.to_owned(), i.to_owned())).or_default().push(a);
+                instances
+                    .entry((p.to_owned(), i.to_owned()))
+                    .or_default()
+                    .push(a);
             }
         }
         for ((project, instance), addrs) in &instances {
-            let list = self.atlas.list_serverless_endpoints(project, instance).await;
+            let list = self
+                .atlas
+                .list_serverless_endpoints(project, instance)
+                .await;
             let list = match list {
                 Ok(l) => l,
                 Err(e) if e.is_not_found() => Vec::new(),
@@ -252,7 +329,7 @@ impl Provider for Clouds {
                 let r = &state.resources[*a];
                 let id = match r.kind {
                     Kind::ServerlessEndpoint => r.id.as_deref(),
-                    _ => recorded(state, a, "endpoint_id"),
+                    _ => recorded(state, a, "endpoint_id").or(r.id.as_deref()),
                 };
                 let found = id.and_then(|id| list.iter().find(|e| e.id == id));
                 let live = match (r.kind, found) {
@@ -313,12 +390,19 @@ impl Provider for Clouds {
                 }
                 Kind::InterfaceEndpoint => {
                     let project = recorded(state, a, "project_id").unwrap_or_default();
-                    let service_id = recorded(state, a, "endpoint_service_id").unwrap_or_default();
                     let vpce = r.id.as_deref().unwrap_or_default();
-                    let listed = services
-                        .get(project)
-                        .and_then(|l| l.iter().find(|s| s.id == service_id))
-                        .is_some_and(|s| s.interface_endpoints.iter().any(|e| e == vpce));
+                    // The service is known from state, or (on import) found by
+                    // the endpoint it lists.
+                    let service = services.get(project).and_then(|l| {
+                        let by_id = recorded(state, a, "endpoint_service_id");
+                        l.iter().find(|s| match by_id {
+                            Some(id) => s.id == id,
+                            None => s.interface_endpoints.iter().any(|e| e == vpce),
+                        })
+                    });
+                    let service_id = service.map(|s| s.id.as_str()).unwrap_or_default();
+                    let listed =
+                        service.is_some_and(|s| s.interface_endpoints.iter().any(|e| e == vpce));
                     view.resources.insert(
                         a.clone(),
                         if listed {
@@ -342,8 +426,16 @@ impl Provider for Clouds {
             if d.kind != Kind::EndpointService || state.resources.contains_key(&d.address) {
                 continue;
             }
-            let project = d.attrs.get("project_id").and_then(Value::as_str).unwrap_or_default();
-            let region = d.attrs.get("region").and_then(Value::as_str).unwrap_or_default();
+            let project = d
+                .attrs
+                .get("project_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let region = d
+                .attrs
+                .get("region")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if let Some(s) = services.get(project).and_then(|l| {
                 l.iter()
                     .find(|s| s.region_name == atlas_region(region) && s.status != "DELETING")
@@ -402,7 +494,10 @@ impl Provider for Clouds {
             let ips: BTreeMap<String, String> = if enis.is_empty() {
                 BTreeMap::new()
             } else {
-                ec2.network_interface_ips(&enis).await?.into_iter().collect()
+                ec2.network_interface_ips(&enis)
+                    .await?
+                    .into_iter()
+                    .collect()
             };
             for a in addrs {
                 let r = &state.resources[*a];
@@ -486,9 +581,21 @@ impl Provider for Clouds {
                 };
                 let e = self
                     .atlas
-                    .wait_serverless_endpoint(project, instance, &id, ServerlessTarget::Reserved, address, self.policy, progress)
+                    .wait_serverless_endpoint(
+                        project,
+                        instance,
+                        &id,
+                        ServerlessTarget::Reserved,
+                        address,
+                        self.policy,
+                        progress,
+                    )
                     .await?
-                    .ok_or_else(|| ProviderError::Other(format!("Atlas endpoint {id} disappeared while reserving")))?;
+                    .ok_or_else(|| {
+                        ProviderError::Other(format!(
+                            "Atlas endpoint {id} disappeared while reserving"
+                        ))
+                    })?;
                 Ok((id, serverless_attrs(project, instance, &e)))
             }
             Kind::ServerlessLink => {
@@ -502,9 +609,21 @@ impl Provider for Clouds {
                 }
                 let e = self
                     .atlas
-                    .wait_serverless_endpoint(project, instance, endpoint, ServerlessTarget::Available, address, self.policy, progress)
+                    .wait_serverless_endpoint(
+                        project,
+                        instance,
+                        endpoint,
+                        ServerlessTarget::Available,
+                        address,
+                        self.policy,
+                        progress,
+                    )
                     .await?
-                    .ok_or_else(|| ProviderError::Other(format!("Atlas endpoint {endpoint} disappeared while linking")))?;
+                    .ok_or_else(|| {
+                        ProviderError::Other(format!(
+                            "Atlas endpoint {endpoint} disappeared while linking"
+                        ))
+                    })?;
                 Ok((endpoint.to_owned(), link_attrs(project, instance, &e)))
             }
             Kind::EndpointService => {
@@ -519,23 +638,48 @@ impl Provider for Clouds {
                 };
                 let e = self
                     .atlas
-                    .wait_endpoint_service(project, &id, ServiceTarget::Ready, address, self.policy, progress)
+                    .wait_endpoint_service(
+                        project,
+                        &id,
+                        ServiceTarget::Ready,
+                        address,
+                        self.policy,
+                        progress,
+                    )
                     .await?
-                    .ok_or_else(|| ProviderError::Other(format!("endpoint service {id} disappeared while creating")))?;
+                    .ok_or_else(|| {
+                        ProviderError::Other(format!(
+                            "endpoint service {id} disappeared while creating"
+                        ))
+                    })?;
                 Ok((id, service_attrs(project, region, &e)))
             }
             Kind::InterfaceEndpoint => {
                 let project = s(d, "project_id")?;
                 let (service, vpce) = (s(d, "endpoint_service_id")?, s(d, "vpc_endpoint_id")?);
                 if resume_id.is_none() {
-                    self.atlas.create_interface_endpoint(project, service, vpce).await?;
+                    self.atlas
+                        .create_interface_endpoint(project, service, vpce)
+                        .await?;
                     record(vpce)?;
                 }
                 let e = self
                     .atlas
-                    .wait_interface_endpoint(project, service, vpce, InterfaceTarget::Available, address, self.policy, progress)
+                    .wait_interface_endpoint(
+                        project,
+                        service,
+                        vpce,
+                        InterfaceTarget::Available,
+                        address,
+                        self.policy,
+                        progress,
+                    )
                     .await?
-                    .ok_or_else(|| ProviderError::Other(format!("interface endpoint {vpce} disappeared while linking")))?;
+                    .ok_or_else(|| {
+                        ProviderError::Other(format!(
+                            "interface endpoint {vpce} disappeared while linking"
+                        ))
+                    })?;
                 Ok((
                     vpce.to_owned(),
                     obj(json!({
@@ -556,13 +700,21 @@ impl Provider for Clouds {
                     None => {
                         let tags = aws_tags(&op.stack, &op.address, s(d, "name")?);
                         let id = ec2
-                            .create_security_group(s(d, "vpc_id")?, s(d, "name")?, s(d, "description")?, &tags)
+                            .create_security_group(
+                                s(d, "vpc_id")?,
+                                s(d, "name")?,
+                                s(d, "description")?,
+                                &tags,
+                            )
                             .await?;
                         record(&id)?;
                         id
                     }
                 };
-                let sources: Vec<Source> = strings(d, "ingress").iter().map(|x| parse_source(x)).collect();
+                let sources: Vec<Source> = strings(d, "ingress")
+                    .iter()
+                    .map(|x| parse_source(x))
+                    .collect();
                 if !sources.is_empty() {
                     ec2.authorize_ingress(&id, &sources, &rule_description(&op.stack, &op.address))
                         .await?;
@@ -576,7 +728,11 @@ impl Provider for Clouds {
                 let id = match resume_id {
                     Some(id) => id.to_owned(),
                     None => {
-                        let name = format!("privlink-{}-{}", op.stack, op.address.endpoint_name().unwrap_or("endpoint"));
+                        let name = format!(
+                            "privlink-{}-{}",
+                            op.stack,
+                            op.address.endpoint_name().unwrap_or("endpoint")
+                        );
                         let req = CreateVpcEndpoint {
                             vpc_id: s(d, "vpc_id")?.to_owned(),
                             service_name: s(d, "service_name")?.to_owned(),
@@ -606,7 +762,9 @@ impl Provider for Clouds {
                 }
                 Ok((
                     group.to_owned(),
-                    obj(json!({"region": region, "group_id": group, "cidrs": sorted(cidrs), "id": group})),
+                    obj(
+                        json!({"region": region, "group_id": group, "cidrs": sorted(cidrs), "id": group}),
+                    ),
                 ))
             }
         }
@@ -658,10 +816,22 @@ impl Provider for Clouds {
                 };
                 let (add_subnets, remove_subnets) = diff("subnet_ids");
                 let (add_groups, remove_groups) = diff("security_group_ids");
-                ec2.modify_vpc_endpoint(id, &add_subnets, &remove_subnets, &add_groups, &remove_groups)
-                    .await?;
-                ec2.wait_vpc_endpoint(id, VpceTarget::Available, op.address.as_str(), self.policy, op.progress.as_ref())
-                    .await?;
+                ec2.modify_vpc_endpoint(
+                    id,
+                    &add_subnets,
+                    &remove_subnets,
+                    &add_groups,
+                    &remove_groups,
+                )
+                .await?;
+                ec2.wait_vpc_endpoint(
+                    id,
+                    VpceTarget::Available,
+                    op.address.as_str(),
+                    self.policy,
+                    op.progress.as_ref(),
+                )
+                .await?;
                 self.vpce_with_ips(&ec2, region, id).await
             }
             Kind::ClientEgress => {
@@ -679,7 +849,9 @@ impl Provider for Clouds {
                     ec2.authorize_egress(group, &add, &rule_description(&op.stack, &op.address))
                         .await?;
                 }
-                Ok(obj(json!({"region": region, "group_id": group, "cidrs": new, "id": group})))
+                Ok(obj(
+                    json!({"region": region, "group_id": group, "cidrs": new, "id": group}),
+                ))
             }
             other => Err(ProviderError::Other(format!(
                 "{} cannot be changed in place: {other} resources are replaced",
@@ -695,9 +867,19 @@ impl Provider for Clouds {
         match op.kind {
             Kind::ServerlessEndpoint => {
                 let (project, instance) = (s(a, "project_id")?, s(a, "instance")?);
-                self.atlas.delete_serverless_endpoint(project, instance, id).await?;
                 self.atlas
-                    .wait_serverless_endpoint(project, instance, id, ServerlessTarget::Gone, address, self.policy, progress)
+                    .delete_serverless_endpoint(project, instance, id)
+                    .await?;
+                self.atlas
+                    .wait_serverless_endpoint(
+                        project,
+                        instance,
+                        id,
+                        ServerlessTarget::Gone,
+                        address,
+                        self.policy,
+                        progress,
+                    )
                     .await?;
                 Ok(())
             }
@@ -708,22 +890,40 @@ impl Provider for Clouds {
                 let project = s(a, "project_id")?;
                 self.atlas.delete_endpoint_service(project, id).await?;
                 self.atlas
-                    .wait_endpoint_service(project, id, ServiceTarget::Gone, address, self.policy, progress)
+                    .wait_endpoint_service(
+                        project,
+                        id,
+                        ServiceTarget::Gone,
+                        address,
+                        self.policy,
+                        progress,
+                    )
                     .await?;
                 Ok(())
             }
             Kind::InterfaceEndpoint => {
                 let project = s(a, "project_id")?;
                 let service = s(a, "endpoint_service_id")?;
-                self.atlas.delete_interface_endpoint(project, service, id).await?;
                 self.atlas
-                    .wait_interface_endpoint(project, service, id, InterfaceTarget::Gone, address, self.policy, progress)
+                    .delete_interface_endpoint(project, service, id)
+                    .await?;
+                self.atlas
+                    .wait_interface_endpoint(
+                        project,
+                        service,
+                        id,
+                        InterfaceTarget::Gone,
+                        address,
+                        self.policy,
+                        progress,
+                    )
                     .await?;
                 Ok(())
             }
             Kind::SecurityGroup => {
                 let ec2 = self.ec2(s(a, "region")?).await;
-                ec2.delete_security_group(id, address, self.policy, progress).await?;
+                ec2.delete_security_group(id, address, self.policy, progress)
+                    .await?;
                 Ok(())
             }
             Kind::VpcEndpoint => {

@@ -2,4 +2,6 @@
 
 mod atlas_provider;
 mod aws_provider;
+mod dedicated;
+mod engine;
 mod support;

@@ -29,7 +29,10 @@ pub struct Run {
 impl Run {
     /// Both streams, for assertions and failure messages.
     pub fn all(&self) -> String {
-        format!("--- exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "--- exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -105,8 +108,15 @@ impl World {
 
     /// The state file the binary uses by default for `config`.
     pub fn state_path(&self, config: &str) -> PathBuf {
-        let stem = Path::new(config).file_stem().unwrap().to_string_lossy().to_string();
-        self.dir.path().join("state").join(format!("{stem}.state.json"))
+        let stem = Path::new(config)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        self.dir
+            .path()
+            .join("state")
+            .join(format!("{stem}.state.json"))
     }
 
     /// Reads a state file as JSON.
@@ -176,7 +186,13 @@ impl World {
 
     /// The VPC endpoints in moto that are not deleted.
     pub async fn live_vpc_endpoints(&self) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
-        let out = self.ec2().await.describe_vpc_endpoints().send().await.expect("describe");
+        let out = self
+            .ec2()
+            .await
+            .describe_vpc_endpoints()
+            .send()
+            .await
+            .expect("describe");
         out.vpc_endpoints()
             .iter()
             .filter(|e| {

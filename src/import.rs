@@ -1,0 +1,154 @@
+//! `privlink import ADDRESS ID`: adopts an object that already exists in
+//! Atlas or AWS into the state, under the address the configuration gives
+//! it, so that the next plan shows only real differences.
+//!
+//! One id scheme for every kind: ID is the id the owning cloud gives the
+//! object, exactly as its API or console shows it. Everything else (project,
+//! instance, region, endpoint service) comes from the configuration.
+//!
+//! | address | ID |
+//! |---|---|
+//! | `endpoint_services.aws.<region>` | Atlas endpoint service id (24 hex) |
+//! | `endpoints.<name>.atlas_endpoint` | Atlas serverless private endpoint `_id` (24 hex) |
+//! | `endpoints.<name>.link` | serverless: the same `_id`; dedicated: the `vpce-…` id |
+//! | `endpoints.<name>.vpc_endpoint` | `vpce-…` |
+//! | `endpoints.<name>.security_group` | `sg-…` |
+//! | `endpoints.<name>.client_egress[sg-…]` | the client group's `sg-…` |
+
+use thiserror::Error;
+
+use crate::model::{Address, DesiredResource, Kind};
+use crate::plan::{Live, resolve};
+use crate::providers::{Provider, ProviderError};
+use crate::state::{ResourceState, StateFile, Status};
+
+/// Why an import was refused.
+#[derive(Debug, Error)]
+pub enum ImportError {
+    #[error("{address} is not an address of this configuration; it has: {known}")]
+    UnknownAddress { address: String, known: String },
+    #[error("{address} is already in the state (id {id}); nothing to import")]
+    AlreadyManaged { address: String, id: String },
+    #[error("{id} does not look like the id of a {kind} (expected {expected})")]
+    BadId {
+        id: String,
+        kind: Kind,
+        expected: &'static str,
+    },
+    #[error("no {kind} with id {id} was found in {side} for {address}")]
+    NotFound {
+        address: String,
+        kind: Kind,
+        id: String,
+        side: crate::model::Side,
+    },
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
+fn hex24(s: &str) -> bool {
+    s.len() == 24
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn prefixed_hex(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix)
+        .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn vpce(s: &str) -> bool {
+    prefixed_hex(s, "vpce-")
+}
+
+fn sg(s: &str) -> bool {
+    prefixed_hex(s, "sg-")
+}
+
+/// What an id of `kind` looks like, and a check for it.
+fn expected_id(kind: Kind) -> (&'static str, fn(&str) -> bool) {
+    match kind {
+        Kind::ServerlessEndpoint | Kind::EndpointService | Kind::ServerlessLink => {
+            ("a 24-hex Atlas id", hex24)
+        }
+        Kind::InterfaceEndpoint | Kind::VpcEndpoint => ("a vpce-… id", vpce),
+        Kind::SecurityGroup | Kind::ClientEgress => ("an sg-… id", sg),
+    }
+}
+
+/// Reads the object `id` for `address` and records it in `state` as ready.
+/// The caller writes the state.
+pub async fn import<P: Provider>(
+    provider: &P,
+    desired: &[DesiredResource],
+    state: &mut StateFile,
+    address: &Address,
+    id: &str,
+) -> Result<(), ImportError> {
+    let Some(d) = desired.iter().find(|d| &d.address == address) else {
+        let known: Vec<String> = desired.iter().map(|d| d.address.to_string()).collect();
+        return Err(ImportError::UnknownAddress {
+            address: address.to_string(),
+            known: known.join(", "),
+        });
+    };
+    if let Some(r) = state.resources.get(address) {
+        return Err(ImportError::AlreadyManaged {
+            address: address.to_string(),
+            id: r.id.clone().unwrap_or_default(),
+        });
+    }
+    let (expected, ok) = expected_id(d.kind);
+    if !ok(id) {
+        return Err(ImportError::BadId {
+            id: id.to_owned(),
+            kind: d.kind,
+            expected,
+        });
+    }
+    // Desired attributes with what the state already knows filled in.
+    let lookup = |r: &crate::model::Reference| {
+        state
+            .resources
+            .get(&r.address)
+            .and_then(|s| s.attributes.get(&r.attribute).cloned())
+    };
+    let resolved: crate::model::Attrs = d
+        .attrs
+        .iter()
+        .filter_map(|(k, v)| resolve(v, &lookup).map(|v| (k.clone(), v)))
+        .collect();
+    let mut probe = StateFile::new(state.stack.clone());
+    probe.resources.insert(
+        address.clone(),
+        ResourceState {
+            kind: d.kind,
+            id: Some(id.to_owned()),
+            desired: resolved.clone(),
+            attributes: crate::model::Attrs::new(),
+            dependencies: d.depends_on.clone(),
+            status: Status::Ready,
+        },
+    );
+    let live = provider.refresh(&probe, &[]).await?;
+    let Some(Live::Present { attributes }) = live.resources.get(address) else {
+        return Err(ImportError::NotFound {
+            address: address.to_string(),
+            kind: d.kind,
+            id: id.to_owned(),
+            side: d.kind.side(),
+        });
+    };
+    state.resources.insert(
+        address.clone(),
+        ResourceState {
+            kind: d.kind,
+            id: Some(id.to_owned()),
+            desired: resolved,
+            attributes: attributes.clone(),
+            dependencies: d.depends_on.clone(),
+            status: Status::Ready,
+        },
+    );
+    Ok(())
+}

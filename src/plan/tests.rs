@@ -1,0 +1,262 @@
+//! Plan diffs and their rendering, without any network: configurations are
+//! parsed from text, state and live views are built by hand.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::render::{Style, render_plan};
+use super::*;
+use crate::config;
+use crate::state::{ResourceState, StateFile, Status};
+
+const FILE: &str = r#"
+version: 1
+atlas:
+  project_id: 5f7cac1adf5d6c6306f4b280
+aws:
+  region: us-east-1
+endpoints:
+  orders:
+    atlas:
+      serverless_instance: orders-prod
+      comment: orders service
+    aws:
+      vpc_id: vpc-0a1b2c3d4e5f60718
+      subnet_ids: [subnet-0a1b2c3d4e5f60718, subnet-0f1e2d3c4b5a69788]
+      security_group:
+        allow_from: [sg-0123456789abcdef0, 10.0.0.0/16]
+      client_security_groups: [sg-0123456789abcdef0]
+"#;
+
+fn desired(text: &str) -> Vec<DesiredResource> {
+    let c = config::load_str(text, Path::new("orders.yaml"), &|_| None).expect("valid config");
+    expand(&c)
+}
+
+fn obj(v: serde_json::Value) -> Attrs {
+    v.as_object().unwrap().clone()
+}
+
+/// A state and live view as they are after a successful apply of FILE.
+fn applied() -> (StateFile, LiveView) {
+    let mut state = StateFile::new("orders");
+    state.lineage = "00000000-0000-4000-8000-000000000000".into();
+    state.serial = 7;
+    let mut live = LiveView::default();
+    let mut put = |addr: &str, kind: Kind, id: &str, attrs: serde_json::Value, deps: &[&str]| {
+        let a = Address::new(addr);
+        let attrs = obj(attrs);
+        state.resources.insert(
+            a.clone(),
+            ResourceState {
+                kind,
+                id: Some(id.into()),
+                desired: attrs.clone(),
+                attributes: attrs.clone(),
+                dependencies: deps.iter().map(|d| Address::new(*d)).collect(),
+                status: Status::Ready,
+            },
+        );
+        live.resources
+            .insert(a, Live::Present { attributes: attrs });
+    };
+    let svc = "com.amazonaws.vpce.us-east-1.vpce-svc-0afd34ee97e30d43f";
+    put(
+        "endpoints.orders.atlas_endpoint",
+        Kind::ServerlessEndpoint,
+        "5f7cac1adf5d6c6306f4b283",
+        json!({"project_id": "5f7cac1adf5d6c6306f4b280", "instance": "orders-prod", "comment": "orders service",
+               "id": "5f7cac1adf5d6c6306f4b283", "endpoint_service_name": svc, "status": "AVAILABLE",
+               "error_message": null, "cloud_provider_endpoint_id": "vpce-0123456789abcdef0"}),
+        &[],
+    );
+    put(
+        "endpoints.orders.security_group",
+        Kind::SecurityGroup,
+        "sg-0aaaaaaaaaaaaaaaa",
+        json!({"region": "us-east-1", "vpc_id": "vpc-0a1b2c3d4e5f60718", "name": "privlink-orders-orders",
+               "description": "privlink orders: interface endpoint orders",
+               "ingress": ["10.0.0.0/16", "sg-0123456789abcdef0"], "id": "sg-0aaaaaaaaaaaaaaaa"}),
+        &[],
+    );
+    put(
+        "endpoints.orders.vpc_endpoint",
+        Kind::VpcEndpoint,
+        "vpce-0123456789abcdef0",
+        json!({"region": "us-east-1", "vpc_id": "vpc-0a1b2c3d4e5f60718", "service_name": svc,
+               "subnet_ids": ["subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"],
+               "security_group_ids": ["sg-0aaaaaaaaaaaaaaaa"], "id": "vpce-0123456789abcdef0", "state": "available",
+               "network_interface_ids": ["eni-1", "eni-2"], "private_ip_cidrs": ["10.0.1.10/32", "10.0.2.10/32"]}),
+        &[
+            "endpoints.orders.atlas_endpoint",
+            "endpoints.orders.security_group",
+        ],
+    );
+    put(
+        "endpoints.orders.link",
+        Kind::ServerlessLink,
+        "5f7cac1adf5d6c6306f4b283",
+        json!({"project_id": "5f7cac1adf5d6c6306f4b280", "instance": "orders-prod",
+               "endpoint_id": "5f7cac1adf5d6c6306f4b283", "vpc_endpoint_id": "vpce-0123456789abcdef0",
+               "status": "AVAILABLE", "error_message": null}),
+        &[
+            "endpoints.orders.atlas_endpoint",
+            "endpoints.orders.vpc_endpoint",
+        ],
+    );
+    put(
+        "endpoints.orders.client_egress[sg-0123456789abcdef0]",
+        Kind::ClientEgress,
+        "sg-0123456789abcdef0",
+        json!({"region": "us-east-1", "group_id": "sg-0123456789abcdef0",
+               "cidrs": ["10.0.1.10/32", "10.0.2.10/32"], "id": "sg-0123456789abcdef0"}),
+        &["endpoints.orders.vpc_endpoint", "endpoints.orders.link"],
+    );
+    (state, live)
+}
+
+#[test]
+fn empty_state_plans_five_creates_in_dependency_order() {
+    let mut state = StateFile::new("orders");
+    state.lineage = "00000000-0000-4000-8000-000000000000".into();
+    let plan = diff(&desired(FILE), &state, &LiveView::default()).unwrap();
+    assert_eq!(
+        plan.summary(),
+        Summary {
+            add: 5,
+            change: 0,
+            destroy: 0
+        }
+    );
+    insta::assert_snapshot!("create_plan", render_plan(&plan, Style::plain()));
+    let graph = crate::graph::ActionGraph::build(&plan).unwrap();
+    insta::assert_snapshot!("create_graph", graph.to_text());
+}
+
+#[test]
+fn applied_state_plans_no_changes() {
+    let (state, live) = applied();
+    let plan = diff(&desired(FILE), &state, &live).unwrap();
+    assert!(plan.is_empty(), "{}", render_plan(&plan, Style::plain()));
+    assert_eq!(
+        render_plan(&plan, Style::plain()),
+        "No changes. Atlas and AWS match the configuration.\n"
+    );
+}
+
+#[test]
+fn a_changed_attribute_is_updated_in_place_with_a_diff() {
+    let (state, live) = applied();
+    let text = FILE.replace(
+        "allow_from: [sg-0123456789abcdef0, 10.0.0.0/16]",
+        "allow_from: [sg-0123456789abcdef0, 10.1.0.0/16]",
+    );
+    let plan = diff(&desired(&text), &state, &live).unwrap();
+    assert_eq!(
+        plan.summary(),
+        Summary {
+            add: 0,
+            change: 1,
+            destroy: 0
+        }
+    );
+    insta::assert_snapshot!("update_plan", render_plan(&plan, Style::plain()));
+}
+
+#[test]
+fn drift_in_aws_recreates_and_replaces_the_linked_chain() {
+    let (state, mut live) = applied();
+    live.resources
+        .insert(Address::new("endpoints.orders.vpc_endpoint"), Live::Gone);
+    let plan = diff(&desired(FILE), &state, &live).unwrap();
+    let action = |a: &str| {
+        plan.changes
+            .iter()
+            .find(|c| c.address.as_str() == a)
+            .unwrap()
+            .action
+    };
+    assert_eq!(action("endpoints.orders.vpc_endpoint"), Action::Create);
+    // Atlas cannot take a new VPC endpoint id once linked: the endpoint is replaced too.
+    assert_eq!(action("endpoints.orders.atlas_endpoint"), Action::Replace);
+    assert_eq!(action("endpoints.orders.link"), Action::Replace);
+    assert_eq!(action("endpoints.orders.security_group"), Action::NoOp);
+    insta::assert_snapshot!("drift_plan", render_plan(&plan, Style::plain()));
+    let graph = crate::graph::ActionGraph::build(&plan).unwrap();
+    insta::assert_snapshot!("drift_graph", graph.to_text());
+}
+
+#[test]
+fn removing_the_file_entry_destroys_dependents_first() {
+    let (state, live) = applied();
+    let text = FILE.split("endpoints:").next().unwrap().to_owned() + "endpoints: {}\n";
+    let plan = diff(&desired(&text), &state, &live).unwrap();
+    assert_eq!(
+        plan.summary(),
+        Summary {
+            add: 0,
+            change: 0,
+            destroy: 5
+        }
+    );
+    let graph = crate::graph::ActionGraph::build(&plan).unwrap();
+    insta::assert_snapshot!("destroy_graph", graph.to_text());
+}
+
+#[test]
+fn a_failed_atlas_endpoint_is_replaced_with_its_message() {
+    let (state, mut live) = applied();
+    if let Some(Live::Present { attributes }) = live
+        .resources
+        .get_mut(&Address::new("endpoints.orders.atlas_endpoint"))
+    {
+        attributes.insert("status".into(), json!("FAILED"));
+        attributes.insert("error_message".into(), json!("VPC endpoint not found"));
+    }
+    let plan = diff(&desired(FILE), &state, &live).unwrap();
+    let c = plan
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "endpoints.orders.atlas_endpoint")
+        .unwrap();
+    assert_eq!(c.action, Action::Replace);
+    assert!(c.reasons.join(" ").contains("VPC endpoint not found"));
+}
+
+#[test]
+fn a_creating_resource_resumes_its_wait() {
+    let (mut state, mut live) = applied();
+    let a = Address::new("endpoints.orders.vpc_endpoint");
+    state.resources.get_mut(&a).unwrap().status = Status::Creating;
+    if let Some(Live::Present { attributes }) = live.resources.get_mut(&a) {
+        attributes.insert("state".into(), json!("pending"));
+    }
+    let plan = diff(&desired(FILE), &state, &live).unwrap();
+    let c = plan.changes.iter().find(|c| c.address == a).unwrap();
+    assert_eq!(c.action, Action::Create);
+    assert!(c.resume);
+}
+
+#[test]
+fn an_existing_unmanaged_endpoint_service_is_refused_with_the_import_command() {
+    let text = FILE.replace(
+        "serverless_instance: orders-prod",
+        "dedicated_clusters: true",
+    );
+    let mut live = LiveView::default();
+    live.conflicts.insert(
+        Address::new("endpoint_services.aws.us-east-1"),
+        (
+            "6a793f68c0eb9e7a17715835".into(),
+            "the Atlas endpoint service for AWS us-east-1".into(),
+        ),
+    );
+    let err = diff(&desired(&text), &StateFile::new("orders"), &live)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("privlink import endpoint_services.aws.us-east-1 6a793f68c0eb9e7a17715835"),
+        "{err}"
+    );
+}
