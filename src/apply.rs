@@ -109,7 +109,9 @@ fn lock(ledger: &SharedLedger) -> std::sync::MutexGuard<'_, Ledger> {
 
 /// Refuses a saved plan once the state has moved on.
 pub fn check_fresh(plan: &Plan, state: &StateFile) -> Result<(), ApplyError> {
-    if plan.serial != state.serial || plan.lineage != state.lineage {
+    // A plan made when no state existed yet still fits while none exists.
+    let both_new = plan.serial == 0 && state.serial == 0 && state.resources.is_empty();
+    if !both_new && (plan.serial != state.serial || plan.lineage != state.lineage) {
         return Err(ApplyError::StalePlan {
             plan_serial: plan.serial,
             plan_lineage: plan.lineage.clone(),

@@ -180,7 +180,7 @@ async fn three_endpoints_over_two_instances() {
     let f = ["-f", "three.yaml"];
     let apply = w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
     assert!(
-        apply.stdout.contains("Apply complete! Resources: 13 added"),
+        apply.stdout.contains("Apply complete! Resources: 14 added"),
         "{}",
         apply.all()
     );
