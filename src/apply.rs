@@ -204,11 +204,12 @@ pub async fn apply<P: Provider>(
                         let mut dfs = Dfs::new(g, n);
                         dfs.next(g);
                         while let Some(d) = dfs.next(g) {
-                            if blocked.insert(d) {
-                                if g[d].address != g[n].address {
-                                    events.skipped(&g[d].address, &g[n].address);
-                                    outcome.skipped.push(g[d].address.clone());
-                                }
+                            if blocked.insert(d)
+                                && g[d].address != g[n].address
+                                && !outcome.skipped.contains(&g[d].address)
+                            {
+                                events.skipped(&g[d].address, &g[n].address);
+                                outcome.skipped.push(g[d].address.clone());
                             }
                         }
                     }
@@ -298,7 +299,13 @@ async fn delete_step<P: Provider>(
     let (id, attrs) = {
         let l = lock(ledger);
         match l.state.resources.get(&change.address) {
-            Some(r) => (r.id.clone(), r.attributes.clone()),
+            Some(r) => {
+                // What was read back, over what was asked for (a resource
+                // whose create never finished has only the latter).
+                let mut attrs = r.desired.clone();
+                attrs.extend(r.attributes.clone());
+                (r.id.clone(), attrs)
+            }
             None => (change.id.clone(), change.before.clone().unwrap_or_default()),
         }
     };
@@ -342,10 +349,11 @@ async fn apply_step<P: Provider>(
             .await
             .map(|attributes| (id, attributes))
     } else {
-        let resume_id = prior
-            .as_ref()
-            .filter(|p| p.status == Status::Creating)
-            .and_then(|p| p.id.clone());
+        let resume_id = if change.resume {
+            prior.as_ref().and_then(|p| p.id.clone())
+        } else {
+            None
+        };
         let record = {
             let ledger = ledger.clone();
             let address = change.address.clone();

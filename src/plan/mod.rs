@@ -450,6 +450,10 @@ fn diff_once(
                     change
                         .reasons
                         .push("an earlier run started deleting it and did not finish".into());
+                } else if let Some(why) = pending_remotely(d.kind, before) {
+                    change.action = Action::Create;
+                    change.resume = true;
+                    change.reasons.push(why);
                 } else if let Some(why) = failed_remotely(d.kind, before) {
                     change.action = Action::Replace;
                     change.drift = Some(d.kind.side());
@@ -487,6 +491,26 @@ fn diff_once(
         out.push(change);
     }
     Ok(out)
+}
+
+/// A remote object that exists but is not ready yet (an imported endpoint
+/// service still INITIATING, say): the apply waits for it.
+fn pending_remotely(kind: Kind, live: &Attrs) -> Option<String> {
+    let status = live.get("status").and_then(Value::as_str).unwrap_or("");
+    let named = live
+        .get("endpoint_service_name")
+        .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
+    let waiting = match kind {
+        Kind::EndpointService => status == "INITIATING",
+        Kind::ServerlessEndpoint => status == "RESERVATION_REQUESTED",
+        _ => return None,
+    };
+    match kind {
+        _ if waiting || (!named && !matches!(status, "FAILED" | "DELETING")) => Some(format!(
+            "Atlas reports it {status}, not ready yet: the apply waits for it"
+        )),
+        _ => None,
+    }
 }
 
 /// A remote object in a terminal failure state must be replaced.

@@ -676,7 +676,7 @@ fn expect_empty(reply: Reply, method: &str, path: &str) -> Result<(), AtlasError
 
 fn failure_message(error_message: Option<&str>, what: &str, status: &str) -> String {
     match error_message.map(str::trim).filter(|m| !m.is_empty()) {
-        Some(m) => m.to_owned(),
+        Some(m) => format!("{what} is {status}: {m}"),
         None => format!("{what} is {status} (Atlas gave no error message)"),
     }
 }
