@@ -25,8 +25,12 @@ free_port() {
 
 PIDS=()
 stop_servers() {
+  local p
   for p in "${PIDS[@]:-}"; do
-    [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    if [ -n "$p" ]; then
+      kill "$p" 2>/dev/null || true
+      wait "$p" 2>/dev/null || true
+    fi
   done
   PIDS=()
 }

@@ -2,18 +2,20 @@
 # The main job, end to end on this machine: starts moto_server (EC2) and
 # atlas-sandbox (Atlas) on loopback, creates a VPC with two subnets and a
 # client security group in moto, then runs privlink plan -> apply -> plan
-# (must report no changes) -> destroy on an example file, and checks that
-# nothing is left behind.
+# (must report no changes) -> destroy on each example file (by default
+# examples/serverless-aws.yaml, the seed's flow, then
+# examples/dedicated-aws.yaml, today's flow), and checks that nothing is
+# left behind.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
-EXAMPLE=${1:-examples/serverless-aws.yaml}
+if [ $# -gt 0 ]; then EXAMPLES=("$@"); else EXAMPLES=(examples/serverless-aws.yaml examples/dedicated-aws.yaml); fi
 ensure_moto
 log "building privlink and atlas-sandbox"
 cargo build --workspace --bins --quiet
 LOG_DIR=$(mktemp -d)
 WORK=$(mktemp -d)
-trap 'stop_servers; rm -rf "$WORK"' EXIT
+trap 'status=$?; stop_servers; rm -rf "$WORK" "$LOG_DIR"; exit $status' EXIT
 
 start_moto
 log "moto_server at $MOTO_URL"
@@ -35,21 +37,26 @@ log "creating a VPC, two subnets and a client security group in moto"
 eval "$("$VENV/bin/python" "$ROOT/scripts/moto_fixture.py")"
 
 PRIVLINK="$CARGO_TARGET_DIR/debug/privlink"
-STATE="$WORK/demo.state.json"
 run() { printf '\n$ privlink %s\n' "$*"; "$PRIVLINK" "$@"; }
 
-run validate -f "$EXAMPLE"
-run plan -f "$EXAMPLE" --state "$STATE"
-run apply -f "$EXAMPLE" --state "$STATE" --auto-approve
-set +e
-run plan -f "$EXAMPLE" --state "$STATE" --detailed-exitcode
-code=$?
-set -e
-if [ "$code" -ne 0 ]; then log "the plan after apply was not empty (exit $code)"; exit 1; fi
-run destroy -f "$EXAMPLE" --state "$STATE" --auto-approve
+for EXAMPLE in "${EXAMPLES[@]}"; do
+  log "example $EXAMPLE"
+  STATE="$WORK/$(basename "$EXAMPLE" .yaml).state.json"
+  run validate -f "$EXAMPLE"
+  run plan -f "$EXAMPLE" --state "$STATE"
+  run apply -f "$EXAMPLE" --state "$STATE" --auto-approve
+  set +e
+  run plan -f "$EXAMPLE" --state "$STATE" --detailed-exitcode
+  code=$?
+  set -e
+  if [ "$code" -ne 0 ]; then log "the plan after apply was not empty (exit $code)"; exit 1; fi
+  run output -f "$EXAMPLE" --state "$STATE"
+  run destroy -f "$EXAMPLE" --state "$STATE" --auto-approve
 
-left=$("$VENV/bin/python" "$ROOT/scripts/moto_fixture.py" --count-left)
-atlas_left=$(curl -fsS "$SANDBOX_URL/__sandbox/state" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum(len(v) for k,v in s.items() if isinstance(v,list) and k in ("serverless_endpoints","endpoint_services","interface_endpoints")))' 2>/dev/null || echo "?")
-printf '\nLeft behind: %s VPC endpoints / privlink security groups in moto, %s Atlas objects in the sandbox.\n' "$left" "$atlas_left"
-[ "$left" = 0 ] || { log "destroy left AWS resources behind"; exit 1; }
-log "demo complete: plan -> apply -> plan (no changes) -> destroy"
+  left=$("$VENV/bin/python" "$ROOT/scripts/moto_fixture.py" --count-left)
+  atlas_left=$(curl -fsS "$SANDBOX_URL/__sandbox/state" | python3 "$ROOT/scripts/count_atlas.py")
+  printf '\nLeft behind: %s VPC endpoints / privlink security groups in moto, %s private endpoints / endpoint services in the sandbox.\n' "$left" "$atlas_left"
+  [ "$left" = 0 ] || { log "destroy left AWS resources behind"; exit 1; }
+  [ "$atlas_left" = 0 ] || { log "destroy left Atlas objects behind"; exit 1; }
+done
+log "demo complete: plan -> apply -> plan (no changes) -> destroy for ${EXAMPLES[*]}"
