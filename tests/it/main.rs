@@ -4,4 +4,5 @@ mod atlas_provider;
 mod aws_provider;
 mod dedicated;
 mod engine;
+mod reliability;
 mod support;

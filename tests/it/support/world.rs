@@ -4,7 +4,7 @@
 //! `privlink` binary against all of it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use aws_sdk_ec2::Client;
 use serde_json::Value;
@@ -17,6 +17,10 @@ pub const PROJECT: &str = "5f7cac1adf5d6c6306f4b280";
 const PUBLIC_KEY: &str = "world-public-key";
 /// A private key distinctive enough to grep for in outputs.
 pub const PRIVATE_KEY: &str = "world-private-key-7f3a9c1e5b2d";
+/// The service account every world's sandbox also accepts.
+pub const CLIENT_ID: &str = "mdb_sa_id_world0c4f";
+/// A service-account secret distinctive enough to grep for in outputs.
+pub const CLIENT_SECRET: &str = "mdb_sa_sk_world-client-secret-9d1e6b3a";
 
 /// What one run of the binary did.
 #[derive(Debug)]
@@ -55,6 +59,10 @@ impl World {
             PUBLIC_KEY.into(),
             "--private-key".into(),
             PRIVATE_KEY.into(),
+            "--client-id".into(),
+            CLIENT_ID.into(),
+            "--client-secret".into(),
+            CLIENT_SECRET.into(),
             "--project".into(),
             PROJECT.into(),
             "--ec2-endpoint".into(),
@@ -125,10 +133,11 @@ impl World {
         serde_json::from_str(&text).expect("state JSON")
     }
 
-    /// Runs `privlink ARGS` in the scratch directory against this world.
-    pub fn privlink(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_privlink"))
-            .args(args)
+    /// The `privlink ARGS` command, in the scratch directory, with this
+    /// world's endpoints and API-key credentials in its environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_privlink"));
+        cmd.args(args)
             .current_dir(self.dir.path())
             .env_remove("MONGODB_ATLAS_CLIENT_ID")
             .env_remove("MONGODB_ATLAS_CLIENT_SECRET")
@@ -144,14 +153,41 @@ impl World {
             .env("PRIVLINK_VPC_ID", &self.vpc)
             .env("PRIVLINK_SUBNET_A", &self.subnets[0])
             .env("PRIVLINK_SUBNET_B", &self.subnets[1])
-            .env("PRIVLINK_CLIENT_SG", &self.client_sg)
-            .output()
-            .expect("run privlink");
+            .env("PRIVLINK_CLIENT_SG", &self.client_sg);
+        cmd
+    }
+
+    /// Runs `privlink ARGS` in the scratch directory against this world.
+    pub fn privlink(&self, args: &[&str]) -> Run {
+        self.privlink_with(args, &[], &[])
+    }
+
+    /// Like [`World::privlink`], with variables `set` and `remove`d on top
+    /// of the world's environment.
+    pub fn privlink_with(&self, args: &[&str], set: &[(&str, &str)], remove: &[&str]) -> Run {
+        let mut cmd = self.command(args);
+        for name in remove {
+            cmd.env_remove(name);
+        }
+        for (name, value) in set {
+            cmd.env(name, value);
+        }
+        let out = cmd.output().expect("run privlink");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// Starts `privlink ARGS` in the background, its output piped.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start privlink")
     }
 
     /// `privlink ARGS`, which must exit with `code`.
