@@ -437,17 +437,21 @@ def item_apply(pl: Privlink, sandbox: Sandbox, nets, rep: Report, work: Path, ks
     rep.apply_delays = delays
     sandbox.delays(delays[0], delays[1], 200)
     tag = 2000
-    for par in (DEFAULT_PARALLELISM, 1):
-        for k in ks:
-            tag += 1
-            project = project_id(tag)
-            cfg = work / f"apply-k{k}-p{par}.yaml"
-            write_serverless(cfg, project, k, f"apply-k{k}-p{par}", nets, sandbox, ClientGroups(MOTO_URL, nets, f"apply{k}p{par}"))
-            state = work / f"apply-k{k}-p{par}.state.json"
-            log(f"item 2: apply of {k} endpoints at parallelism {par}")
-            res = pl.run(["apply", "-f", str(cfg), "--state", str(state), "--auto-approve", "--parallelism", str(par), "--no-color"])
-            rep.apply_rows.append({"k": k, "parallelism": par, "wall": res.wall})
-            log(f"item 2: K={k} p={par}: {res.wall:.2f} s")
+    runs = [(DEFAULT_PARALLELISM, k) for k in ks] + [(1, k) for k in ks]
+    # The largest K once more with parallelism K: every chain runs at once, which
+    # separates the cost of the parallelism cap from that of polling.
+    if max(ks) > DEFAULT_PARALLELISM:
+        runs.append((max(ks), max(ks)))
+    for par, k in runs:
+        tag += 1
+        project = project_id(tag)
+        cfg = work / f"apply-k{k}-p{par}.yaml"
+        write_serverless(cfg, project, k, f"apply-k{k}-p{par}", nets, sandbox, ClientGroups(MOTO_URL, nets, f"apply{k}p{par}"))
+        state = work / f"apply-k{k}-p{par}.state.json"
+        log(f"item 2: apply of {k} endpoints at parallelism {par}")
+        res = pl.run(["apply", "-f", str(cfg), "--state", str(state), "--auto-approve", "--parallelism", str(par), "--no-color"])
+        rep.apply_rows.append({"k": k, "parallelism": par, "wall": res.wall})
+        log(f"item 2: K={k} p={par}: {res.wall:.2f} s")
 
 
 def item_poll(pl: Privlink, sandbox: Sandbox, nets, rep: Report, work: Path, k: int, delays: tuple[int, int], par: int) -> None:
@@ -675,16 +679,18 @@ def write_report(rep: Report, out: Path, started: float) -> None:
         f"({DEFAULT_PARALLELISM}) within 1.2 × the K = 1 time."
     )
     L.append("")
-    L.append("| K | parallelism | apply wall time | × one chain (K = 1, same parallelism) | target |")
+    L.append("| K | parallelism | apply wall time | × one chain (K = 1 at this parallelism, else at the default) | target |")
     L.append("|---:|---:|---:|---:|---|")
     base = {r["parallelism"]: r["wall"] for r in rep.apply_rows if r["k"] == 1}
     for r in rep.apply_rows:
-        ratio = r["wall"] / base[r["parallelism"]] if r["parallelism"] in base else float("nan")
+        ratio = r["wall"] / base.get(r["parallelism"], base.get(DEFAULT_PARALLELISM, float("nan")))
         target = ""
         if r["k"] > 1 and r["parallelism"] == DEFAULT_PARALLELISM:
             target = f"≤ 1.2 × {ok(ratio <= 1.2)}"
-        elif r["k"] > 1:
+        elif r["k"] > 1 and r["parallelism"] == 1:
             target = "reference (by hand: one after another)"
+        elif r["k"] > 1:
+            target = f"diagnostic (all chains at once); ≤ 1.2 × {ok(ratio <= 1.2)}"
         L.append(f"| {r['k']} | {r['parallelism']} | {r['wall']:.2f} s | {ratio:.2f} | {target} |")
     L.append("")
 

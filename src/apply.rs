@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use crate::graph::{ActionGraph, GraphError, Phase};
 use crate::model::{Address, Attrs, Reference};
 use crate::plan::{Action, Change, Plan, resolve};
-use crate::providers::{Op, Provider, ProviderError};
+use crate::providers::{Op, Provider, ProviderError, Start};
 use crate::state::{ResourceState, StateError, StateFile, StateStore, Status};
 
 /// Receives the executor's events; implemented by the output module.
@@ -97,11 +97,22 @@ impl Ledger {
         (self.store, self.state)
     }
     fn commit(&mut self) -> Result<(), StateError> {
-        self.store.write(&mut self.state)
+        fail::fail_point!("state-write-before", |_| crash_here());
+        self.store.write(&mut self.state)?;
+        fail::fail_point!("state-write-after", |_| crash_here());
+        Ok(())
     }
 }
 
 type SharedLedger = Arc<Mutex<Ledger>>;
+
+/// Ends the process at once, as `kill -9` would: no destructor, flush or
+/// state write runs. Reached only through the failpoints that the
+/// `failpoints` build feature compiles in (the crash tests use them).
+#[allow(dead_code)]
+pub(crate) fn crash_here() -> ! {
+    std::process::abort()
+}
 
 fn lock(ledger: &SharedLedger) -> std::sync::MutexGuard<'_, Ledger> {
     ledger.lock().unwrap_or_else(|p| p.into_inner())
@@ -349,10 +360,32 @@ async fn apply_step<P: Provider>(
             .await
             .map(|attributes| (id, attributes))
     } else {
-        let resume_id = if change.resume {
-            prior.as_ref().and_then(|p| p.id.clone())
-        } else {
-            None
+        let prior_id = prior.as_ref().and_then(|p| p.id.clone());
+        let intent_only = prior
+            .as_ref()
+            .is_some_and(|p| p.status == Status::Creating && p.id.is_none());
+        let start = match (&prior_id, change.resume) {
+            (Some(id), true) => Start::Resume(id),
+            _ if intent_only => Start::Adopt,
+            _ => {
+                // Record the intent before the create call: if the process
+                // dies between the call and the record of its id, the next
+                // run knows to look for the object instead of duplicating it.
+                let mut l = lock(ledger);
+                l.state.resources.insert(
+                    change.address.clone(),
+                    ResourceState {
+                        kind: change.kind,
+                        id: None,
+                        desired: desired.clone(),
+                        attributes: Attrs::new(),
+                        dependencies: change.depends_on.clone(),
+                        status: Status::Creating,
+                    },
+                );
+                l.commit().map_err(|e| e.to_string())?;
+                Start::Fresh
+            }
         };
         let record = {
             let ledger = ledger.clone();
@@ -361,6 +394,7 @@ async fn apply_step<P: Provider>(
             let deps = change.depends_on.clone();
             let desired = desired.clone();
             move |id: &str| -> Result<(), ProviderError> {
+                fail::fail_point!("create-returned", |_| crash_here());
                 let mut l = lock(&ledger);
                 l.state.resources.insert(
                     address.clone(),
@@ -376,9 +410,7 @@ async fn apply_step<P: Provider>(
                 l.commit().map_err(|e| ProviderError::State(e.to_string()))
             }
         };
-        provider
-            .create(&op, &desired, resume_id.as_deref(), &record)
-            .await
+        provider.create(&op, &desired, start, &record).await
     };
     let mut l = lock(ledger);
     match result {

@@ -147,6 +147,9 @@ pub enum Command {
 
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
+    // Reads FAILPOINTS from the environment in builds with the `failpoints`
+    // feature; does nothing otherwise.
+    let _failpoints = fail::FailScenario::setup();
     let cli = Cli::parse();
     let out = Output::new(cli.no_color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -133,7 +133,10 @@ where
                     message,
                 });
             }
-            Ok(Poll::Pending(state)) => last_state = state,
+            Ok(Poll::Pending(state)) => {
+                fail::fail_point!("wait-pending", |_| crate::apply::crash_here());
+                last_state = state
+            }
             Err(source) => {
                 return Err(WaitError::Poll {
                     address: address.to_owned(),

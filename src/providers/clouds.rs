@@ -15,7 +15,7 @@ use super::atlas::{
     ServerlessTarget, ServiceTarget,
 };
 use super::aws::{AwsError, CreateVpcEndpoint, Ec2, Source, VpcEndpointInfo, VpceTarget};
-use super::{Op, Provider, ProviderError, RecordCreated};
+use super::{Op, Provider, ProviderError, RecordCreated, Start};
 use crate::model::{Address, Attrs, DesiredResource, Kind};
 use crate::plan::expand::{TAG_ADDRESS, TAG_STACK};
 use crate::plan::{Live, LiveView};
@@ -106,7 +106,7 @@ fn serverless_attrs(project: &str, instance: &str, e: &ServerlessEndpoint) -> At
     obj(json!({
         "project_id": project,
         "instance": instance,
-        "comment": e.comment,
+        "comment": e.comment.as_deref().and_then(strip_marker),
         "id": e.id,
         "endpoint_service_name": e.endpoint_service_name,
         "status": e.status,
@@ -559,21 +559,37 @@ impl Provider for Clouds {
         &self,
         op: &Op,
         d: &Attrs,
-        resume_id: Option<&str>,
+        start: Start<'_>,
         record: RecordCreated<'_>,
     ) -> Result<(String, Attrs), ProviderError> {
         let address = op.address.as_str();
         let progress = op.progress.as_ref();
+        let existing: Option<String> = match start {
+            Start::Resume(id) => Some(id.to_owned()),
+            Start::Adopt => {
+                let found = self.find_existing(op, d).await?;
+                if let Some(id) = &found {
+                    record(id)?;
+                }
+                found
+            }
+            Start::Fresh => None,
+        };
+        let resume_id = existing.as_deref();
         match op.kind {
             Kind::ServerlessEndpoint => {
                 let (project, instance) = (s(d, "project_id")?, s(d, "instance")?);
                 let id = match resume_id {
                     Some(id) => id.to_owned(),
                     None => {
-                        let comment = d.get("comment").and_then(Value::as_str);
+                        let comment = marked_comment(
+                            d.get("comment").and_then(Value::as_str),
+                            &op.stack,
+                            &op.address,
+                        );
                         let e = self
                             .atlas
-                            .create_serverless_endpoint(project, instance, comment)
+                            .create_serverless_endpoint(project, instance, Some(&comment))
                             .await?;
                         record(&e.id)?;
                         e.id
@@ -601,10 +617,22 @@ impl Provider for Clouds {
             Kind::ServerlessLink => {
                 let (project, instance) = (s(d, "project_id")?, s(d, "instance")?);
                 let (endpoint, vpce) = (s(d, "endpoint_id")?, s(d, "vpc_endpoint_id")?);
-                if resume_id.is_none() {
+                // The PATCH is repeated unless Atlas already has this id
+                // (a resumed or adopted link may or may not have sent it).
+                let current = match resume_id {
+                    Some(_) => self
+                        .atlas
+                        .get_serverless_endpoint(project, instance, endpoint)
+                        .await?
+                        .and_then(|e| e.cloud_provider_endpoint_id),
+                    None => None,
+                };
+                if current.as_deref() != Some(vpce) {
                     self.atlas
                         .update_serverless_endpoint(project, instance, endpoint, Some(vpce), None)
                         .await?;
+                }
+                if resume_id.is_none() {
                     record(endpoint)?;
                 }
                 let e = self
@@ -658,9 +686,18 @@ impl Provider for Clouds {
                 let project = s(d, "project_id")?;
                 let (service, vpce) = (s(d, "endpoint_service_id")?, s(d, "vpc_endpoint_id")?);
                 if resume_id.is_none() {
-                    self.atlas
+                    match self
+                        .atlas
                         .create_interface_endpoint(project, service, vpce)
-                        .await?;
+                        .await
+                    {
+                        Ok(_) => {}
+                        // Created by an earlier run that stopped before recording it.
+                        Err(e)
+                            if e.error_code()
+                                == Some("PRIVATELINK_INTERFACE_ENDPOINT_ALREADY_EXISTS") => {}
+                        Err(e) => return Err(e.into()),
+                    }
                     record(vpce)?;
                 }
                 let e = self
@@ -780,10 +817,14 @@ impl Provider for Clouds {
         match op.kind {
             Kind::ServerlessEndpoint => {
                 let (project, instance) = (s(d, "project_id")?, s(d, "instance")?);
-                let comment = d.get("comment").and_then(Value::as_str);
+                let comment = marked_comment(
+                    d.get("comment").and_then(Value::as_str),
+                    &op.stack,
+                    &op.address,
+                );
                 let e = self
                     .atlas
-                    .update_serverless_endpoint(project, instance, id, None, comment)
+                    .update_serverless_endpoint(project, instance, id, None, Some(&comment))
                     .await?;
                 Ok(serverless_attrs(project, instance, &e))
             }
@@ -863,7 +904,17 @@ impl Provider for Clouds {
     async fn delete(&self, op: &Op, id: Option<&str>, a: &Attrs) -> Result<(), ProviderError> {
         let address = op.address.as_str();
         let progress = op.progress.as_ref();
-        let Some(id) = id else { return Ok(()) };
+        let found;
+        let id = match id {
+            Some(id) => id,
+            None => {
+                found = self.find_existing(op, a).await?;
+                match &found {
+                    Some(id) => id.as_str(),
+                    None => return Ok(()),
+                }
+            }
+        };
         match op.kind {
             Kind::ServerlessEndpoint => {
                 let (project, instance) = (s(a, "project_id")?, s(a, "instance")?);
@@ -963,4 +1014,136 @@ fn client_token(stack: &str, address: &Address, d: &Attrs) -> String {
     address.as_str().hash(&mut h);
     serde_json::to_string(d).unwrap_or_default().hash(&mut h);
     format!("privlink-{:016x}", h.finish())
+}
+
+/// FNV-1a: a hash that stays the same across builds and platforms.
+fn fnv1a(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The marker privlink puts into the comment of the Atlas endpoints it
+/// creates, so that an endpoint whose create returned just before a crash is
+/// found and adopted: `[privlink <10 hex of stack and address>]`.
+fn marker(stack: &str, address: &Address) -> String {
+    format!(
+        "[privlink {:010x}]",
+        fnv1a(&format!("{stack}/{address}")) & 0xff_ffff_ffff
+    )
+}
+
+/// The comment sent to Atlas: the user's comment and the marker when both
+/// fit in Atlas's 80 characters, else the user's comment alone (such an
+/// endpoint cannot be recognised after a crash; the state still can be).
+fn marked_comment(comment: Option<&str>, stack: &str, address: &Address) -> String {
+    let m = marker(stack, address);
+    match comment {
+        None | Some("") => m,
+        Some(c) if c.chars().count() + 1 + m.len() <= 80 => format!("{c} {m}"),
+        Some(c) => c.to_owned(),
+    }
+}
+
+/// The user's part of a comment read back from Atlas.
+fn strip_marker(comment: &str) -> Option<String> {
+    let user = match comment.rfind("[privlink ") {
+        Some(at) if comment.ends_with(']') => comment[..at].trim_end(),
+        _ => comment,
+    };
+    (!user.is_empty()).then(|| user.to_owned())
+}
+
+impl Clouds {
+    /// Looks for an object an earlier run may have created for this address
+    /// without recording its id: by tags on AWS, by the comment marker for
+    /// serverless endpoints, by region for endpoint services (Atlas allows
+    /// one per region), by the VPC endpoint id for interface endpoints.
+    async fn find_existing(&self, op: &Op, d: &Attrs) -> Result<Option<String>, ProviderError> {
+        let stack_matches = |tags: &BTreeMap<String, String>| {
+            tags.get(TAG_STACK).map(String::as_str) == Some(op.stack.as_str())
+        };
+        match op.kind {
+            Kind::ServerlessEndpoint => {
+                let (project, instance) = (s(d, "project_id")?, s(d, "instance")?);
+                let m = marker(&op.stack, &op.address);
+                let list = self
+                    .atlas
+                    .list_serverless_endpoints(project, instance)
+                    .await?;
+                Ok(list
+                    .into_iter()
+                    .find(|e| {
+                        e.status != "DELETING"
+                            && e.comment.as_deref().is_some_and(|c| c.contains(&m))
+                    })
+                    .map(|e| e.id))
+            }
+            Kind::EndpointService => {
+                let (project, region) = (s(d, "project_id")?, s(d, "region")?);
+                let list = self.atlas.list_endpoint_services(project).await?;
+                Ok(list
+                    .into_iter()
+                    .find(|e| e.region_name == atlas_region(region) && e.status != "DELETING")
+                    .map(|e| e.id))
+            }
+            Kind::InterfaceEndpoint => {
+                let project = s(d, "project_id")?;
+                let (service, vpce) = (s(d, "endpoint_service_id")?, s(d, "vpc_endpoint_id")?);
+                Ok(self
+                    .atlas
+                    .get_interface_endpoint(project, service, vpce)
+                    .await?
+                    .map(|_| vpce.to_owned()))
+            }
+            Kind::SecurityGroup => {
+                let ec2 = self.ec2(s(d, "region")?).await;
+                let found = ec2
+                    .find_security_groups_by_tag(TAG_ADDRESS, op.address.as_str())
+                    .await?;
+                Ok(found
+                    .into_iter()
+                    .find(|g| stack_matches(&g.tags))
+                    .map(|g| g.id))
+            }
+            Kind::VpcEndpoint => {
+                let ec2 = self.ec2(s(d, "region")?).await;
+                let found = ec2
+                    .describe_vpc_endpoints_by_tag(TAG_ADDRESS, op.address.as_str())
+                    .await?;
+                Ok(found
+                    .into_iter()
+                    .find(|v| stack_matches(&v.tags) && !vpce_gone(v))
+                    .map(|v| v.id))
+            }
+            // The link's id is the endpoint's, known before its PATCH; egress
+            // rules are keyed by the client group and idempotent.
+            Kind::ServerlessLink => Ok(d
+                .get("endpoint_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)),
+            Kind::ClientEgress => Ok(d.get("group_id").and_then(Value::as_str).map(str::to_owned)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_round_trip_and_fit() {
+        let a = Address::new("endpoints.orders.atlas_endpoint");
+        let c = marked_comment(Some("orders service"), "prod", &a);
+        assert!(c.starts_with("orders service [privlink "), "{c}");
+        assert_eq!(strip_marker(&c).as_deref(), Some("orders service"));
+        assert_eq!(strip_marker(&marked_comment(None, "prod", &a)), None);
+        let long = "x".repeat(70);
+        assert_eq!(marked_comment(Some(&long), "prod", &a), long);
+        assert_ne!(marker("prod", &a), marker("test", &a));
+        assert_eq!(marker("prod", &a), marker("prod", &a));
+    }
 }

@@ -56,6 +56,19 @@ impl ProviderError {
     }
 }
 
+/// How a create starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start<'a> {
+    /// Nothing was attempted before: create.
+    Fresh,
+    /// An earlier run's create call returned this id: wait for it.
+    Resume(&'a str),
+    /// An earlier run meant to create it and may have, but stopped before
+    /// recording an id: look for the object by its tags or marker, adopt it
+    /// if found, create it otherwise.
+    Adopt,
+}
+
 /// Called by `create` with the remote id as soon as the create call returns.
 pub type RecordCreated<'a> = &'a (dyn Fn(&str) -> Result<(), ProviderError> + Send + Sync);
 
@@ -68,14 +81,14 @@ pub trait Provider: Send + Sync + 'static {
         desired: &[DesiredResource],
     ) -> impl Future<Output = Result<LiveView, ProviderError>> + Send;
 
-    /// Creates the object (or, with `resume_id`, resumes waiting for one an
-    /// earlier run created), calling `record` right after the create call.
-    /// Returns the remote id and the attributes read back.
+    /// Creates the object (or resumes or adopts one, see [`Start`]), calling
+    /// `record` right after the create call returns. Returns the remote id
+    /// and the attributes read back.
     fn create(
         &self,
         op: &Op,
         desired: &Attrs,
-        resume_id: Option<&str>,
+        start: Start<'_>,
         record: RecordCreated<'_>,
     ) -> impl Future<Output = Result<(String, Attrs), ProviderError>> + Send;
 
@@ -88,7 +101,9 @@ pub trait Provider: Send + Sync + 'static {
         desired: &Attrs,
     ) -> impl Future<Output = Result<Attrs, ProviderError>> + Send;
 
-    /// Deletes the object and waits until it is gone. Already gone is success.
+    /// Deletes the object and waits until it is gone. Already gone is
+    /// success. Without an id (a create that never recorded one), the object
+    /// is looked up by its tags or marker first.
     fn delete(
         &self,
         op: &Op,

@@ -603,10 +603,7 @@ fn generated_files(dir: &Path) -> Vec<BadFile> {
     );
     for i in 1..10 {
         let p = format!("*a{}", i - 1);
-        bomb.push_str(&format!(
-            "a{i}: &a{i} [{}]\n",
-            vec![p.as_str(); 10].join(",")
-        ));
+        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", [p.as_str(); 10].join(",")));
     }
     add(
         "alias_bomb_9x10.yaml",
@@ -614,7 +611,7 @@ fn generated_files(dir: &Path) -> Vec<BadFile> {
         Some((1, 1)),
         "unknown key `a0`",
     );
-    // Not UTF-8: Latin-1 in a comment on line 6, and invalid bytes later.
+    // Not UTF-8: Latin-1 in a comment on line 6; UTF-16 with its byte order mark.
     let mut latin = VALID_HEAD.as_bytes().to_vec();
     latin.extend_from_slice(b"# caf\xe9\nendpoints: {}\n");
     add("latin1.yaml", latin, Some((6, 6)), "not UTF-8");

@@ -898,7 +898,7 @@ mod tests {
         ));
         assert_eq!(
             classify_serverless(Some(endpoint("FAILED", svc, Some("no vpce"))), Available),
-            Poll::Failed("no vpce".into())
+            Poll::Failed("the Atlas private endpoint is FAILED: no vpce".into())
         );
         assert!(matches!(
             classify_serverless(Some(endpoint("FAILED", svc, None)), Reserved),
@@ -938,7 +938,7 @@ mod tests {
         ));
         assert_eq!(
             classify_interface(Some(ie("REJECTED", false)), Available),
-            Poll::Failed("rejected by AWS".into())
+            Poll::Failed("the Atlas interface endpoint is REJECTED: rejected by AWS".into())
         );
         assert!(matches!(
             classify_interface(Some(ie("REJECTED", false)), Gone),
