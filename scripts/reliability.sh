@@ -92,6 +92,7 @@ for area in order:
     for f in areas[area]:
         print("| figure | value |\n|---|---|")
         for k, v in f.items():
+            v = {True: "yes", False: "no", None: "-"}.get(v, v) if not isinstance(v, (int, float)) or isinstance(v, bool) else v
             print(f"| {k.replace('_', ' ')} | {v} |")
         print()
 print("## Unit tests run alongside\n")
