@@ -19,7 +19,7 @@ mkdir -p "$(dirname "$OUT")"
 rm -f "$OUT" "$UNIT"
 
 log "building (target dir $CARGO_TARGET_DIR)"
-cargo build --workspace --bins --tests --quiet
+cargo build --workspace --bins --tests --features privlink/failpoints --quiet
 
 log "unit tests: config corpus and fuzzing, state file and lock, retries"
 for filter in config:: state:: providers::aws providers::atlas; do
@@ -32,10 +32,10 @@ for filter in config:: state:: providers::aws providers::atlas; do
   printf '%s\t%s\n' "$filter" "$result" >>"$UNIT"
 done
 
-log "end-to-end reliability tests (tests/it/reliability.rs)"
+log "end-to-end reliability tests (tests/it/reliability.rs, tests/it/crash.rs)"
 # RELIABILITY_TESTS: name filters of the tests to run (any match runs).
 # shellcheck disable=SC2086
-PRIVLINK_RELIABILITY_OUT="$OUT" cargo test --quiet --test it -- ${RELIABILITY_TESTS:-reliability::} \
+PRIVLINK_RELIABILITY_OUT="$OUT" cargo test --quiet --features privlink/failpoints --test it -- ${RELIABILITY_TESTS:-reliability:: crash::} \
   --nocapture --test-threads "${TEST_THREADS:-2}"
 
 log "writing RELIABILITY.md"

@@ -9,6 +9,8 @@ ensure_moto
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "building (target dir $CARGO_TARGET_DIR)"
-cargo build --workspace --bins --quiet
+# The failpoints feature compiles in the crash points the crash tests use;
+# build and test with the same features so that one binary serves both.
+cargo build --workspace --bins --features privlink/failpoints --quiet
 log "running tests"
-MOTO_SERVER="$VENV/bin/moto_server" cargo test --workspace --quiet -- --test-threads "${TEST_THREADS:-4}" 2>&1
+MOTO_SERVER="$VENV/bin/moto_server" cargo test --workspace --features privlink/failpoints --quiet -- --test-threads "${TEST_THREADS:-4}" 2>&1

@@ -1,0 +1,187 @@
+//! A crash at every step: the binary is stopped dead (SIGABRT, as abrupt as
+//! `kill -9`: no destructor, flush or state write runs) at each failpoint in
+//! turn — right after each create call returns, before and after each state
+//! write, and during each wait — and after every crash a plain
+//! `privlink apply` must converge with exactly one of each resource in moto
+//! and the sandbox, and the next plan must show no changes.
+//!
+//! The failpoints exist only in builds with the `failpoints` feature, which
+//! the README's test command enables.
+
+#[cfg(not(feature = "failpoints"))]
+#[test]
+fn crash_tests_need_the_failpoints_feature() {
+    panic!(
+        "the crash tests need a privlink built with failpoints: run scripts/test.sh, \
+         or cargo test --features failpoints"
+    );
+}
+
+#[cfg(feature = "failpoints")]
+mod with_failpoints {
+    use std::collections::BTreeMap;
+
+    use serde_json::Value;
+
+    use crate::support::world::World;
+
+    /// Two endpoints on two serverless instances, one with client egress.
+    const FILE: &str = r#"
+version: 1
+atlas:
+  project_id: 5f7cac1adf5d6c6306f4b280
+aws:
+  region: us-east-1
+endpoints:
+  orders:
+    atlas: { serverless_instance: orders-prod, comment: orders }
+    aws:
+      vpc_id: "${PRIVLINK_VPC_ID}"
+      subnet_ids: ["${PRIVLINK_SUBNET_A}", "${PRIVLINK_SUBNET_B}"]
+      client_security_groups: ["${PRIVLINK_CLIENT_SG}"]
+  billing:
+    atlas: { serverless_instance: billing-prod }
+    aws:
+      vpc_id: "${PRIVLINK_VPC_ID}"
+      subnet_ids: ["${PRIVLINK_SUBNET_B}"]
+      security_group: { allow_from: [10.0.0.0/16] }
+"#;
+
+    /// Kill points survived, by failpoint: one JSON line for the reliability
+    /// report (scripts/reliability.sh) when it asks for figures.
+    fn report(point: &str, crashes: usize) {
+        use std::io::Write;
+        if let Ok(path) = std::env::var("PRIVLINK_RELIABILITY_OUT") {
+            let line = serde_json::json!({"area": "crash", "figures": {point: crashes}});
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("figures file");
+            writeln!(f, "{line}").expect("write figures");
+        }
+    }
+
+    async fn tagged_count(w: &World, stack: &str) -> (usize, usize) {
+        let tag = |v: &[aws_sdk_ec2::types::Tag]| {
+            v.iter()
+                .any(|t| t.key() == Some("privlink:stack") && t.value() == Some(stack))
+        };
+        let vpces = w
+            .live_vpc_endpoints()
+            .await
+            .iter()
+            .filter(|e| tag(e.tags()))
+            .count();
+        let groups = w
+            .privlink_groups()
+            .await
+            .iter()
+            .filter(|g| tag(g.tags()))
+            .count();
+        (vpces, groups)
+    }
+
+    /// Every Atlas endpoint carrying the comment of one in this state.
+    async fn atlas_copies(w: &World, state: &Value) -> BTreeMap<String, usize> {
+        let dump = w.control_get("/__sandbox/state").await;
+        let mut wanted: BTreeMap<String, usize> = BTreeMap::new();
+        for (a, r) in state["resources"].as_object().unwrap() {
+            if a.ends_with(".atlas_endpoint") {
+                let id = r["id"].as_str().unwrap();
+                let comment = dump["projects"][0]["serverlessEndpoints"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["_id"] == id)
+                    .and_then(|e| e["comment"].as_str())
+                    .unwrap_or_else(|| panic!("endpoint {id} of {a} is in the sandbox"))
+                    .to_owned();
+                wanted.insert(comment, 0);
+            }
+        }
+        for e in dump["projects"][0]["serverlessEndpoints"]
+            .as_array()
+            .unwrap()
+        {
+            if let Some(n) = e["comment"].as_str().and_then(|c| wanted.get_mut(c)) {
+                *n += 1;
+            }
+        }
+        wanted
+    }
+
+    async fn crash_at_every_hit(point: &str) {
+        let w = World::start(&["orders-prod", "billing-prod"], &[], &[]).await;
+        let mut crashes = 0;
+        for n in 0..200 {
+            let stack = format!("crash-{}-{n}", point.replace('-', ""));
+            let file = format!("{stack}.yaml");
+            w.write(&file, FILE);
+            let failpoints = format!("{point}={n}*off->return");
+            let run = w.privlink_with(
+                &["apply", "-f", &file, "--auto-approve"],
+                &[("FAILPOINTS", failpoints.as_str())],
+                &[],
+            );
+            if run.code == 0 {
+                // The failpoint was hit fewer than n+1 times: every hit is covered.
+                assert!(n > 0, "{point} was never reached:\n{}", run.all());
+                break;
+            }
+            assert_eq!(
+                run.code,
+                -1,
+                "the run at {point} #{n} died by a signal:\n{}",
+                run.all()
+            );
+            crashes += 1;
+
+            let again = w.expect(0, &["apply", "-f", &file, "--auto-approve"]);
+            let plan = w.privlink(&["plan", "-f", &file, "--detailed-exitcode"]);
+            assert_eq!(
+                plan.code,
+                0,
+                "no changes after converging from {point} #{n}:\n{}\n{}",
+                again.all(),
+                plan.all()
+            );
+
+            let state = w.state(&file);
+            assert_eq!(state["resources"].as_object().unwrap().len(), 9, "{state}");
+            assert_eq!(
+                tagged_count(&w, &stack).await,
+                (2, 2),
+                "one VPC endpoint and one group per endpoint after {point} #{n}"
+            );
+            for (comment, copies) in atlas_copies(&w, &state).await {
+                assert_eq!(
+                    copies, 1,
+                    "exactly one Atlas endpoint {comment:?} after {point} #{n}"
+                );
+            }
+        }
+        assert!(crashes > 0, "{point}: no crash happened");
+        report(point, crashes);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn crash_right_after_each_create_call_returns() {
+        crash_at_every_hit("create-returned").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn crash_just_before_each_state_write() {
+        crash_at_every_hit("state-write-before").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn crash_just_after_each_state_write() {
+        crash_at_every_hit("state-write-after").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn crash_during_each_wait() {
+        crash_at_every_hit("wait-pending").await;
+    }
+}
