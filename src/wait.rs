@@ -44,6 +44,9 @@ impl Default for WaitPolicy {
     }
 }
 
+/// Consecutive failed polls a wait tolerates before it gives up.
+const MAX_FAILED_POLLS: u32 = 3;
+
 /// One progress report from a wait.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WaitEvent<'a> {
@@ -123,6 +126,7 @@ where
         .without_max_times()
         .build();
     let mut last_state: String;
+    let mut failed_polls = 0u32;
     loop {
         match poll().await {
             Ok(Poll::Ready(value)) => return Ok(value),
@@ -134,15 +138,25 @@ where
                 });
             }
             Ok(Poll::Pending(state)) => {
+                failed_polls = 0;
                 fail::fail_point!("wait-pending", |_| crate::apply::crash_here());
                 last_state = state
             }
+            // A poll that failed even after the client's own retries may
+            // still be a passing fault: try again a few times before giving up.
             Err(source) => {
-                return Err(WaitError::Poll {
-                    address: address.to_owned(),
-                    step: step.to_owned(),
-                    source,
-                });
+                failed_polls += 1;
+                if failed_polls > MAX_FAILED_POLLS || started.elapsed() >= policy.timeout {
+                    return Err(WaitError::Poll {
+                        address: address.to_owned(),
+                        step: step.to_owned(),
+                        source,
+                    });
+                }
+                last_state = format!("unknown (a poll failed: {source})");
+                let delay = delays.next().unwrap_or(policy.max_delay);
+                tokio::time::sleep(delay).await;
+                continue;
             }
         }
         let elapsed = started.elapsed();
@@ -219,6 +233,36 @@ mod tests {
             .await;
         let msg = out.unwrap_err().to_string();
         assert!(msg.contains("VPC endpoint not found"), "{msg}");
+    }
+
+    #[derive(Debug)]
+    struct Flaky;
+    impl std::fmt::Display for Flaky {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("503 from the server")
+        }
+    }
+    impl std::error::Error for Flaky {}
+
+    #[tokio::test]
+    async fn a_few_failed_polls_are_tolerated_but_not_forever() {
+        let mut n = 0;
+        let out: Result<u32, WaitError<Flaky>> = wait_for("x", "w", fast(), &NoProgress, || {
+            n += 1;
+            let v = n;
+            async move {
+                if v <= 3 {
+                    Err(Flaky)
+                } else {
+                    Ok(Poll::Ready(v))
+                }
+            }
+        })
+        .await;
+        assert_eq!(out.unwrap(), 4);
+        let out: Result<u32, WaitError<Flaky>> =
+            wait_for("x", "w", fast(), &NoProgress, || async { Err(Flaky) }).await;
+        assert!(matches!(out, Err(WaitError::Poll { .. })));
     }
 
     #[tokio::test]
