@@ -154,9 +154,6 @@ where
                     });
                 }
                 last_state = format!("unknown (a poll failed: {source})");
-                let delay = delays.next().unwrap_or(policy.max_delay);
-                tokio::time::sleep(delay).await;
-                continue;
             }
         }
         let elapsed = started.elapsed();
