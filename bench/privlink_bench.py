@@ -599,7 +599,9 @@ def write_report(rep: Report, out: Path, started: float) -> None:
     L.append(
         "Figures from `scripts/bench.sh`"
         + (" `--quick` (smaller sizes; run without `--quick` for the full set)" if rep.quick else "")
-        + ": release builds of `privlink` and `atlas-sandbox`, moto_server for EC2, all on loopback. "
+        + (": release builds" if os.environ.get("PROFILE_DIR", "release") == "release"
+           else f": **{os.environ.get('PROFILE_DIR')} builds, not release: wall times and RSS are not representative**")
+        + " of `privlink` and `atlas-sandbox`, moto_server for EC2, all on loopback. "
         "The report below is generated; the notes after each table are written by hand from it."
     )
     L.append("")
