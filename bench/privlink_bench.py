@@ -412,7 +412,6 @@ def item_plan(pl: Privlink, sandbox: Sandbox, moto: Moto, nets, sizes: list[int]
                     ek[key] = ek.get(key, 0) + 1
                 ec2_detail = ", ".join(f"{v}× {k}" for k, v in sorted(ek.items()))
         m = shape["instances"]
-        regions = len(REGIONS) if n > 1 else shape["regions"]
         rep.plan_rows.append({
             "n": n,
             "resources": resources,
@@ -429,7 +428,6 @@ def item_plan(pl: Privlink, sandbox: Sandbox, moto: Moto, nets, sizes: list[int]
             "rss_mb": max(rsss) / 1024,
             "repeats": repeats,
         })
-        del regions
         log(f"item 1: N={n}: {atlas_calls} Atlas + {ec2_calls} EC2 calls, median {statistics.median(walls):.3f} s, {max(rsss)/1024:.1f} MB")
 
 
