@@ -14,7 +14,9 @@ use super::atlas::{
     AtlasClient, AtlasError, EndpointService, InterfaceTarget, ServerlessEndpoint,
     ServerlessTarget, ServiceTarget,
 };
-use super::aws::{AwsError, CreateVpcEndpoint, Ec2, Source, VpcEndpointInfo, VpceTarget};
+use super::aws::{
+    AwsError, CreateVpcEndpoint, Ec2, SecurityGroupInfo, Source, VpcEndpointInfo, VpceTarget,
+};
 use super::{Op, Provider, ProviderError, RecordCreated, Start};
 use crate::model::{Address, Attrs, DesiredResource, Kind};
 use crate::plan::expand::{TAG_ADDRESS, TAG_STACK};
@@ -159,6 +161,17 @@ fn vpce_attrs(region: &str, v: &VpcEndpointInfo, ips: &BTreeMap<String, String>)
     }))
 }
 
+fn group_attrs(region: &str, g: &SecurityGroupInfo) -> Attrs {
+    obj(json!({
+        "region": region,
+        "vpc_id": g.vpc_id,
+        "name": g.name,
+        "description": g.description,
+        "ingress": sorted(g.ingress.iter().map(|r| source_string(&r.source)).collect()),
+        "id": g.id,
+    }))
+}
+
 fn vpce_gone(v: &VpcEndpointInfo) -> bool {
     matches!(
         v.state.to_ascii_lowercase().as_str(),
@@ -221,14 +234,7 @@ impl Clouds {
             .into_iter()
             .find(|g| g.id == id)
             .ok_or_else(|| ProviderError::Other(format!("security group {id} disappeared")))?;
-        Ok(obj(json!({
-            "region": region,
-            "vpc_id": g.vpc_id,
-            "name": g.name,
-            "description": g.description,
-            "ingress": sorted(g.ingress.iter().map(|r| source_string(&r.source)).collect()),
-            "id": g.id,
-        })))
+        Ok(group_attrs(region, &g))
     }
 }
 
@@ -513,19 +519,13 @@ impl Provider for Clouds {
                         .iter()
                         .find(|g| Some(g.id.as_str()) == r.id.as_deref())
                         .map(|g| Live::Present {
-                            attributes: obj(json!({
-                                "region": region,
-                                "vpc_id": g.vpc_id,
-                                "name": g.name,
-                                "description": g.description,
-                                "ingress": sorted(g.ingress.iter().map(|x| source_string(&x.source)).collect()),
-                                "id": g.id,
-                            })),
+                            attributes: group_attrs(region, g),
                         })
                         .unwrap_or(Live::Gone),
                     Kind::ClientEgress => {
                         let group = recorded(state, a, "group_id").unwrap_or_default();
-                        let ours: BTreeSet<String> = strings(&r.attributes, "cidrs").into_iter().collect();
+                        let ours: BTreeSet<String> =
+                            strings(&r.attributes, "cidrs").into_iter().collect();
                         match groups.iter().find(|g| g.id == group) {
                             None => Live::Gone,
                             Some(g) => {
