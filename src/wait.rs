@@ -103,6 +103,14 @@ pub enum WaitError<E: std::error::Error + 'static> {
     },
 }
 
+/// The pause before the next poll: the backoff schedule's delay, but never
+/// more than a quarter of the time waited so far (nor less than the policy's
+/// minimum), so that a state change is seen at most about 25% late while
+/// long waits still poll rarely.
+pub fn poll_gap(backoff: Duration, elapsed: Duration, policy: WaitPolicy) -> Duration {
+    backoff.min(policy.min_delay.max(elapsed / 4))
+}
+
 /// Polls `poll` until it returns [`Poll::Ready`] or [`Poll::Failed`], or the
 /// policy's timeout runs out. Delays grow exponentially with jitter.
 pub async fn wait_for<T, E, F, Fut>(
@@ -171,7 +179,7 @@ where
                 waited: elapsed,
             });
         }
-        let delay = delays.next().unwrap_or(policy.max_delay);
+        let delay = poll_gap(delays.next().unwrap_or(policy.max_delay), elapsed, policy);
         let remaining = policy.timeout.saturating_sub(elapsed);
         tokio::time::sleep(delay.min(remaining.max(Duration::from_millis(1)))).await;
     }
@@ -260,6 +268,16 @@ mod tests {
         let out: Result<u32, WaitError<Flaky>> =
             wait_for("x", "w", fast(), &NoProgress, || async { Err(Flaky) }).await;
         assert!(matches!(out, Err(WaitError::Poll { .. })));
+    }
+
+    #[test]
+    fn the_poll_gap_follows_the_time_waited() {
+        let p = WaitPolicy::default();
+        let s = Duration::from_secs;
+        assert_eq!(poll_gap(s(15), Duration::from_millis(100), p), p.min_delay);
+        assert_eq!(poll_gap(s(15), s(8), p), s(2));
+        assert_eq!(poll_gap(s(3), s(60), p), s(3));
+        assert_eq!(poll_gap(s(15), s(600), p), s(15));
     }
 
     #[tokio::test]
