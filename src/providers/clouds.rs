@@ -55,6 +55,11 @@ impl From<AwsError> for ProviderError {
     }
 }
 
+/// An object that vanished while privlink was working on it.
+fn disappeared(what: String, during: &str) -> ProviderError {
+    ProviderError::Other(format!("{what} disappeared{during}"))
+}
+
 fn obj(v: Value) -> Attrs {
     match v {
         Value::Object(m) => m,
@@ -214,7 +219,7 @@ impl Clouds {
         let v = found
             .into_iter()
             .find(|v| v.id == id)
-            .ok_or_else(|| ProviderError::Other(format!("VPC endpoint {id} disappeared")))?;
+            .ok_or_else(|| disappeared(format!("VPC endpoint {id}"), ""))?;
         let ips: BTreeMap<String, String> = ec2
             .network_interface_ips(&v.network_interface_ids)
             .await?
@@ -233,7 +238,7 @@ impl Clouds {
         let g = groups
             .into_iter()
             .find(|g| g.id == id)
-            .ok_or_else(|| ProviderError::Other(format!("security group {id} disappeared")))?;
+            .ok_or_else(|| disappeared(format!("security group {id}"), ""))?;
         Ok(group_attrs(region, &g))
     }
 }
@@ -608,9 +613,7 @@ impl Provider for Clouds {
                     )
                     .await?
                     .ok_or_else(|| {
-                        ProviderError::Other(format!(
-                            "Atlas endpoint {id} disappeared while reserving"
-                        ))
+                        disappeared(format!("Atlas endpoint {id}"), " while reserving")
                     })?;
                 Ok((id, serverless_attrs(project, instance, &e)))
             }
@@ -648,9 +651,7 @@ impl Provider for Clouds {
                     )
                     .await?
                     .ok_or_else(|| {
-                        ProviderError::Other(format!(
-                            "Atlas endpoint {endpoint} disappeared while linking"
-                        ))
+                        disappeared(format!("Atlas endpoint {endpoint}"), " while linking")
                     })?;
                 Ok((endpoint.to_owned(), link_attrs(project, instance, &e)))
             }
@@ -676,9 +677,7 @@ impl Provider for Clouds {
                     )
                     .await?
                     .ok_or_else(|| {
-                        ProviderError::Other(format!(
-                            "endpoint service {id} disappeared while creating"
-                        ))
+                        disappeared(format!("endpoint service {id}"), " while creating")
                     })?;
                 Ok((id, service_attrs(project, region, &e)))
             }
@@ -713,9 +712,7 @@ impl Provider for Clouds {
                     )
                     .await?
                     .ok_or_else(|| {
-                        ProviderError::Other(format!(
-                            "interface endpoint {vpce} disappeared while linking"
-                        ))
+                        disappeared(format!("interface endpoint {vpce}"), " while linking")
                     })?;
                 Ok((
                     vpce.to_owned(),

@@ -300,39 +300,23 @@ impl Ec2 {
         let op = change.operation();
         retry_busy(self.busy, || async move {
             let c = &self.client;
+            // The four calls differ only in the SDK builder that sends them.
+            macro_rules! send {
+                ($call:ident) => {
+                    c.$call()
+                        .group_id(group_id)
+                        .ip_permissions(perm.clone())
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| AwsError::from_sdk(op, e))
+                };
+            }
             match change {
-                RuleChange::AuthorizeIngress => c
-                    .authorize_security_group_ingress()
-                    .group_id(group_id)
-                    .ip_permissions(perm.clone())
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| AwsError::from_sdk(op, e)),
-                RuleChange::RevokeIngress => c
-                    .revoke_security_group_ingress()
-                    .group_id(group_id)
-                    .ip_permissions(perm.clone())
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| AwsError::from_sdk(op, e)),
-                RuleChange::AuthorizeEgress => c
-                    .authorize_security_group_egress()
-                    .group_id(group_id)
-                    .ip_permissions(perm.clone())
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| AwsError::from_sdk(op, e)),
-                RuleChange::RevokeEgress => c
-                    .revoke_security_group_egress()
-                    .group_id(group_id)
-                    .ip_permissions(perm.clone())
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| AwsError::from_sdk(op, e)),
+                RuleChange::AuthorizeIngress => send!(authorize_security_group_ingress),
+                RuleChange::RevokeIngress => send!(revoke_security_group_ingress),
+                RuleChange::AuthorizeEgress => send!(authorize_security_group_egress),
+                RuleChange::RevokeEgress => send!(revoke_security_group_egress),
             }
         })
         .await
