@@ -326,10 +326,26 @@ async fn faults_429_5xx_and_latency_still_converge_without_a_retry_storm() {
     // After each injected fault, the next request for the same method and
     // path (its retry) waits: at least Retry-After (1 s) after 429 and 503,
     // the first backoff step (2 s, minus rounding) after 500.
+    // A create that several resources send to one collection path (the
+    // interface endpoints of a shared endpoint service) cannot be told apart
+    // by method and path alone: the next one may be another resource's
+    // request, not the retry, so those paths (more than one answered create
+    // on them) are left out of this check.
+    let shared = |method: &str, path: &str| {
+        method != "GET"
+            && log
+                .iter()
+                .filter(|c| !c.injected && c.method == method && c.path == path)
+                .count()
+                > 1
+    };
     let mut gaps_ms: Vec<(u16, u128)> = Vec::new();
     let mut violations = Vec::new();
     for &i in &injected {
         let r = &log[i];
+        if shared(&r.method, &r.path) {
+            continue;
+        }
         let Some(next) = log[i + 1..]
             .iter()
             .find(|n| n.method == r.method && n.path == r.path)
