@@ -1,7 +1,10 @@
 //! The executor: walks the action graph concurrently.
 //!
-//! A node starts only when everything it depends on succeeded; at most
-//! `parallelism` nodes run at once. A failure skips the failed node's
+//! A node starts only when everything it depends on succeeded, and when one
+//! of `parallelism` call slots ([`crate::wait::CallSlots`]) is free. A step
+//! gives its slot back while it sleeps between polls, so `parallelism` bounds
+//! the steps talking to the clouds, not the ones waiting on them: K endpoints
+//! wait for Atlas side by side whatever K is. A failure skips the failed node's
 //! dependents (reported once, as skipped, not as a second error) while
 //! independent branches run to the end. One ledger owns the state file:
 //! every completed step, and every create call the moment it returns (before
@@ -25,6 +28,7 @@ use crate::model::{Address, Attrs, Reference};
 use crate::plan::{Action, Change, Plan, resolve};
 use crate::providers::{Op, Provider, ProviderError, Start};
 use crate::state::{ResourceState, StateError, StateFile, StateStore, Status};
+use crate::wait::{CallSlot, CallSlots};
 
 /// Receives the executor's events; implemented by the output module.
 pub trait Events: crate::wait::Progress {
@@ -38,6 +42,7 @@ pub trait Events: crate::wait::Progress {
 /// Executor settings.
 #[derive(Debug, Clone, Copy)]
 pub struct ApplyOptions {
+    /// Steps calling the clouds at once (steps sleeping in a wait not counted).
     pub parallelism: usize,
 }
 
@@ -161,31 +166,35 @@ pub async fn apply<P: Provider>(
     let mut blocked: BTreeSet<NodeIndex> = BTreeSet::new();
     let mut outcome = ApplyOutcome::default();
     let mut running: JoinSet<(NodeIndex, StepResult)> = JoinSet::new();
-    let parallelism = options.parallelism.max(1);
+    let slots = CallSlots::new(options.parallelism);
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    let start = |n: NodeIndex, slot: CallSlot, running: &mut JoinSet<(NodeIndex, StepResult)>| {
+        let node = g[n].clone();
+        let change = plan.changes[node.change].clone();
+        let provider = provider.clone();
+        let ledger = ledger.clone();
+        let events = events.clone();
+        let stack = plan.stack.clone();
+        let slots = slots.clone();
+        running.spawn(async move {
+            let step = run_step(&change, node.phase, &stack, provider, ledger, events);
+            (n, slots.run(slot, step).await)
+        });
+    };
 
     loop {
-        while !interrupted && running.len() < parallelism {
-            let Some(n) = ready.pop() else { break };
-            if blocked.contains(&n) {
-                continue;
-            }
-            let node = g[n].clone();
-            let change = plan.changes[node.change].clone();
-            let provider = provider.clone();
-            let ledger = ledger.clone();
-            let events = events.clone();
-            let stack = plan.stack.clone();
-            running.spawn(async move {
-                let r = run_step(&change, node.phase, &stack, provider, ledger, events).await;
-                (n, r)
-            });
+        ready.retain(|n| !blocked.contains(n));
+        while !interrupted && !ready.is_empty() {
+            let Some(slot) = slots.try_take() else { break };
+            let n = ready.pop().expect("not empty");
+            start(n, slot, &mut running);
         }
         if running.is_empty() {
             break;
         }
+        let want_slot = !interrupted && !ready.is_empty();
         tokio::select! {
             joined = running.join_next() => {
                 let Some(joined) = joined else { break };
@@ -225,6 +234,11 @@ pub async fn apply<P: Provider>(
                         }
                     }
                 }
+            }
+            // A running step went idle (or finished): start the next one.
+            slot = slots.take(), if want_slot => {
+                let n = ready.pop().expect("not empty");
+                start(n, slot, &mut running);
             }
             _ = &mut ctrl_c, if !interrupted => {
                 interrupted = true;

@@ -58,7 +58,9 @@ pub struct RunArgs {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// How many steps may run at once.
+    /// How many steps may be calling Atlas or AWS at once (a step waiting
+    /// between polls does not count, so any number of endpoints can wait
+    /// side by side).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// How long any one wait on Atlas or AWS may take (e.g. 30m, 90s).

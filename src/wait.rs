@@ -5,12 +5,102 @@
 //! enforces a timeout, reports progress (which step, which remote state, for
 //! how long) to a [`Progress`] sink, and turns a terminal failure such as
 //! Atlas's `FAILED` or `REJECTED` into an error carrying the remote message.
+//!
+//! It also owns the call slots behind `--parallelism`: a step runs holding
+//! one of a fixed number of [`CallSlots`], and every sleep of a wait or of a
+//! retry goes through [`idle`], which hands the slot back for its duration.
+//! So `--parallelism` bounds the steps talking to the clouds at once, while
+//! any number of steps may be waiting on a remote state change.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use thiserror::Error;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// A fixed number of slots for steps that are calling the clouds.
+#[derive(Debug, Clone)]
+pub struct CallSlots(Arc<Semaphore>);
+
+/// One slot, taken by a step before it starts.
+#[derive(Debug)]
+pub struct CallSlot(OwnedSemaphorePermit);
+
+/// The slot of the step running in this task, released while it idles.
+struct Held {
+    slots: CallSlots,
+    permit: Mutex<Option<OwnedSemaphorePermit>>,
+}
+
+tokio::task_local! {
+    static HELD: Held;
+}
+
+impl CallSlots {
+    /// `n` slots (at least one).
+    pub fn new(n: usize) -> Self {
+        CallSlots(Arc::new(Semaphore::new(n.max(1))))
+    }
+
+    /// A free slot now, if there is one.
+    pub fn try_take(&self) -> Option<CallSlot> {
+        self.0.clone().try_acquire_owned().ok().map(CallSlot)
+    }
+
+    /// The next free slot, waiting for one if needed.
+    pub async fn take(&self) -> CallSlot {
+        CallSlot(
+            self.0
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("call slots are never closed"),
+        )
+    }
+
+    /// Slots free at the moment.
+    pub fn free(&self) -> usize {
+        self.0.available_permits()
+    }
+
+    /// Runs `step` holding `slot`; every [`idle`] inside it gives the slot
+    /// back while it sleeps and takes one again before returning.
+    pub async fn run<F: Future>(&self, slot: CallSlot, step: F) -> F::Output {
+        let held = Held {
+            slots: self.clone(),
+            permit: Mutex::new(Some(slot.0)),
+        };
+        HELD.scope(held, step).await
+    }
+}
+
+/// Sleeps until `deadline` without holding the task's call slot (if it has
+/// one); the slot is taken again, waiting for a free one, before returning.
+pub async fn idle_until(deadline: tokio::time::Instant) {
+    let released = HELD
+        .try_with(|h| {
+            let permit = h.permit.lock().expect("slot lock").take();
+            permit.map(|p| {
+                drop(p);
+                h.slots.clone()
+            })
+        })
+        .ok()
+        .flatten();
+    tokio::time::sleep_until(deadline).await;
+    if let Some(slots) = released {
+        let slot = slots.take().await;
+        // The scope is still the same task's: put the slot back where it was.
+        let _ = HELD.try_with(|h| *h.permit.lock().expect("slot lock") = Some(slot.0));
+    }
+}
+
+/// [`idle_until`] for a duration.
+pub async fn idle(duration: Duration) {
+    idle_until(tokio::time::Instant::now() + duration).await;
+}
 
 /// What one poll of a remote object found.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,7 +271,7 @@ where
         }
         let delay = poll_gap(delays.next().unwrap_or(policy.max_delay), elapsed, policy);
         let remaining = policy.timeout.saturating_sub(elapsed);
-        tokio::time::sleep(delay.min(remaining.max(Duration::from_millis(1)))).await;
+        idle(delay.min(remaining.max(Duration::from_millis(1)))).await;
     }
 }
 
@@ -278,6 +368,45 @@ mod tests {
         assert_eq!(poll_gap(s(15), s(8), p), s(2));
         assert_eq!(poll_gap(s(3), s(60), p), s(3));
         assert_eq!(poll_gap(s(15), s(600), p), s(15));
+    }
+
+    #[tokio::test]
+    async fn an_idle_step_gives_its_slot_back_and_waits_to_take_one_again() {
+        let slots = CallSlots::new(1);
+        let first = slots.try_take().expect("one slot");
+        assert!(slots.try_take().is_none());
+        let started = Instant::now();
+        let step = tokio::spawn({
+            let slots = slots.clone();
+            let inner = slots.clone();
+            async move {
+                slots
+                    .run(first, async move {
+                        idle(Duration::from_millis(50)).await;
+                        (started.elapsed(), inner.free())
+                    })
+                    .await
+            }
+        });
+        // The step's slot is free while it sleeps...
+        let other = tokio::time::timeout(Duration::from_secs(5), slots.take())
+            .await
+            .expect("the idle step's slot");
+        // ...and it does not go on until a slot is free again.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!step.is_finished());
+        drop(other);
+        let (took, free_inside) = step.await.unwrap();
+        assert!(took >= Duration::from_millis(300), "{took:?}");
+        assert_eq!(free_inside, 0, "the step holds its slot again");
+        assert_eq!(slots.free(), 1, "and gives it back when it ends");
+    }
+
+    #[tokio::test]
+    async fn idle_outside_a_step_just_sleeps() {
+        let started = Instant::now();
+        idle(Duration::from_millis(20)).await;
+        assert!(started.elapsed() >= Duration::from_millis(20));
     }
 
     #[tokio::test]

@@ -120,7 +120,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     pub fault_rate: f64,
 
-    /// HTTP statuses injected faults are drawn from, comma-separated.
+    /// HTTP statuses of injected faults, comma-separated, taken in turn.
     #[arg(long, default_value = "429,500,503")]
     pub fault_statuses: String,
 

@@ -210,6 +210,7 @@ async fn put_faults(State(app): Shared, body: Bytes) -> Result<axum::Json<Value>
         }
         if let Some(statuses) = statuses {
             faults.statuses = statuses;
+            faults.injected = 0;
         }
         if let Some(ms) = latency {
             faults.latency = Duration::from_millis(ms);

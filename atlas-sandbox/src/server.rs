@@ -35,8 +35,12 @@ const TICK: Duration = Duration::from_millis(50);
 #[derive(Debug, Clone)]
 pub struct Faults {
     pub rate: f64,
+    /// Injected faults take these statuses in turn, so that any three
+    /// faults of `429,500,503` cover all three.
     pub statuses: Vec<u16>,
     pub latency: Duration,
+    /// How many faults were injected so far (picks the next status).
+    pub injected: usize,
 }
 
 /// One `/api` request as recorded for `GET /__sandbox/requests`.
@@ -138,6 +142,7 @@ pub fn build_state(config: &Config, base_url: String) -> Result<AppState, Server
             rate: config.fault_rate,
             statuses: config.fault_statuses.clone(),
             latency: config.latency,
+            injected: 0,
         }),
         requests: Mutex::new(Vec::new()),
         ec2: config.ec2_endpoint.as_deref().map(Ec2Client::new),
@@ -492,19 +497,19 @@ fn handle(app: &AppState, req: &ApiRequest) -> (Response, bool) {
 }
 
 fn injected_fault(app: &AppState) -> Option<ApiError> {
-    let faults = lock(&app.faults);
+    let mut faults = lock(&app.faults);
     if faults.rate <= 0.0 {
         return None;
     }
-    let mut rng = rand::rng();
-    if rng.random::<f64>() >= faults.rate {
+    if rand::rng().random::<f64>() >= faults.rate {
         return None;
     }
     let code = if faults.statuses.is_empty() {
         500
     } else {
-        faults.statuses[rng.random_range(0..faults.statuses.len())]
+        faults.statuses[faults.injected % faults.statuses.len()]
     };
+    faults.injected += 1;
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut err = ApiError::new(
         status,

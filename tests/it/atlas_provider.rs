@@ -30,6 +30,7 @@ fn fast_options() -> ClientOptions {
     ClientOptions {
         max_retries: 10,
         requests_per_second: 200,
+        burst: 3,
         min_retry_delay: Duration::from_millis(20),
         max_retry_delay: Duration::from_millis(200),
     }

@@ -130,7 +130,7 @@ impl Transport {
             },
         };
         let limiter = NonZeroU32::new(options.requests_per_second).map(|rps| {
-            let burst = NonZeroU32::new(rps.get().min(3)).unwrap_or(NonZeroU32::MIN);
+            let burst = NonZeroU32::new(options.burst).unwrap_or(NonZeroU32::MIN);
             RateLimiter::direct(Quota::per_second(rps).allow_burst(burst))
         });
         Ok(Transport {
@@ -231,7 +231,7 @@ impl Transport {
                     if retries < self.options.max_retries {
                         retries += 1;
                         let delay = delays.next().unwrap_or(self.options.max_retry_delay);
-                        tokio::time::sleep(delay).await;
+                        crate::wait::idle(delay).await;
                         continue;
                     }
                     return Err(AtlasError::Transport {
@@ -294,7 +294,7 @@ impl Transport {
                     // Slow the whole client down, not just this request.
                     self.pause_for(delay);
                 } else {
-                    tokio::time::sleep(delay).await;
+                    crate::wait::idle(delay).await;
                 }
                 continue;
             }
@@ -319,7 +319,7 @@ impl Transport {
         loop {
             let until = *self.paused_until.lock().expect("pause lock");
             match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
+                Some(t) if t > Instant::now() => crate::wait::idle_until(t.into()).await,
                 _ => break,
             }
         }

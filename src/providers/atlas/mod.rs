@@ -79,6 +79,8 @@ pub struct ClientOptions {
     /// Requests per second shared by every task using the client (clones
     /// share it too). `0` disables the budget.
     pub requests_per_second: u32,
+    /// Requests that may go out at once before the per-second budget applies.
+    pub burst: u32,
     /// First backoff delay; doubles (with jitter) up to `max_retry_delay`.
     /// `Retry-After` from Atlas is honoured as a minimum on top of this.
     pub min_retry_delay: Duration,
@@ -86,16 +88,20 @@ pub struct ClientOptions {
 }
 
 impl Default for ClientOptions {
-    /// Five retries, backing off from 2 s to 60 s, and 10 requests per
-    /// second (600 a minute) for the whole client: inside the 2000-a-minute
-    /// refill of the "Private Endpoint Services" rate-limit set, and with a
-    /// burst of 3 far from its 4000 capacity. (The legacy 100-a-minute rule
-    /// covers v1.0 resources, which this client does not call; in practice
-    /// the wait policies' poll intervals keep traffic much lower.)
+    /// Five retries, backing off from 2 s to 60 s, and a budget of 30
+    /// requests per second (1800 a minute) with a burst of 10 for the whole
+    /// client: inside the 2000-a-minute refill of the "Private Endpoint
+    /// Services" rate-limit set (scope: project), with a burst far from its
+    /// 4000 capacity, so privlink alone never empties the bucket, and high
+    /// enough that creating 20 endpoints at once is not spread over seconds.
+    /// (The legacy 100-a-minute rule covers v1.0 resources, which this client
+    /// does not call; the wait policies' poll intervals keep traffic far
+    /// below the budget anyway.)
     fn default() -> Self {
         ClientOptions {
             max_retries: 5,
-            requests_per_second: 10,
+            requests_per_second: 30,
+            burst: 10,
             min_retry_delay: Duration::from_secs(2),
             max_retry_delay: Duration::from_secs(60),
         }
