@@ -215,7 +215,8 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
                         reasons: vec![],
                         id: None,
                         before: None,
-                        after: Some(d.attrs.clone()),
+                        // The graph needs addresses and dependencies only.
+                        after: None,
                         changed: vec![],
                         forces_replacement: vec![],
                         depends_on: d.depends_on.clone(),

@@ -5,7 +5,7 @@
 //! dependents; destroy edges are the reverse of create edges, so dependents
 //! are deleted before what they depend on. Cycles are reported by address.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use petgraph::algo::toposort;
@@ -84,17 +84,23 @@ impl ActionGraph {
                 }
             }
         }
+        // Each edge once. (petgraph's update_edge would look for it among
+        // the node's edges: quadratic for a service shared by many endpoints.)
+        let mut edges: BTreeSet<(NodeIndex, NodeIndex)> = BTreeSet::new();
         for c in &plan.changes {
             for dep in &c.depends_on {
                 // Create edge: the dependency first.
                 if let (Some(&from), Some(&to)) = (apply.get(dep), apply.get(&c.address)) {
-                    graph.update_edge(from, to, ());
+                    edges.insert((from, to));
                 }
                 // Destroy edge, reversed: the dependent is deleted first.
                 if let (Some(&from), Some(&to)) = (delete.get(&c.address), delete.get(dep)) {
-                    graph.update_edge(from, to, ());
+                    edges.insert((from, to));
                 }
             }
+        }
+        for (from, to) in edges {
+            graph.add_edge(from, to, ());
         }
         let g = ActionGraph { graph };
         if let Err(cycle) = toposort(&g.graph, None) {

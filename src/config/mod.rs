@@ -245,9 +245,21 @@ pub fn load_str(
             ),
         });
     }
+    if let Some(raw) = parse_valid(text, &de::Ctx::new(env)) {
+        return resolve(raw, path);
+    }
     let ctx = de::Ctx::new(env);
     let raw = parse(text, path, &ctx)?;
     resolve(raw, path)
+}
+
+/// The common case in one pass: a single document that deserializes.
+/// Anything else gives `None` and goes through [`parse`], which reads the
+/// file twice to report its errors in order.
+fn parse_valid(text: &str, ctx: &de::Ctx<'_>) -> Option<de::RawConfig> {
+    let mut documents = serde_yaml::Deserializer::from_str(text);
+    let raw = de::Root(ctx).deserialize(documents.next()?).ok()?;
+    documents.next().is_none().then_some(raw)
 }
 
 /// Runs the deserializer over the single document of `text`.

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use futures_util::future::try_join_all;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -23,6 +24,13 @@ use crate::plan::expand::{TAG_ADDRESS, TAG_STACK};
 use crate::plan::{Live, LiveView};
 use crate::state::StateFile;
 use crate::wait::WaitPolicy;
+
+/// One region's VPC endpoints, security groups and interface IPs by id.
+type RegionRead = (
+    Vec<VpcEndpointInfo>,
+    Vec<SecurityGroupInfo>,
+    BTreeMap<String, String>,
+);
 
 /// Atlas region name (`US_EAST_1`) for an AWS region (`us-east-1`).
 pub fn atlas_region(aws_region: &str) -> String {
@@ -209,6 +217,61 @@ impl Clouds {
         c
     }
 
+    /// What one region holds of `addrs`: their VPC endpoints, their
+    /// security groups (owned and client) and the private IP of each
+    /// endpoint network interface. Endpoints and groups are read at once.
+    async fn read_region(
+        &self,
+        region: &str,
+        state: &StateFile,
+        addrs: &[&Address],
+    ) -> Result<RegionRead, ProviderError> {
+        let ec2 = self.ec2(region).await;
+        let mut vpce_ids = Vec::new();
+        let mut group_ids = Vec::new();
+        for a in addrs {
+            let r = &state.resources[*a];
+            match r.kind {
+                Kind::VpcEndpoint => vpce_ids.extend(r.id.clone()),
+                Kind::SecurityGroup => group_ids.extend(r.id.clone()),
+                Kind::ClientEgress => {
+                    group_ids.extend(recorded(state, a, "group_id").map(str::to_owned))
+                }
+                _ => {}
+            }
+        }
+        group_ids.sort();
+        group_ids.dedup();
+        let vpces = async {
+            if vpce_ids.is_empty() {
+                Ok(Vec::new())
+            } else {
+                ec2.describe_vpc_endpoints(&vpce_ids).await
+            }
+        };
+        let groups = async {
+            if group_ids.is_empty() {
+                Ok(Vec::new())
+            } else {
+                ec2.describe_security_groups(&group_ids).await
+            }
+        };
+        let (vpces, groups) = tokio::try_join!(vpces, groups)?;
+        let enis: Vec<String> = vpces
+            .iter()
+            .flat_map(|v| v.network_interface_ids.iter().cloned())
+            .collect();
+        let ips: BTreeMap<String, String> = if enis.is_empty() {
+            BTreeMap::new()
+        } else {
+            ec2.network_interface_ips(&enis)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        Ok((vpces, groups, ips))
+    }
+
     async fn vpce_with_ips(
         &self,
         ec2: &Ec2,
@@ -326,16 +389,63 @@ impl Provider for Clouds {
                     .push(a);
             }
         }
-        for ((project, instance), addrs) in &instances {
-            let list = self
-                .atlas
-                .list_serverless_endpoints(project, instance)
-                .await;
-            let list = match list {
-                Ok(l) => l,
-                Err(e) if e.is_not_found() => Vec::new(),
-                Err(e) => return Err(e.into()),
-            };
+        // Atlas, dedicated: one list of endpoint services per project.
+        let mut projects: BTreeSet<String> = BTreeSet::new();
+        for (a, r) in &state.resources {
+            if matches!(r.kind, Kind::EndpointService | Kind::InterfaceEndpoint)
+                && let Some(p) = recorded(state, a, "project_id")
+            {
+                projects.insert(p.to_owned());
+            }
+        }
+        for d in desired {
+            if d.kind == Kind::EndpointService
+                && let Some(p) = d.attrs.get("project_id").and_then(Value::as_str)
+            {
+                projects.insert(p.to_owned());
+            }
+        }
+
+        // AWS: per region, one describe of VPC endpoints, one of security
+        // groups (owned and client), one of network interfaces.
+        let mut regions: BTreeMap<String, Vec<&Address>> = BTreeMap::new();
+        for (a, r) in &state.resources {
+            if r.kind.side() == crate::model::Side::Aws
+                && let Some(region) = recorded(state, a, "region")
+            {
+                regions.entry(region.to_owned()).or_default().push(a);
+            }
+        }
+
+        // Every list and describe at once: they are independent.
+        let serverless_lists =
+            try_join_all(instances.keys().map(|(project, instance)| async move {
+                match self
+                    .atlas
+                    .list_serverless_endpoints(project, instance)
+                    .await
+                {
+                    Ok(l) => Ok(l),
+                    Err(e) if e.is_not_found() => Ok(Vec::new()),
+                    Err(e) => Err(ProviderError::from(e)),
+                }
+            }));
+        let service_lists = try_join_all(projects.iter().map(|p| async move {
+            self.atlas
+                .list_endpoint_services(p)
+                .await
+                .map(|l| (p.clone(), l))
+                .map_err(ProviderError::from)
+        }));
+        let region_reads = try_join_all(
+            regions
+                .iter()
+                .map(|(region, addrs)| self.read_region(region, state, addrs)),
+        );
+        let (serverless_lists, service_lists, region_reads) =
+            tokio::try_join!(serverless_lists, service_lists, region_reads)?;
+
+        for (((project, instance), addrs), list) in instances.iter().zip(serverless_lists) {
             for a in addrs {
                 let r = &state.resources[*a];
                 let id = match r.kind {
@@ -360,26 +470,7 @@ impl Provider for Clouds {
             }
         }
 
-        // Atlas, dedicated: one list of endpoint services per project.
-        let mut projects: BTreeSet<String> = BTreeSet::new();
-        for (a, r) in &state.resources {
-            if matches!(r.kind, Kind::EndpointService | Kind::InterfaceEndpoint)
-                && let Some(p) = recorded(state, a, "project_id")
-            {
-                projects.insert(p.to_owned());
-            }
-        }
-        for d in desired {
-            if d.kind == Kind::EndpointService
-                && let Some(p) = d.attrs.get("project_id").and_then(Value::as_str)
-            {
-                projects.insert(p.to_owned());
-            }
-        }
-        let mut services: BTreeMap<String, Vec<EndpointService>> = BTreeMap::new();
-        for p in &projects {
-            services.insert(p.clone(), self.atlas.list_endpoint_services(p).await?);
-        }
+        let services: BTreeMap<String, Vec<EndpointService>> = service_lists.into_iter().collect();
         for (a, r) in &state.resources {
             match r.kind {
                 Kind::EndpointService => {
@@ -461,55 +552,7 @@ impl Provider for Clouds {
             }
         }
 
-        // AWS: per region, one describe of VPC endpoints, one of security
-        // groups (owned and client), one of network interfaces.
-        let mut regions: BTreeMap<String, Vec<&Address>> = BTreeMap::new();
-        for (a, r) in &state.resources {
-            if r.kind.side() == crate::model::Side::Aws
-                && let Some(region) = recorded(state, a, "region")
-            {
-                regions.entry(region.to_owned()).or_default().push(a);
-            }
-        }
-        for (region, addrs) in &regions {
-            let ec2 = self.ec2(region).await;
-            let mut vpce_ids = Vec::new();
-            let mut group_ids = Vec::new();
-            for a in addrs {
-                let r = &state.resources[*a];
-                match r.kind {
-                    Kind::VpcEndpoint => vpce_ids.extend(r.id.clone()),
-                    Kind::SecurityGroup => group_ids.extend(r.id.clone()),
-                    Kind::ClientEgress => {
-                        group_ids.extend(recorded(state, a, "group_id").map(str::to_owned))
-                    }
-                    _ => {}
-                }
-            }
-            let vpces = if vpce_ids.is_empty() {
-                Vec::new()
-            } else {
-                ec2.describe_vpc_endpoints(&vpce_ids).await?
-            };
-            group_ids.sort();
-            group_ids.dedup();
-            let groups = if group_ids.is_empty() {
-                Vec::new()
-            } else {
-                ec2.describe_security_groups(&group_ids).await?
-            };
-            let enis: Vec<String> = vpces
-                .iter()
-                .flat_map(|v| v.network_interface_ids.iter().cloned())
-                .collect();
-            let ips: BTreeMap<String, String> = if enis.is_empty() {
-                BTreeMap::new()
-            } else {
-                ec2.network_interface_ips(&enis)
-                    .await?
-                    .into_iter()
-                    .collect()
-            };
+        for ((region, addrs), (vpces, groups, ips)) in regions.iter().zip(region_reads) {
             for a in addrs {
                 let r = &state.resources[*a];
                 let live = match r.kind {

@@ -32,6 +32,7 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair,
     VpcEndpoint, VpcEndpointType,
 };
+use futures_util::future::try_join_all;
 
 pub use error::{AwsError, ErrorKind, classify};
 pub use retry::BusyRetry;
@@ -138,10 +139,12 @@ impl Ec2 {
         ids: &[String],
     ) -> Result<Vec<SecurityGroupInfo>, AwsError> {
         let ids = unique(ids);
-        let mut out = Vec::new();
-        for chunk in ids.chunks(FILTER_CHUNK) {
-            out.extend(self.security_groups(filter("group-id", chunk)).await?);
-        }
+        let chunks = try_join_all(
+            ids.chunks(FILTER_CHUNK)
+                .map(|chunk| self.security_groups(filter("group-id", chunk))),
+        )
+        .await?;
+        let mut out: Vec<SecurityGroupInfo> = chunks.into_iter().flatten().collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
@@ -571,16 +574,17 @@ impl Ec2 {
         .map_err(AwsError::from_wait)
     }
 
-    /// The primary private IP of each network interface, in one call;
-    /// interfaces that do not exist are absent. Sorted by interface id.
+    /// The primary private IP of each network interface: one call per 200
+    /// ids, all at once; interfaces that do not exist are absent. Sorted by
+    /// interface id.
     pub async fn network_interface_ips(
         &self,
         eni_ids: &[String],
     ) -> Result<Vec<(String, String)>, AwsError> {
         const OP: &str = "DescribeNetworkInterfaces";
         let ids = unique(eni_ids);
-        let mut out = Vec::new();
-        for chunk in ids.chunks(FILTER_CHUNK) {
+        let chunks = try_join_all(ids.chunks(FILTER_CHUNK).map(|chunk| async move {
+            let mut found = Vec::new();
             let mut pages = self
                 .client
                 .describe_network_interfaces()
@@ -593,11 +597,14 @@ impl Ec2 {
                     if let (Some(id), Some(ip)) =
                         (eni.network_interface_id(), eni.private_ip_address())
                     {
-                        out.push((id.to_owned(), ip.to_owned()));
+                        found.push((id.to_owned(), ip.to_owned()));
                     }
                 }
             }
-        }
+            Ok::<_, AwsError>(found)
+        }))
+        .await?;
+        let mut out: Vec<(String, String)> = chunks.into_iter().flatten().collect();
         out.sort();
         out.dedup();
         Ok(out)
