@@ -5,8 +5,8 @@ starts the two servers on loopback and passes their addresses here in the
 environment (SANDBOX_URL, MOTO_URL, SLOW_SANDBOX_URL, PRIVLINK).
 
 Measures the four items of BENCHMARKS.md:
-  1. a no-change plan: Atlas calls (sandbox request log), EC2 calls (moto's
-     recorder), wall time and peak RSS, for generated files of N endpoints;
+  1. a no-change plan: Atlas calls (sandbox request log), EC2 calls (a
+     counting proxy in front of moto), wall time and peak RSS, for generated files of N endpoints;
   2. apply wall time for K independent endpoints against one endpoint's chain,
      at the default parallelism and at --parallelism 1;
   3. Atlas requests per endpoint per minute while K endpoints wait, against
@@ -18,6 +18,9 @@ and writes the Markdown report.
 from __future__ import annotations
 
 import argparse
+import threading
+import urllib.error
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import base64
 import datetime as dt
 import json
@@ -46,7 +49,7 @@ BUCKET_REFILL_PER_MIN = 2000
 LEGACY_PER_MIN = 100
 # privlink's own shared request budget (ClientOptions::default() in
 # src/providers/atlas/mod.rs).
-CLIENT_BUDGET = "30/s, burst 10"
+CLIENT_BUDGET = "30/s, burst 50"
 
 
 def log(msg: str) -> None:
@@ -104,39 +107,69 @@ class Sandbox:
 
 
 class Moto:
+    """moto_server, and a counting proxy in front of it for privlink's calls.
+
+    moto's own request recorder appends each request to a file from several
+    threads at once; privlink reads EC2 concurrently, and large records were
+    seen interleaved. The proxy counts each forwarded request in one place."""
+
     def __init__(self, url: str):
         self.url = url.rstrip("/")
+        self.calls: list[dict] = []
+        self.lock = threading.Lock()
+        self.recording = False
+        moto = self
+
+        class Forward(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                self.forward("POST")
+
+            def do_GET(self):
+                self.forward("GET")
+
+            def forward(self, method: str):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if moto.recording:
+                    params = urllib.parse.parse_qs(body.decode(errors="replace"))
+                    auth = self.headers.get("Authorization", "")
+                    region = auth.split("Credential=")[1].split("/")[2] if "Credential=" in auth else "?"
+                    with moto.lock:
+                        moto.calls.append({"action": params.get("Action", ["?"])[0], "region": region})
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "connection")}
+                req = urllib.request.Request(moto.url + self.path, data=body if method == "POST" else None, headers=headers, method=method)
+                try:
+                    with urllib.request.urlopen(req, timeout=300) as r:
+                        status, out, rh = r.status, r.read(), r.headers
+                except urllib.error.HTTPError as e:
+                    status, out, rh = e.code, e.read(), e.headers
+                self.send_response(status)
+                for k, v in rh.items():
+                    if k.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        self.proxy = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        self.proxy.daemon_threads = True
+        self.proxy_url = f"http://127.0.0.1:{self.proxy.server_address[1]}"
+        threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
 
     def start_recording(self) -> None:
-        http("POST", f"{self.url}/moto-api/recorder/reset-recording")
-        http("POST", f"{self.url}/moto-api/recorder/start-recording")
+        with self.lock:
+            self.calls = []
+        self.recording = True
 
     def stop_recording(self) -> list[dict]:
-        """The recorded EC2 calls made by privlink (the AWS SDK for Rust), as
-        (action, region) dicts; the sandbox's own link checks are excluded."""
-        http("POST", f"{self.url}/moto-api/recorder/stop-recording")
-        req = urllib.request.Request(f"{self.url}/moto-api/recorder/download-recording")
-        with urllib.request.urlopen(req, timeout=120) as r:
-            lines = r.read().decode().splitlines()
-        calls = []
-        for line in lines:
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            if "/moto-api/" in rec.get("url", ""):
-                continue
-            headers = {k.lower(): v for k, v in rec.get("headers", {}).items()}
-            if "aws-sdk-rust" not in headers.get("user-agent", "") + headers.get("x-amz-user-agent", ""):
-                continue
-            body = rec.get("body") or ""
-            if rec.get("body_encoded"):
-                body = base64.b64decode(body).decode(errors="replace")
-            params = urllib.parse.parse_qs(body)
-            action = params.get("Action", ["?"])[0]
-            auth = headers.get("authorization", "")
-            region = auth.split("Credential=")[1].split("/")[2] if "Credential=" in auth else "?"
-            calls.append({"action": action, "region": region})
-        return calls
+        """The EC2 calls that went through the proxy, as (action, region) dicts."""
+        self.recording = False
+        with self.lock:
+            return list(self.calls)
 
 
 # ---------------------------------------------------------------- moto fixture
@@ -285,6 +318,7 @@ class RunResult:
     code: int
     wall: float
     rss_kb: int
+    cpu: float = 0.0  # user + system seconds of the privlink process
     stdout: str = ""
     stderr: str = ""
 
@@ -303,17 +337,19 @@ class Privlink:
         if self.has_time:
             tfile = tempfile.NamedTemporaryFile(delete=False, dir=self.workdir, suffix=".time")
             tfile.close()
-            cmd = ["/usr/bin/time", "-f", "%e %M", "-o", tfile.name, *cmd]
+            cmd = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", tfile.name, *cmd]
         started = time.perf_counter()
         p = subprocess.run(cmd, cwd=self.workdir, env=env or self.env, capture_output=True, text=True)
         wall = time.perf_counter() - started
-        rss = 0
+        rss, cpu = 0, 0.0
         if tfile:
             text = Path(tfile.name).read_text().strip().splitlines()
             os.unlink(tfile.name)
             if text:
-                rss = int(text[-1].split()[1])
-        res = RunResult(p.returncode, wall, rss, p.stdout, p.stderr)
+                fields = text[-1].split()
+                rss = int(fields[1])
+                cpu = float(fields[2]) + float(fields[3])
+        res = RunResult(p.returncode, wall, rss, p.stdout, p.stderr, cpu)
         self.count += 1
         (self.workdir / f"run-{self.count:03d}-{args[0]}.log").write_text(
             f"$ privlink {' '.join(args)}\n# exit {p.returncode}, {wall:.3f} s\n{p.stdout}\n--- stderr\n{p.stderr}"
@@ -382,13 +418,15 @@ def item_plan(pl: Privlink, sandbox: Sandbox, moto: Moto, nets, sizes: list[int]
         st = json.loads(state.read_text()).get("resources", {})
         resources = len(st)
         bound, extra = plan_call_bound(st, shape["instances"])
-        walls, rsss = [], []
+        walls, rsss, cpus = [], [], []
         atlas_calls = ec2_calls = None
         atlas_detail = ec2_detail = ""
+        # EC2 through the counting proxy (same moto behind it).
+        plan_env = dict(pl.env, AWS_ENDPOINT_URL_EC2=moto.proxy_url)
         for r in range(repeats):
             sandbox.clear_requests()
             moto.start_recording()
-            res = pl.run(["plan", "-f", str(cfg), "--state", str(state), "--detailed-exitcode", "--no-color"], check=False)
+            res = pl.run(["plan", "-f", str(cfg), "--state", str(state), "--detailed-exitcode", "--no-color"], check=False, env=plan_env)
             calls = moto.stop_recording()
             reqs = [q for q in sandbox.requests() if not q["path"].startswith("/__sandbox")]
             if res.code != 0:
@@ -396,6 +434,7 @@ def item_plan(pl: Privlink, sandbox: Sandbox, moto: Moto, nets, sizes: list[int]
                 raise SystemExit(1)
             walls.append(res.wall)
             rsss.append(res.rss_kb)
+            cpus.append(res.cpu)
             if r == 0:
                 atlas_calls = len(reqs)
                 ec2_calls = len(calls)
@@ -428,6 +467,7 @@ def item_plan(pl: Privlink, sandbox: Sandbox, moto: Moto, nets, sizes: list[int]
             "ec2_detail": ec2_detail,
             "wall_median": statistics.median(walls),
             "wall_max": max(walls),
+            "cpu_median": statistics.median(cpus),
             "rss_mb": max(rsss) / 1024,
             "repeats": repeats,
         })
@@ -639,15 +679,15 @@ def write_report(rep: Report, out: Path, started: float) -> None:
     L.append("")
     L.append(
         f"M = serverless instances, R = AWS regions (dedicated regions are us-east-1 and us-west-2; serverless uses "
-        "us-east-1). Atlas calls from the sandbox's request log (cleared before), EC2 calls from moto's recorder "
-        "(only the AWS SDK for Rust's requests). The bound: one serverless list per instance, one endpoint-service "
+        "us-east-1). Atlas calls from the sandbox's request log (cleared before), EC2 calls counted by a proxy in front of moto "
+        "(privlink's requests only). The bound: one serverless list per instance, one endpoint-service "
         "list and one Digest challenge for the project, three describes per region (VPC endpoints, security groups, "
         "network interfaces), plus one per extra page (1000 results) or chunk of 200 ids. "
         "Wall time: median of the repeats; RSS: `/usr/bin/time` maximum resident set."
     )
     L.append("")
-    L.append("| N | resources | M | R | Atlas calls | EC2 calls | bound: M + 2 + 3R + pages/chunks | calls target | wall (median) | peak RSS | time < 2 s | RSS < 100 MB |")
-    L.append("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|")
+    L.append("| N | resources | M | R | Atlas calls | EC2 calls | bound: M + 2 + 3R + pages/chunks | calls target | wall (median) | privlink CPU (median) | peak RSS | time < 2 s | RSS < 100 MB |")
+    L.append("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|")
     for r in rep.plan_rows:
         wall_ok = r["wall_median"] < 2.0
         rss_ok = r["rss_mb"] < 100
@@ -655,7 +695,7 @@ def write_report(rep: Report, out: Path, started: float) -> None:
             f"| {r['n']} | {r['resources']} | {r['m']} | {r['regions']} | {r['atlas']} | {r['ec2']} | "
             f"{r['m']} + 2 + 3·{r['regions']} + {r['extra']} = {r['bound']} | {ok(r['atlas'] + r['ec2'] <= r['bound'])} | "
             f"{r['wall_median']:.3f} s (max {r['wall_max']:.3f}, {r['repeats']} runs) | "
-            f"{r['rss_mb']:.1f} MB | {ok(wall_ok)} | {ok(rss_ok)} |"
+            f"{r.get('cpu_median', 0):.2f} s | {r['rss_mb']:.1f} MB | {ok(wall_ok)} | {ok(rss_ok)} |"
         )
     L.append("")
     L.append("Calls by kind:")

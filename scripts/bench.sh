@@ -31,8 +31,6 @@ LOG_DIR_MAIN=$LOG_DIR
 LOG_DIR_SLOW=$(mktemp -d)
 trap 'status=$?; stop_servers; rm -rf "$LOG_DIR_MAIN" "$LOG_DIR_SLOW"; exit $status' EXIT
 
-# moto's request recorder (EC2 call counts) writes its file here, not in the repository.
-export MOTO_RECORDER_FILEPATH=$LOG_DIR/moto_recording
 start_moto
 log "moto_server at $MOTO_URL"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1

@@ -128,7 +128,7 @@ impl Default for WaitPolicy {
     fn default() -> Self {
         WaitPolicy {
             timeout: Duration::from_secs(30 * 60),
-            min_delay: Duration::from_millis(500),
+            min_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(15),
         }
     }
@@ -194,11 +194,11 @@ pub enum WaitError<E: std::error::Error + 'static> {
 }
 
 /// The pause before the next poll: the backoff schedule's delay, but never
-/// more than a quarter of the time waited so far (nor less than the policy's
-/// minimum), so that a state change is seen at most about 25% late while
+/// more than an eighth of the time waited so far (nor less than the policy's
+/// minimum), so that a state change is seen at most about 12% late while
 /// long waits still poll rarely.
 pub fn poll_gap(backoff: Duration, elapsed: Duration, policy: WaitPolicy) -> Duration {
-    backoff.min(policy.min_delay.max(elapsed / 4))
+    backoff.min(policy.min_delay.max(elapsed / 8))
 }
 
 /// Polls `poll` until it returns [`Poll::Ready`] or [`Poll::Failed`], or the
@@ -365,7 +365,7 @@ mod tests {
         let p = WaitPolicy::default();
         let s = Duration::from_secs;
         assert_eq!(poll_gap(s(15), Duration::from_millis(100), p), p.min_delay);
-        assert_eq!(poll_gap(s(15), s(8), p), s(2));
+        assert_eq!(poll_gap(s(15), s(8), p), s(1));
         assert_eq!(poll_gap(s(3), s(60), p), s(3));
         assert_eq!(poll_gap(s(15), s(600), p), s(15));
     }

@@ -417,33 +417,39 @@ impl Provider for Clouds {
             }
         }
 
-        // Every list and describe at once: they are independent.
-        let serverless_lists =
-            try_join_all(instances.keys().map(|(project, instance)| async move {
-                match self
-                    .atlas
-                    .list_serverless_endpoints(project, instance)
-                    .await
-                {
-                    Ok(l) => Ok(l),
-                    Err(e) if e.is_not_found() => Ok(Vec::new()),
-                    Err(e) => Err(ProviderError::from(e)),
-                }
-            }));
-        let service_lists = try_join_all(projects.iter().map(|p| async move {
-            self.atlas
-                .list_endpoint_services(p)
-                .await
-                .map(|l| (p.clone(), l))
-                .map_err(ProviderError::from)
-        }));
+        // Atlas and EC2 at once. Atlas lists go one after another: HTTP
+        // Digest numbers each request on the shared nonce, and requests that
+        // overtake each other on the way are refused (and answered again)
+        // by a server that wants the numbers in order. EC2 regions, and the
+        // describes within one, are read concurrently.
+        let serverless_lists = async {
+            let mut lists = Vec::with_capacity(instances.len());
+            for (project, instance) in instances.keys() {
+                lists.push(
+                    match self
+                        .atlas
+                        .list_serverless_endpoints(project, instance)
+                        .await
+                    {
+                        Ok(l) => l,
+                        Err(e) if e.is_not_found() => Vec::new(),
+                        Err(e) => return Err(ProviderError::from(e)),
+                    },
+                );
+            }
+            let mut services = Vec::with_capacity(projects.len());
+            for p in &projects {
+                services.push((p.clone(), self.atlas.list_endpoint_services(p).await?));
+            }
+            Ok::<_, ProviderError>((lists, services))
+        };
         let region_reads = try_join_all(
             regions
                 .iter()
                 .map(|(region, addrs)| self.read_region(region, state, addrs)),
         );
-        let (serverless_lists, service_lists, region_reads) =
-            tokio::try_join!(serverless_lists, service_lists, region_reads)?;
+        let ((serverless_lists, service_lists), region_reads) =
+            tokio::try_join!(serverless_lists, region_reads)?;
 
         for (((project, instance), addrs), list) in instances.iter().zip(serverless_lists) {
             for a in addrs {

@@ -48,6 +48,10 @@ enum Auth {
         password: String,
         /// The last challenge, reused with an increasing `nc`.
         challenge: Mutex<Option<WwwAuthenticateHeader>>,
+        /// Held by the request that fetches the first challenge, so that
+        /// concurrent first requests wait for it instead of each drawing a
+        /// `401` of their own.
+        handshake: tokio::sync::Mutex<()>,
     },
     ServiceAccount {
         client_id: String,
@@ -119,6 +123,7 @@ impl Transport {
                 username: public_key,
                 password: private_key,
                 challenge: Mutex::new(None),
+                handshake: tokio::sync::Mutex::new(()),
             },
             Credentials::ServiceAccount {
                 client_id,
@@ -152,6 +157,20 @@ impl Transport {
         body: Option<&serde_json::Value>,
     ) -> Result<Reply, AtlasError> {
         let body = body.map(|b| serde_json::to_vec(b).expect("JSON values serialize"));
+        if let Auth::Digest {
+            challenge,
+            handshake,
+            ..
+        } = &self.auth
+        {
+            let unknown = || challenge.lock().expect("digest lock").is_none();
+            if unknown() {
+                let _first = handshake.lock().await;
+                if unknown() {
+                    return self.execute(method, path_and_query, body, Mode::Api).await;
+                }
+            }
+        }
         self.execute(method, path_and_query, body, Mode::Api).await
     }
 
@@ -346,6 +365,7 @@ impl Transport {
                 username,
                 password,
                 challenge,
+                ..
             } => {
                 let context = AuthContext::new_with_method(
                     username.as_str(),

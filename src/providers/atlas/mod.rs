@@ -13,6 +13,7 @@
 
 mod error;
 mod http;
+mod shared_read;
 mod types;
 
 use std::fmt;
@@ -32,6 +33,7 @@ pub use types::{
 };
 
 use http::{Reply, Transport};
+use shared_read::SharedRead;
 
 /// The default Atlas base URL.
 pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
@@ -89,19 +91,19 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     /// Five retries, backing off from 2 s to 60 s, and a budget of 30
-    /// requests per second (1800 a minute) with a burst of 10 for the whole
-    /// client: inside the 2000-a-minute refill of the "Private Endpoint
-    /// Services" rate-limit set (scope: project), with a burst far from its
-    /// 4000 capacity, so privlink alone never empties the bucket, and high
-    /// enough that creating 20 endpoints at once is not spread over seconds.
-    /// (The legacy 100-a-minute rule covers v1.0 resources, which this client
-    /// does not call; the wait policies' poll intervals keep traffic far
-    /// below the budget anyway.)
+    /// requests per second with a burst of 50 for the whole client: at most
+    /// 1850 in any minute, inside the 2000-a-minute refill of the "Private
+    /// Endpoint Services" rate-limit set (scope: project) and far from its
+    /// 4000 capacity, so privlink alone never empties the bucket; and enough
+    /// that creating 20 endpoints at once is not spread over seconds. (The
+    /// legacy 100-a-minute rule covers v1.0 resources, which this client does
+    /// not call; waits share their status reads, see `SharedRead`, which
+    /// keeps their traffic far below the budget.)
     fn default() -> Self {
         ClientOptions {
             max_retries: 5,
             requests_per_second: 30,
-            burst: 10,
+            burst: 50,
             min_retry_delay: Duration::from_secs(2),
             max_retry_delay: Duration::from_secs(60),
         }
@@ -138,10 +140,13 @@ pub enum InterfaceTarget {
 }
 
 /// A cheap-to-clone handle on one Atlas connection: clones share the
-/// credentials, the token cache, the request budget and the 429 pause.
+/// credentials, the token cache, the request budget, the 429 pause and the
+/// shared status reads of waits.
 #[derive(Clone)]
 pub struct AtlasClient {
     inner: Arc<Transport>,
+    /// Endpoint lists per serverless instance, shared by concurrent waits.
+    serverless_lists: Arc<SharedRead<Vec<ServerlessEndpoint>>>,
 }
 
 impl fmt::Debug for AtlasClient {
@@ -164,6 +169,7 @@ impl AtlasClient {
     ) -> Result<Self, AtlasError> {
         Ok(AtlasClient {
             inner: Arc::new(Transport::new(base_url, credentials, options)?),
+            serverless_lists: Arc::default(),
         })
     }
 
@@ -278,7 +284,8 @@ impl AtlasClient {
             .map(|w| Some(w.into()))
     }
 
-    /// Polls a serverless private endpoint until it reaches `target`.
+    /// Polls a serverless private endpoint until it reaches `target`,
+    /// through the instance's endpoint list shared by all waits.
     ///
     /// `FAILED` (and, except when waiting for `Gone`, `DELETING` or the
     /// endpoint disappearing) ends the wait with [`AtlasError::Failed`]
@@ -300,8 +307,25 @@ impl AtlasClient {
             ServerlessTarget::Available => "waiting for the endpoint link (AVAILABLE)",
             ServerlessTarget::Gone => "waiting for the endpoint deletion",
         };
+        // Every wait on this instance reads the same list: at most about one
+        // request per `min_delay` however many endpoints wait. A list may be
+        // up to `min_delay` older than the poll, never older than the wait,
+        // so what was changed before the wait began is in it.
+        let key = format!("{group}/{instance}");
+        let began = tokio::time::Instant::now();
         wait_for(address, step, policy, progress, || async {
-            let found = self.get_serverless_endpoint(group, instance, id).await?;
+            let now = tokio::time::Instant::now();
+            let oldest = now
+                .checked_sub(policy.min_delay)
+                .unwrap_or(began)
+                .max(began);
+            let list = self
+                .serverless_lists
+                .read_since(&key, oldest, || {
+                    self.list_serverless_endpoints(group, instance)
+                })
+                .await?;
+            let found = list.iter().find(|e| e.id == id).cloned();
             Ok(classify_serverless(found, target))
         })
         .await
