@@ -4,7 +4,7 @@
 # atlas-sandbox instances on loopback (one with Atlas's documented rate limit,
 # one with a tiny bucket for the 429 run) and runs bench/privlink_bench.py.
 #
-#   scripts/bench.sh                 # full run (about 10-15 minutes on 2 cores)
+#   scripts/bench.sh                 # full run (about 25 minutes on 2 cores, most of it the set-up apply of 1000 endpoints in moto)
 #   scripts/bench.sh --quick         # smaller sizes; writes BENCHMARKS.quick.md
 #   scripts/bench.sh --only 1,4      # some items only (see the driver's --help)
 #

@@ -76,9 +76,12 @@ impl CallSlots {
     }
 }
 
-/// Sleeps until `deadline` without holding the task's call slot (if it has
-/// one); the slot is taken again, waiting for a free one, before returning.
-pub async fn idle_until(deadline: tokio::time::Instant) {
+/// Runs `f` without holding the task's call slot (if it has one); the slot
+/// is taken again, waiting for a free one, before returning. Everything that
+/// waits on time or on another step (a sleep, a lock another step holds
+/// while it may itself idle) goes through here: a step that keeps its slot
+/// while waiting for a step that needs a slot back could wait forever.
+pub async fn idle_while<F: Future>(f: F) -> F::Output {
     let released = HELD
         .try_with(|h| {
             let permit = h.permit.lock().expect("slot lock").take();
@@ -89,12 +92,18 @@ pub async fn idle_until(deadline: tokio::time::Instant) {
         })
         .ok()
         .flatten();
-    tokio::time::sleep_until(deadline).await;
+    let out = f.await;
     if let Some(slots) = released {
         let slot = slots.take().await;
         // The scope is still the same task's: put the slot back where it was.
         let _ = HELD.try_with(|h| *h.permit.lock().expect("slot lock") = Some(slot.0));
     }
+    out
+}
+
+/// Sleeps until `deadline` without holding the task's call slot.
+pub async fn idle_until(deadline: tokio::time::Instant) {
+    idle_while(tokio::time::sleep_until(deadline)).await;
 }
 
 /// [`idle_until`] for a duration.
@@ -400,6 +409,49 @@ mod tests {
         assert!(took >= Duration::from_millis(300), "{took:?}");
         assert_eq!(free_inside, 0, "the step holds its slot again");
         assert_eq!(slots.free(), 1, "and gives it back when it ends");
+    }
+
+    #[tokio::test]
+    async fn a_step_waiting_on_a_lock_does_not_starve_the_holder_of_a_slot() {
+        // One slot. Step A holds a lock and idles inside it; step B waits for
+        // the lock. If B kept its slot while waiting, A could never take one
+        // back to finish.
+        let slots = CallSlots::new(1);
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        let a_slot = slots.try_take().unwrap();
+        let guard = lock.clone().lock_owned().await;
+        let a = tokio::spawn({
+            let slots = slots.clone();
+            async move {
+                slots
+                    .run(a_slot, async move {
+                        let _guard = guard;
+                        idle(Duration::from_millis(50)).await;
+                    })
+                    .await
+            }
+        });
+        let b_slot = tokio::time::timeout(Duration::from_secs(5), slots.take())
+            .await
+            .expect("A gives its slot back while idle");
+        let b = tokio::spawn({
+            let slots = slots.clone();
+            let lock = lock.clone();
+            async move {
+                slots
+                    .run(b_slot, async move {
+                        let _g = idle_while(lock.lock()).await;
+                    })
+                    .await
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(5), async {
+            a.await.unwrap();
+            b.await.unwrap();
+        })
+        .await
+        .expect("no deadlock");
+        assert_eq!(slots.free(), 1);
     }
 
     #[tokio::test]

@@ -165,7 +165,7 @@ impl Transport {
         {
             let unknown = || challenge.lock().expect("digest lock").is_none();
             if unknown() {
-                let _first = handshake.lock().await;
+                let _first = crate::wait::idle_while(handshake.lock()).await;
                 if unknown() {
                     return self.execute(method, path_and_query, body, Mode::Api).await;
                 }
@@ -401,7 +401,7 @@ impl Transport {
 
     async fn drop_token(&self) {
         if let Auth::ServiceAccount { token, .. } = &self.auth {
-            *token.lock().await = None;
+            *crate::wait::idle_while(token.lock()).await = None;
         }
     }
 
@@ -411,7 +411,7 @@ impl Transport {
         let Auth::ServiceAccount { token, .. } = &self.auth else {
             unreachable!("only service accounts use tokens")
         };
-        let mut guard = token.lock().await;
+        let mut guard = crate::wait::idle_while(token.lock()).await;
         if let Some(t) = guard.as_ref()
             && Instant::now() < t.refresh_at
         {

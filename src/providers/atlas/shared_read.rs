@@ -51,7 +51,9 @@ impl<T> SharedRead<T> {
             .entry(key.to_owned())
             .or_default()
             .clone();
-        let mut kept = cell.lock().await;
+        // Whoever holds the cell may idle (a 429 pause) and need a call
+        // slot back: wait for it without holding ours.
+        let mut kept = crate::wait::idle_while(cell.lock()).await;
         if let Some((at, value)) = &*kept
             && *at >= oldest
         {
