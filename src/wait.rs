@@ -379,23 +379,30 @@ mod tests {
         assert_eq!(poll_gap(s(15), s(600), p), s(15));
     }
 
+    /// Runs `step` in its own task holding `slot`, as the executor does.
+    fn spawn_step<F>(
+        slots: &CallSlots,
+        slot: CallSlot,
+        step: F,
+    ) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let slots = slots.clone();
+        tokio::spawn(async move { slots.run(slot, step).await })
+    }
+
     #[tokio::test]
     async fn an_idle_step_gives_its_slot_back_and_waits_to_take_one_again() {
         let slots = CallSlots::new(1);
         let first = slots.try_take().expect("one slot");
         assert!(slots.try_take().is_none());
         let started = Instant::now();
-        let step = tokio::spawn({
-            let slots = slots.clone();
-            let inner = slots.clone();
-            async move {
-                slots
-                    .run(first, async move {
-                        idle(Duration::from_millis(50)).await;
-                        (started.elapsed(), inner.free())
-                    })
-                    .await
-            }
+        let inner = slots.clone();
+        let step = spawn_step(&slots, first, async move {
+            idle(Duration::from_millis(50)).await;
+            (started.elapsed(), inner.free())
         });
         // The step's slot is free while it sleeps...
         let other = tokio::time::timeout(Duration::from_secs(5), slots.take())
@@ -420,30 +427,15 @@ mod tests {
         let lock = Arc::new(tokio::sync::Mutex::new(()));
         let a_slot = slots.try_take().unwrap();
         let guard = lock.clone().lock_owned().await;
-        let a = tokio::spawn({
-            let slots = slots.clone();
-            async move {
-                slots
-                    .run(a_slot, async move {
-                        let _guard = guard;
-                        idle(Duration::from_millis(50)).await;
-                    })
-                    .await
-            }
+        let a = spawn_step(&slots, a_slot, async move {
+            let _guard = guard;
+            idle(Duration::from_millis(50)).await;
         });
         let b_slot = tokio::time::timeout(Duration::from_secs(5), slots.take())
             .await
             .expect("A gives its slot back while idle");
-        let b = tokio::spawn({
-            let slots = slots.clone();
-            let lock = lock.clone();
-            async move {
-                slots
-                    .run(b_slot, async move {
-                        let _g = idle_while(lock.lock()).await;
-                    })
-                    .await
-            }
+        let b = spawn_step(&slots, b_slot, async move {
+            let _g = idle_while(lock.lock()).await;
         });
         tokio::time::timeout(Duration::from_secs(5), async {
             a.await.unwrap();
