@@ -146,6 +146,22 @@ impl Default for WaitPolicy {
 /// Consecutive failed polls a wait tolerates before it gives up.
 const MAX_FAILED_POLLS: u32 = 3;
 
+/// The pause after a failed poll, doubled for each further failure in a row
+/// (and capped by the policy's longest delay): the client has already
+/// retried that request, so the remote side is in trouble and the next poll
+/// waits at least as long as the client's first retry would.
+const FAILED_POLL_DELAY: Duration = Duration::from_secs(2);
+
+/// The pause before the next poll after `failed` consecutive failed polls:
+/// [`poll_gap`]'s value, or more while polls fail.
+fn after_failures(gap: Duration, failed: u32, policy: WaitPolicy) -> Duration {
+    if failed == 0 {
+        return gap;
+    }
+    let backoff = FAILED_POLL_DELAY.saturating_mul(1 << (failed - 1).min(16));
+    gap.max(backoff.min(policy.max_delay))
+}
+
 /// One progress report from a wait.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WaitEvent<'a> {
@@ -278,7 +294,8 @@ where
                 waited: elapsed,
             });
         }
-        let delay = poll_gap(delays.next().unwrap_or(policy.max_delay), elapsed, policy);
+        let gap = poll_gap(delays.next().unwrap_or(policy.max_delay), elapsed, policy);
+        let delay = after_failures(gap, failed_polls, policy);
         let remaining = policy.timeout.saturating_sub(elapsed);
         idle(delay.min(remaining.max(Duration::from_millis(1)))).await;
     }
@@ -377,6 +394,19 @@ mod tests {
         assert_eq!(poll_gap(s(15), s(8), p), s(1));
         assert_eq!(poll_gap(s(3), s(60), p), s(3));
         assert_eq!(poll_gap(s(15), s(600), p), s(15));
+    }
+
+    #[test]
+    fn failed_polls_back_off_from_two_seconds() {
+        let p = WaitPolicy::default();
+        let s = Duration::from_secs;
+        let gap = Duration::from_millis(300);
+        assert_eq!(after_failures(gap, 0, p), gap);
+        assert_eq!(after_failures(gap, 1, p), s(2));
+        assert_eq!(after_failures(gap, 2, p), s(4));
+        assert_eq!(after_failures(gap, 3, p), s(8));
+        assert_eq!(after_failures(gap, 30, p), p.max_delay);
+        assert_eq!(after_failures(s(10), 1, p), s(10));
     }
 
     /// Runs `step` in its own task holding `slot`, as the executor does.

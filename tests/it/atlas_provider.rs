@@ -804,6 +804,46 @@ async fn a_429_pauses_every_task_of_the_client() {
 }
 
 #[tokio::test]
+async fn a_429_after_the_last_retry_still_pauses_the_client() {
+    let sandbox = Sandbox::start(&sandbox_args(&[
+        "--fault-rate",
+        "1.0",
+        "--fault-statuses",
+        "429",
+    ]));
+    let client = AtlasClient::new(
+        &sandbox.base_url,
+        Credentials::Digest {
+            public_key: PUBLIC_KEY.into(),
+            private_key: PRIVATE_KEY.into(),
+        },
+        ClientOptions {
+            max_retries: 0,
+            ..fast_options()
+        },
+    )
+    .unwrap();
+    // Each call gets one answer, 429, and gives up; the second call (a
+    // waiter polling again, say) must still wait out Retry-After (1 s).
+    for _ in 0..2 {
+        let err = client.list_endpoint_services(PROJECT).await.unwrap_err();
+        assert!(err.to_string().contains("429"), "{err}");
+    }
+    let log = sandbox.requests().await;
+    let limited: Vec<SystemTime> = log
+        .iter()
+        .filter(|r| status_of(r) == 429)
+        .map(time_of)
+        .collect();
+    assert_eq!(limited.len(), 2, "{log:#?}");
+    let gap = limited[1].duration_since(limited[0]).unwrap_or_default();
+    assert!(
+        gap >= Duration::from_millis(950),
+        "the second call came {gap:?} after a final 429 with Retry-After: 1"
+    );
+}
+
+#[tokio::test]
 async fn unreachable_atlas_is_a_transport_error() {
     let client = AtlasClient::new(
         "http://127.0.0.1:9",

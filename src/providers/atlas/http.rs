@@ -317,6 +317,12 @@ impl Transport {
                 }
                 continue;
             }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                // Out of retries, but the limit still holds for every other
+                // request (and for whoever tries this one again).
+                let backoff = delays.next().unwrap_or(self.options.max_retry_delay);
+                self.pause_for(retry_after(&headers).map_or(backoff, |ra| ra.max(backoff)));
+            }
             return Ok(Reply {
                 status,
                 body: bytes,
