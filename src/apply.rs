@@ -12,7 +12,8 @@
 //! resumes the wait instead of creating a duplicate. Ctrl-C starts nothing
 //! new, lets running steps finish, writes state and reports the interrupt.
 
-use std::collections::{BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -157,12 +158,14 @@ pub async fn apply<P: Provider>(
         .node_indices()
         .map(|n| (n, g.neighbors_directed(n, Direction::Incoming).count()))
         .collect();
-    let mut ready: Vec<NodeIndex> = remaining_deps
+    // Ready steps, the one holding up the longest chain first (then by
+    // address, for a stable order).
+    let queued = |n: NodeIndex| (dag.priority(n), Reverse(g[n].address.clone()), n);
+    let mut ready: BinaryHeap<(u64, Reverse<Address>, NodeIndex)> = remaining_deps
         .iter()
         .filter(|(_, d)| **d == 0)
-        .map(|(n, _)| *n)
+        .map(|(n, _)| queued(*n))
         .collect();
-    ready.sort_by_key(|n| std::cmp::Reverse(g[*n].address.clone()));
     let mut blocked: BTreeSet<NodeIndex> = BTreeSet::new();
     let mut outcome = ApplyOutcome::default();
     let mut running: JoinSet<(NodeIndex, StepResult)> = JoinSet::new();
@@ -185,10 +188,10 @@ pub async fn apply<P: Provider>(
     };
 
     loop {
-        ready.retain(|n| !blocked.contains(n));
+        ready.retain(|(_, _, n)| !blocked.contains(n));
         while !interrupted && !ready.is_empty() {
             let Some(slot) = slots.try_take() else { break };
-            let n = ready.pop().expect("not empty");
+            let (_, _, n) = ready.pop().expect("not empty");
             start(n, slot, &mut running);
         }
         if running.is_empty() {
@@ -215,7 +218,7 @@ pub async fn apply<P: Provider>(
                             let d = remaining_deps.get_mut(&next).expect("node");
                             *d -= 1;
                             if *d == 0 {
-                                ready.push(next);
+                                ready.push(queued(next));
                             }
                         }
                     }
@@ -237,7 +240,7 @@ pub async fn apply<P: Provider>(
             }
             // A running step went idle (or finished): start the next one.
             slot = slots.take(), if want_slot => {
-                let n = ready.pop().expect("not empty");
+                let (_, _, n) = ready.pop().expect("not empty");
                 start(n, slot, &mut running);
             }
             _ = &mut ctrl_c, if !interrupted => {

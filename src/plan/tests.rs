@@ -132,6 +132,29 @@ fn empty_state_plans_five_creates_in_dependency_order() {
     insta::assert_snapshot!("create_plan", render_plan(&plan, Style::plain()));
     let graph = crate::graph::ActionGraph::build(&plan).unwrap();
     insta::assert_snapshot!("create_graph", graph.to_text());
+
+    // The Atlas endpoint heads the longest chain (reserve, link, wait):
+    // among the two steps ready at the start it goes first.
+    let priority = |a: &str| {
+        let n = graph
+            .graph
+            .node_indices()
+            .find(|n| graph.graph[*n].address.as_str() == a)
+            .unwrap();
+        graph.priority(n)
+    };
+    let order = [
+        "endpoints.orders.atlas_endpoint",
+        "endpoints.orders.security_group",
+        "endpoints.orders.vpc_endpoint",
+        "endpoints.orders.link",
+        "endpoints.orders.client_egress[sg-0123456789abcdef0]",
+    ];
+    let ranks: Vec<u64> = order.iter().map(|a| priority(a)).collect();
+    assert!(
+        ranks.windows(2).all(|w| w[0] > w[1]),
+        "{order:?}: {ranks:?}"
+    );
 }
 
 #[test]

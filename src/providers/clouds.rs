@@ -272,17 +272,16 @@ impl Clouds {
         Ok((vpces, groups, ips))
     }
 
+    /// The attributes of an endpoint just read (by its wait), with the
+    /// private IPs of its network interfaces.
     async fn vpce_with_ips(
         &self,
         ec2: &Ec2,
         region: &str,
+        found: Option<VpcEndpointInfo>,
         id: &str,
     ) -> Result<Attrs, ProviderError> {
-        let found = ec2.describe_vpc_endpoints(&[id.to_owned()]).await?;
-        let v = found
-            .into_iter()
-            .find(|v| v.id == id)
-            .ok_or_else(|| disappeared(format!("VPC endpoint {id}"), ""))?;
+        let v = found.ok_or_else(|| disappeared(format!("VPC endpoint {id}"), ""))?;
         let ips: BTreeMap<String, String> = ec2
             .network_interface_ips(&v.network_interface_ids)
             .await?
@@ -829,9 +828,10 @@ impl Provider for Clouds {
                         v.id
                     }
                 };
-                ec2.wait_vpc_endpoint(&id, VpceTarget::Available, address, self.policy, progress)
+                let found = ec2
+                    .wait_vpc_endpoint(&id, VpceTarget::Available, address, self.policy, progress)
                     .await?;
-                let attrs = self.vpce_with_ips(&ec2, region, &id).await?;
+                let attrs = self.vpce_with_ips(&ec2, region, found, &id).await?;
                 Ok((id, attrs))
             }
             Kind::ClientEgress => {
@@ -911,15 +911,16 @@ impl Provider for Clouds {
                     &remove_groups,
                 )
                 .await?;
-                ec2.wait_vpc_endpoint(
-                    id,
-                    VpceTarget::Available,
-                    op.address.as_str(),
-                    self.policy,
-                    op.progress.as_ref(),
-                )
-                .await?;
-                self.vpce_with_ips(&ec2, region, id).await
+                let found = ec2
+                    .wait_vpc_endpoint(
+                        id,
+                        VpceTarget::Available,
+                        op.address.as_str(),
+                        self.policy,
+                        op.progress.as_ref(),
+                    )
+                    .await?;
+                self.vpce_with_ips(&ec2, region, found, id).await
             }
             Kind::ClientEgress => {
                 let region = s(d, "region")?;
