@@ -13,7 +13,8 @@
 //! any number of steps may be waiting on a remote state change.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -32,6 +33,8 @@ pub struct CallSlot(OwnedSemaphorePermit);
 struct Held {
     slots: CallSlots,
     permit: Mutex<Option<OwnedSemaphorePermit>>,
+    /// Inside [`keep_slot`]: idling keeps the slot.
+    kept: AtomicUsize,
 }
 
 tokio::task_local! {
@@ -71,6 +74,7 @@ impl CallSlots {
         let held = Held {
             slots: self.clone(),
             permit: Mutex::new(Some(slot.0)),
+            kept: AtomicUsize::new(0),
         };
         HELD.scope(held, step).await
     }
@@ -84,6 +88,9 @@ impl CallSlots {
 pub async fn idle_while<F: Future>(f: F) -> F::Output {
     let released = HELD
         .try_with(|h| {
+            if h.kept.load(Ordering::SeqCst) > 0 {
+                return None;
+            }
             let permit = h.permit.lock().expect("slot lock").take();
             permit.map(|p| {
                 drop(p);
@@ -99,6 +106,27 @@ pub async fn idle_while<F: Future>(f: F) -> F::Output {
         let _ = HELD.try_with(|h| *h.permit.lock().expect("slot lock") = Some(slot.0));
     }
     out
+}
+
+/// Runs `f` keeping the task's call slot even where it idles. For work that
+/// others wait for while keeping their own slots (the first Digest exchange
+/// of a client): it must finish without needing a slot back, and must not
+/// itself wait on another step.
+pub async fn keep_slot<F: Future>(f: F) -> F::Output {
+    /// Undoes the count even if `f` is dropped half-way.
+    struct Kept(bool);
+    impl Drop for Kept {
+        fn drop(&mut self) {
+            if self.0 {
+                let _ = HELD.try_with(|h| h.kept.fetch_sub(1, Ordering::SeqCst));
+            }
+        }
+    }
+    let _kept = Kept(
+        HELD.try_with(|h| h.kept.fetch_add(1, Ordering::SeqCst))
+            .is_ok(),
+    );
+    f.await
 }
 
 /// Sleeps until `deadline` without holding the task's call slot.
@@ -226,8 +254,45 @@ pub fn poll_gap(backoff: Duration, elapsed: Duration, policy: WaitPolicy) -> Dur
     backoff.min(policy.min_delay.max(elapsed / 8))
 }
 
+/// The start of the grid that polls fall on (the first time it is asked).
+static GRID_EPOCH: OnceLock<Instant> = OnceLock::new();
+
+/// `delay` moved to the nearest multiple of `grid` on the grid's clock
+/// (`now` is the time since the grid's start), and at least one `grid` on:
+/// waits that read one shared answer then poll at the same moments, and one
+/// request serves them all.
+fn on_grid(now: Duration, delay: Duration, grid: Duration) -> Duration {
+    let g = grid.as_nanos();
+    if g == 0 {
+        return delay;
+    }
+    let target = (now + delay).as_nanos();
+    let nearest = (target + g / 2) / g * g;
+    let now_ns = now.as_nanos();
+    let next = if nearest <= now_ns {
+        (now_ns / g + 1) * g
+    } else {
+        nearest
+    };
+    Duration::from_nanos(u64::try_from(next - now_ns).unwrap_or(u64::MAX))
+}
+
+/// The grid point at or before `now`: the moment the current round of
+/// polls on a `grid` began. A shared answer fetched since then is as fresh
+/// as a poll of this round can ask for.
+pub fn grid_floor(now: tokio::time::Instant, grid: Duration) -> tokio::time::Instant {
+    let epoch = tokio::time::Instant::from_std(*GRID_EPOCH.get_or_init(Instant::now));
+    let g = grid.as_nanos();
+    if g == 0 || now <= epoch {
+        return now;
+    }
+    let since = (now - epoch).as_nanos();
+    now - Duration::from_nanos(u64::try_from(since % g).unwrap_or(0))
+}
+
 /// Polls `poll` until it returns [`Poll::Ready`] or [`Poll::Failed`], or the
-/// policy's timeout runs out. Delays grow exponentially with jitter.
+/// policy's timeout runs out. Delays grow exponentially with jitter, and
+/// polls fall on a grid of the policy's shortest delay (see [`grid_floor`]).
 pub async fn wait_for<T, E, F, Fut>(
     address: &str,
     step: &str,
@@ -296,6 +361,8 @@ where
         }
         let gap = poll_gap(delays.next().unwrap_or(policy.max_delay), elapsed, policy);
         let delay = after_failures(gap, failed_polls, policy);
+        let since = GRID_EPOCH.get_or_init(Instant::now).elapsed();
+        let delay = on_grid(since, delay, policy.min_delay);
         let remaining = policy.timeout.saturating_sub(elapsed);
         idle(delay.min(remaining.max(Duration::from_millis(1)))).await;
     }
@@ -474,6 +541,43 @@ mod tests {
         .await
         .expect("no deadlock");
         assert_eq!(slots.free(), 1);
+    }
+
+    #[tokio::test]
+    async fn inside_keep_slot_an_idle_step_keeps_its_slot() {
+        let slots = CallSlots::new(1);
+        let first = slots.try_take().expect("one slot");
+        let inner = slots.clone();
+        let step = spawn_step(&slots, first, async move {
+            let kept = keep_slot(async {
+                idle(Duration::from_millis(30)).await;
+                inner.free()
+            })
+            .await;
+            // Outside it again, idling gives the slot back.
+            let released = idle_while(async { inner.free() }).await;
+            (kept, released)
+        });
+        assert_eq!(step.await.unwrap(), (0, 1));
+    }
+
+    #[test]
+    fn polls_fall_on_the_grid() {
+        let ms = Duration::from_millis;
+        let grid = ms(250);
+        // On a grid point: the next one.
+        assert_eq!(on_grid(ms(1000), ms(250), grid), ms(250));
+        // Between points: the point nearest to the wanted time.
+        assert_eq!(on_grid(ms(1100), ms(250), grid), ms(150));
+        assert_eq!(on_grid(ms(1100), ms(300), grid), ms(400));
+        // Never now: at least the next point.
+        assert_eq!(on_grid(ms(1000), ms(0), grid), ms(250));
+        assert_eq!(on_grid(ms(1010), ms(100), grid), ms(240));
+        // No grid: the delay as it is.
+        assert_eq!(on_grid(ms(1100), ms(300), Duration::ZERO), ms(300));
+        let now = tokio::time::Instant::now();
+        let floor = grid_floor(now, grid);
+        assert!(floor <= now && now - floor < grid);
     }
 
     #[tokio::test]

@@ -165,9 +165,20 @@ impl Transport {
         {
             let unknown = || challenge.lock().expect("digest lock").is_none();
             if unknown() {
-                let _first = crate::wait::idle_while(handshake.lock()).await;
+                // The first request answers the Digest challenge while the
+                // others wait for it, keeping their call slots: it keeps its
+                // own throughout (even through a retry's pause) and waits on
+                // no other step, so it always finishes, and the waiters go on
+                // at once instead of queueing for slots behind later steps.
+                let _first = handshake.lock().await;
                 if unknown() {
-                    return self.execute(method, path_and_query, body, Mode::Api).await;
+                    return crate::wait::keep_slot(self.execute(
+                        method,
+                        path_and_query,
+                        body,
+                        Mode::Api,
+                    ))
+                    .await;
                 }
             }
         }

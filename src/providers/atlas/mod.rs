@@ -307,18 +307,16 @@ impl AtlasClient {
             ServerlessTarget::Available => "waiting for the endpoint link (AVAILABLE)",
             ServerlessTarget::Gone => "waiting for the endpoint deletion",
         };
-        // Every wait on this instance reads the same list: at most about one
-        // request per `min_delay` however many endpoints wait. A list may be
-        // up to `min_delay` older than the poll, never older than the wait,
-        // so what was changed before the wait began is in it.
+        // Every wait on this instance reads the same list. Polls fall on a
+        // grid of `min_delay` (see `wait_for`), and a poll takes a list
+        // fetched since its grid point began, never one older than the wait
+        // (what was changed before the wait began is in it): the waits of
+        // one round share one request, at most one per `min_delay`.
         let key = format!("{group}/{instance}");
         let began = tokio::time::Instant::now();
         wait_for(address, step, policy, progress, || async {
             let now = tokio::time::Instant::now();
-            let oldest = now
-                .checked_sub(policy.min_delay)
-                .unwrap_or(began)
-                .max(began);
+            let oldest = crate::wait::grid_floor(now, policy.min_delay).max(began);
             let list = self
                 .serverless_lists
                 .read_since(&key, oldest, || {
