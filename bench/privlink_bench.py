@@ -349,7 +349,7 @@ class Privlink:
                 fields = text[-1].split()
                 rss = int(fields[1])
                 cpu = float(fields[2]) + float(fields[3])
-        res = RunResult(p.returncode, wall, rss, p.stdout, p.stderr, cpu)
+        res = RunResult(p.returncode, wall, rss, cpu=cpu, stdout=p.stdout, stderr=p.stderr)
         self.count += 1
         (self.workdir / f"run-{self.count:03d}-{args[0]}.log").write_text(
             f"$ privlink {' '.join(args)}\n# exit {p.returncode}, {wall:.3f} s\n{p.stdout}\n--- stderr\n{p.stderr}"

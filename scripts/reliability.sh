@@ -50,7 +50,7 @@ for line in open(figures_path):
         areas.setdefault(rec["area"], []).append(rec["figures"])
 titles = {
     "crash": "Crash at every step",
-    "faults": "Faults: 429 with Retry-After, 500, 503 on 30% of requests, 20 ms latency",
+    "faults": "Faults: 429 with Retry-After, 500, 503 on 20% of requests, 20 ms latency",
     "concurrency": "Concurrent runs on one state",
     "bad_input": "Bad input",
     "secrets": "Secrets",

@@ -296,8 +296,11 @@ async fn faults_429_5xx_and_latency_still_converge_without_a_retry_storm() {
         &["orders-prod"],
         &["main"],
         &[
+            // One request in five fails. At 30% a request failed six times
+            // in a row (the client's five retries used up) in about one run
+            // in fifty: a flaky test, not a stricter one.
             "--fault-rate",
-            "0.3",
+            "0.2",
             "--fault-statuses",
             "429,500,503",
             "--latency",
@@ -306,7 +309,7 @@ async fn faults_429_5xx_and_latency_still_converge_without_a_retry_storm() {
     )
     .await;
     let faults = w.control_get("/__sandbox/faults").await;
-    assert_eq!(faults["rate"], 0.3, "{faults}");
+    assert_eq!(faults["rate"], 0.2, "{faults}");
     let started = Instant::now();
     for (file, text, expect) in examples {
         cycle(&w, file, text, expect).await;
@@ -368,8 +371,8 @@ async fn faults_429_5xx_and_latency_still_converge_without_a_retry_storm() {
     }
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 
-    // No storm: at most twice the fault-free traffic (30% faults alone
-    // explain about 1.43 times), and never beyond the client's budget
+    // No storm: at most twice the fault-free traffic (20% faults alone
+    // explain about 1.25 times), and never beyond the client's budget
     // (requests a second plus the burst).
     let ratio = log.len() as f64 / calm_log.len() as f64;
     let peak = peak_per_second(&log);
