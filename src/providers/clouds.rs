@@ -807,8 +807,8 @@ impl Provider for Clouds {
             Kind::VpcEndpoint => {
                 let region = s(d, "region")?;
                 let ec2 = self.ec2(region).await;
-                let id = match resume_id {
-                    Some(id) => id.to_owned(),
+                let (id, created) = match resume_id {
+                    Some(id) => (id.to_owned(), None),
                     None => {
                         let name = format!(
                             "privlink-{}-{}",
@@ -825,12 +825,23 @@ impl Provider for Clouds {
                         };
                         let v = ec2.create_vpc_endpoint(&req).await?;
                         record(&v.id)?;
-                        v.id
+                        (v.id.clone(), Some(v))
                     }
                 };
-                let found = ec2
-                    .wait_vpc_endpoint(&id, VpceTarget::Available, address, self.policy, progress)
-                    .await?;
+                // An endpoint the create answered as usable needs no wait.
+                let found = match created.filter(VpcEndpointInfo::usable) {
+                    Some(v) => Some(v),
+                    None => {
+                        ec2.wait_vpc_endpoint(
+                            &id,
+                            VpceTarget::Available,
+                            address,
+                            self.policy,
+                            progress,
+                        )
+                        .await?
+                    }
+                };
                 let attrs = self.vpce_with_ips(&ec2, region, found, &id).await?;
                 Ok((id, attrs))
             }

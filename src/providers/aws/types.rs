@@ -59,6 +59,16 @@ pub struct VpcEndpointInfo {
     pub tags: BTreeMap<String, String>,
 }
 
+impl VpcEndpointInfo {
+    /// Ready for the link: `available`, or `pendingAcceptance` (waiting for
+    /// Atlas to accept it, which the link does).
+    pub fn usable(&self) -> bool {
+        ["available", "pendingAcceptance"]
+            .iter()
+            .any(|s| self.state.eq_ignore_ascii_case(s))
+    }
+}
+
 /// What [`super::Ec2::create_vpc_endpoint`] creates: an interface endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateVpcEndpoint {
@@ -193,7 +203,7 @@ pub(crate) fn endpoint_poll(
         // Right after a create EC2 may not list the endpoint yet.
         (VpceTarget::Available, None) => Poll::Pending("not listed yet".into()),
         (VpceTarget::Available, Some((info, err))) => {
-            if is(&info, "available") || is(&info, "pendingAcceptance") {
+            if info.usable() {
                 Poll::Ready(Some(info))
             } else if ["failed", "rejected", "expired", "deleting", "deleted"]
                 .iter()
@@ -248,10 +258,14 @@ mod tests {
             "pendingAcceptance",
             "PendingAcceptance",
         ] {
+            assert!(info(s).usable(), "{s}");
             match endpoint_poll(VpceTarget::Available, Some((info(s), None))) {
                 Poll::Ready(Some(i)) => assert_eq!(i.state, s),
                 other => panic!("{s}: {other:?}"),
             }
+        }
+        for s in ["pending", "failed", "deleted"] {
+            assert!(!info(s).usable(), "{s}");
         }
     }
 
