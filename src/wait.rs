@@ -11,6 +11,10 @@
 //! retry goes through [`idle`], which hands the slot back for its duration.
 //! So `--parallelism` bounds the steps talking to the clouds at once, while
 //! any number of steps may be waiting on a remote state change.
+//!
+//! Polls fall on a grid of the policy's shortest delay (one clock for the
+//! whole process), so that waits reading one shared answer poll at the same
+//! moments and one request serves them all.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
