@@ -258,8 +258,11 @@ pub fn poll_gap(backoff: Duration, elapsed: Duration, policy: WaitPolicy) -> Dur
     backoff.min(policy.min_delay.max(elapsed / 8))
 }
 
-/// The start of the grid that polls fall on (the first time it is asked).
-static GRID_EPOCH: OnceLock<Instant> = OnceLock::new();
+/// The start of the grid that polls fall on: the first time it is asked.
+fn grid_epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
 
 /// `delay` moved to the nearest multiple of `grid` on the grid's clock
 /// (`now` is the time since the grid's start), and at least one `grid` on:
@@ -285,7 +288,7 @@ fn on_grid(now: Duration, delay: Duration, grid: Duration) -> Duration {
 /// polls on a `grid` began. A shared answer fetched since then is as fresh
 /// as a poll of this round can ask for.
 pub fn grid_floor(now: tokio::time::Instant, grid: Duration) -> tokio::time::Instant {
-    let epoch = tokio::time::Instant::from_std(*GRID_EPOCH.get_or_init(Instant::now));
+    let epoch = tokio::time::Instant::from_std(grid_epoch());
     let g = grid.as_nanos();
     if g == 0 || now <= epoch {
         return now;
@@ -365,8 +368,7 @@ where
         }
         let gap = poll_gap(delays.next().unwrap_or(policy.max_delay), elapsed, policy);
         let delay = after_failures(gap, failed_polls, policy);
-        let since = GRID_EPOCH.get_or_init(Instant::now).elapsed();
-        let delay = on_grid(since, delay, policy.min_delay);
+        let delay = on_grid(grid_epoch().elapsed(), delay, policy.min_delay);
         let remaining = policy.timeout.saturating_sub(elapsed);
         idle(delay.min(remaining.max(Duration::from_millis(1)))).await;
     }

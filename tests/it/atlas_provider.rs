@@ -72,13 +72,17 @@ fn sandbox_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 fn digest_client(sandbox: &Sandbox, private_key: &str) -> AtlasClient {
+    digest_client_at(&sandbox.base_url, private_key, fast_options())
+}
+
+fn digest_client_at(base_url: &str, private_key: &str, options: ClientOptions) -> AtlasClient {
     AtlasClient::new(
-        &sandbox.base_url,
+        base_url,
         Credentials::Digest {
             public_key: PUBLIC_KEY.into(),
             private_key: private_key.into(),
         },
-        fast_options(),
+        options,
     )
     .expect("client")
 }
@@ -753,18 +757,14 @@ async fn a_429_pauses_every_task_of_the_client() {
         "--fault-statuses",
         "429",
     ]));
-    let client = AtlasClient::new(
+    let client = digest_client_at(
         &sandbox.base_url,
-        Credentials::Digest {
-            public_key: PUBLIC_KEY.into(),
-            private_key: PRIVATE_KEY.into(),
-        },
+        PRIVATE_KEY,
         ClientOptions {
             requests_per_second: 50,
             ..fast_options()
         },
-    )
-    .unwrap();
+    );
     // Four pollers keep the client busy for two seconds.
     let started = std::time::Instant::now();
     let mut tasks = Vec::new();
@@ -811,18 +811,14 @@ async fn a_429_after_the_last_retry_still_pauses_the_client() {
         "--fault-statuses",
         "429",
     ]));
-    let client = AtlasClient::new(
+    let client = digest_client_at(
         &sandbox.base_url,
-        Credentials::Digest {
-            public_key: PUBLIC_KEY.into(),
-            private_key: PRIVATE_KEY.into(),
-        },
+        PRIVATE_KEY,
         ClientOptions {
             max_retries: 0,
             ..fast_options()
         },
-    )
-    .unwrap();
+    );
     // Each call gets one answer, 429, and gives up; the second call (a
     // waiter polling again, say) must still wait out Retry-After (1 s).
     for _ in 0..2 {
@@ -845,18 +841,14 @@ async fn a_429_after_the_last_retry_still_pauses_the_client() {
 
 #[tokio::test]
 async fn unreachable_atlas_is_a_transport_error() {
-    let client = AtlasClient::new(
+    let client = digest_client_at(
         "http://127.0.0.1:9",
-        Credentials::Digest {
-            public_key: PUBLIC_KEY.into(),
-            private_key: PRIVATE_KEY.into(),
-        },
+        PRIVATE_KEY,
         ClientOptions {
             max_retries: 1,
             ..fast_options()
         },
-    )
-    .unwrap();
+    );
     let err = client.list_endpoint_services(PROJECT).await.unwrap_err();
     assert!(matches!(err, AtlasError::Transport { .. }), "{err:?}");
     assert!(!err.to_string().contains(PRIVATE_KEY));

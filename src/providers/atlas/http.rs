@@ -314,25 +314,22 @@ impl Transport {
             {
                 *challenge.lock().expect("digest lock") = Some(prompt);
             }
-            if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
-                && retries < self.options.max_retries
-            {
-                retries += 1;
+            let limited = status == StatusCode::TOO_MANY_REQUESTS;
+            if limited || status.is_server_error() {
                 let backoff = delays.next().unwrap_or(self.options.max_retry_delay);
                 let delay = retry_after(&headers).map_or(backoff, |ra| ra.max(backoff));
-                if status == StatusCode::TOO_MANY_REQUESTS {
-                    // Slow the whole client down, not just this request.
+                if limited {
+                    // Slow the whole client down, not just this request; also
+                    // when it is out of retries, for whoever tries it again.
                     self.pause_for(delay);
-                } else {
-                    crate::wait::idle(delay).await;
                 }
-                continue;
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                // Out of retries, but the limit still holds for every other
-                // request (and for whoever tries this one again).
-                let backoff = delays.next().unwrap_or(self.options.max_retry_delay);
-                self.pause_for(retry_after(&headers).map_or(backoff, |ra| ra.max(backoff)));
+                if retries < self.options.max_retries {
+                    retries += 1;
+                    if !limited {
+                        crate::wait::idle(delay).await;
+                    }
+                    continue;
+                }
             }
             return Ok(Reply {
                 status,
