@@ -152,7 +152,7 @@ pub async fn apply<P: Provider>(
     options: ApplyOptions,
     events: Arc<dyn Events>,
 ) -> Result<ApplyOutcome, ApplyError> {
-    let dag = ActionGraph::build(&plan)?;
+    let dag = ActionGraph::build(&plan, provider.catalog())?;
     let g = &dag.graph;
     let mut remaining_deps: HashMap<NodeIndex, usize> = g
         .node_indices()
@@ -424,7 +424,7 @@ async fn apply_step<P: Provider>(
                         status: Status::Creating,
                     },
                 );
-                l.commit().map_err(|e| ProviderError::State(e.to_string()))
+                l.commit().map_err(|e| ProviderError::State(Box::new(e)))
             }
         };
         provider.create(&op, &desired, start, &record).await

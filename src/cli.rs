@@ -183,7 +183,7 @@ fn state_path(files: &FileArgs) -> PathBuf {
 
 fn load_config(files: &FileArgs) -> Result<(Config, Vec<DesiredResource>)> {
     let config = config::load(&files.file)?;
-    let desired = plan::expand(&config);
+    let desired = crate::providers::expand(&config);
     Ok((config, desired))
 }
 
@@ -225,7 +225,7 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
                     })
                     .collect(),
             };
-            crate::graph::ActionGraph::build(&probe)?;
+            crate::graph::ActionGraph::build(&probe, &crate::providers::registry::catalog())?;
             out.out(&format!(
                 "{} is valid: stack \"{}\", {} endpoint(s), {} resource(s).\n",
                 files.file.display(),
@@ -250,7 +250,7 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
             let plan = if destroy {
                 plan::destroy(&state, &live)
             } else {
-                plan::diff(&desired, &state, &live)?
+                plan::diff(&desired, &state, &live, clouds.catalog())?
             };
             if json {
                 out.out(&format!("{}\n", serde_json::to_string_pretty(&plan)?));
@@ -310,7 +310,7 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
             )?;
             let clouds = clouds(run.timeout)?;
             let live = clouds.refresh(&state, &desired).await?;
-            let plan = plan::diff(&desired, &state, &live)?;
+            let plan = plan::diff(&desired, &state, &live, clouds.catalog())?;
             out.plan(&plan);
             if plan.is_empty() {
                 return Ok(0);

@@ -16,8 +16,8 @@ use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
 use thiserror::Error;
 
-use crate::model::{Address, Kind};
-use crate::plan::{Action, Plan};
+use crate::model::Address;
+use crate::plan::{Action, Catalog, Plan};
 
 /// Which half of a change a node performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,28 +57,15 @@ pub enum GraphError {
 #[derive(Debug)]
 pub struct ActionGraph {
     pub graph: DiGraph<Node, ()>,
-    /// Per node (by index): its [`step_weight`] plus the largest priority
-    /// among the nodes that wait for it.
+    /// Per node (by index): its kind's weight (see
+    /// [`ResourceRules::weight`](crate::plan::ResourceRules::weight)) plus the
+    /// largest priority among the nodes that wait for it.
     priority: Vec<u64>,
 }
 
-/// Roughly how long a step of this kind takes, in seconds, in the real
-/// clouds: Atlas objects wait minutes for a state change, a VPC endpoint
-/// about a minute, rule and group changes a moment. Only the order matters:
-/// it ranks ready steps, it never delays one.
-fn step_weight(kind: Kind) -> u64 {
-    match kind {
-        Kind::EndpointService => 300,
-        Kind::ServerlessEndpoint | Kind::ServerlessLink | Kind::InterfaceEndpoint => 120,
-        Kind::VpcEndpoint => 60,
-        Kind::SecurityGroup => 2,
-        Kind::ClientEgress => 1,
-    }
-}
-
 impl ActionGraph {
-    /// Builds the graph of a plan's changes.
-    pub fn build(plan: &Plan) -> Result<ActionGraph, GraphError> {
+    /// Builds the graph of a plan's changes; `catalog` weighs each kind.
+    pub fn build(plan: &Plan, catalog: &Catalog) -> Result<ActionGraph, GraphError> {
         let mut graph = DiGraph::new();
         let mut apply: BTreeMap<&Address, NodeIndex> = BTreeMap::new();
         let mut delete: BTreeMap<&Address, NodeIndex> = BTreeMap::new();
@@ -133,7 +120,8 @@ impl ActionGraph {
                 .map(|m| priority[m.index()])
                 .max()
                 .unwrap_or(0);
-            priority[n.index()] = step_weight(plan.changes[graph[n].change].kind) + after;
+            let kind = plan.changes[graph[n].change].kind;
+            priority[n.index()] = catalog.rules(kind).weight() + after;
         }
         Ok(ActionGraph { graph, priority })
     }

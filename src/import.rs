@@ -35,45 +35,15 @@ pub enum ImportError {
         kind: Kind,
         expected: &'static str,
     },
-    #[error("no {kind} with id {id} was found in {side} for {address}")]
+    #[error("no {kind} with id {id} was found in {cloud} for {address}")]
     NotFound {
         address: String,
         kind: Kind,
         id: String,
-        side: crate::model::Side,
+        cloud: &'static str,
     },
     #[error(transparent)]
     Provider(#[from] ProviderError),
-}
-
-fn hex24(s: &str) -> bool {
-    s.len() == 24
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-fn prefixed_hex(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix)
-        .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-fn vpce(s: &str) -> bool {
-    prefixed_hex(s, "vpce-")
-}
-
-fn sg(s: &str) -> bool {
-    prefixed_hex(s, "sg-")
-}
-
-/// What an id of `kind` looks like, and a check for it.
-fn expected_id(kind: Kind) -> (&'static str, fn(&str) -> bool) {
-    match kind {
-        Kind::ServerlessEndpoint | Kind::EndpointService | Kind::ServerlessLink => {
-            ("a 24-hex Atlas id", hex24)
-        }
-        Kind::InterfaceEndpoint | Kind::VpcEndpoint => ("a vpce-… id", vpce),
-        Kind::SecurityGroup | Kind::ClientEgress => ("an sg-… id", sg),
-    }
 }
 
 /// Reads the object `id` for `address` and records it in `state` as ready.
@@ -98,12 +68,13 @@ pub async fn import<P: Provider>(
             id: r.id.clone().unwrap_or_default(),
         });
     }
-    let (expected, ok) = expected_id(d.kind);
-    if !ok(id) {
+    let rules = provider.catalog().rules(d.kind);
+    let format = rules.id_format();
+    if !(format.check)(id) {
         return Err(ImportError::BadId {
             id: id.to_owned(),
             kind: d.kind,
-            expected,
+            expected: format.expected,
         });
     }
     // Desired attributes with what the state already knows filled in.
@@ -136,7 +107,7 @@ pub async fn import<P: Provider>(
             address: address.to_string(),
             kind: d.kind,
             id: id.to_owned(),
-            side: d.kind.side(),
+            cloud: rules.cloud(),
         });
     };
     state.resources.insert(

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 pub type Attrs = Map<String, Value>;
 
 /// A stable resource address such as `endpoints.orders.vpc_endpoint` or
-/// `endpoint_services.aws.us-east-1`.
+/// `endpoint_services.<cloud>.<region>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Address(String);
@@ -28,10 +28,6 @@ impl Address {
     pub fn client_egress(name: &str, group: &str) -> Self {
         Address(format!("endpoints.{name}.client_egress[{group}]"))
     }
-    /// `endpoint_services.aws.<region>`.
-    pub fn endpoint_service(region: &str) -> Self {
-        Address(format!("endpoint_services.aws.{region}"))
-    }
     /// The address as a string.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -48,72 +44,56 @@ impl fmt::Display for Address {
     }
 }
 
-/// The kinds of resource privlink manages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// Atlas private endpoint of a serverless instance (seed steps 1–2).
-    ServerlessEndpoint,
-    /// The PATCH that hands the VPC endpoint id to Atlas, and the wait for
-    /// AVAILABLE (seed steps 4 and 7).
-    ServerlessLink,
-    /// Atlas endpoint service of a (project, AWS, region), dedicated clusters.
-    EndpointService,
-    /// Atlas interface endpoint on an endpoint service, dedicated clusters.
-    InterfaceEndpoint,
-    /// The endpoint's own AWS security group (seed step 6).
-    SecurityGroup,
-    /// The AWS interface VPC endpoint (seed step 3).
-    VpcEndpoint,
-    /// Egress rules on a client security group towards the endpoint (seed step 5).
-    ClientEgress,
-}
+/// The kind of a resource, such as `aws_vpc_endpoint`: a name registered
+/// by the provider that manages it (see `crate::providers`). The engine only
+/// compares and prints kinds; what a kind means is the provider's business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Kind(&'static str);
 
 impl Kind {
+    /// A kind with this name (for constants in provider modules).
+    pub const fn new(name: &'static str) -> Self {
+        Kind(name)
+    }
+    /// The kind of this name, read from a file: each distinct name is kept
+    /// once for the life of the process.
+    pub fn named(name: &str) -> Self {
+        use std::collections::BTreeSet;
+        use std::sync::{Mutex, OnceLock};
+        static NAMES: OnceLock<Mutex<BTreeSet<&'static str>>> = OnceLock::new();
+        let mut names = NAMES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = names.get(name) {
+            return Kind(n);
+        }
+        let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        names.insert(leaked);
+        Kind(leaked)
+    }
     /// The name used in state, plans and output.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::ServerlessEndpoint => "atlas_serverless_endpoint",
-            Kind::ServerlessLink => "atlas_serverless_link",
-            Kind::EndpointService => "atlas_endpoint_service",
-            Kind::InterfaceEndpoint => "atlas_interface_endpoint",
-            Kind::SecurityGroup => "aws_security_group",
-            Kind::VpcEndpoint => "aws_vpc_endpoint",
-            Kind::ClientEgress => "aws_client_egress",
-        }
-    }
-    /// Which cloud holds the resource.
-    pub fn side(self) -> Side {
-        match self {
-            Kind::ServerlessEndpoint
-            | Kind::ServerlessLink
-            | Kind::EndpointService
-            | Kind::InterfaceEndpoint => Side::Atlas,
-            Kind::SecurityGroup | Kind::VpcEndpoint | Kind::ClientEgress => Side::Aws,
-        }
+        self.0
     }
 }
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.0)
     }
 }
 
-/// The cloud a resource lives in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Atlas,
-    Aws,
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
 }
 
-impl fmt::Display for Side {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Side::Atlas => "Atlas",
-            Side::Aws => "AWS",
-        })
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Ok(Kind::named(&name))
     }
 }
 

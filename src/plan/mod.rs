@@ -1,13 +1,14 @@
 //! Plans: the diff between what the configuration wants and what is live.
 //!
-//! [`expand`] turns the configuration into typed resources; [`diff`] compares
-//! them with the state file and the live view read from Atlas and AWS, and
-//! yields one [`Change`] per address with an [`Action`] and the reasons for
-//! it; [`render`] prints a plan for people, and the plan serialises to JSON
-//! for machines (`plan --json`, `plan --out`).
+//! [`diff`] compares the desired resources (expanded from the configuration
+//! by the providers) with the state file and the live view the providers
+//! read, and yields one [`Change`] per address with an [`Action`] and the
+//! reasons for it, following each kind's [`rules`]; [`render`] prints a plan
+//! for people, and the plan serialises to JSON for machines (`plan --json`,
+//! `plan --out`).
 
-pub mod expand;
 pub mod render;
+pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::model::{Address, Attrs, DesiredResource, Kind, Reference, Side, visit_refs};
+use crate::model::{Address, Attrs, DesiredResource, Kind, Reference, visit_refs};
 use crate::state::{StateFile, Status};
 
-pub use expand::{expand, forces_replacement};
+pub use rules::{Catalog, IdFormat, RemoteState, ResourceRules};
 
 /// The format version of saved and JSON plans.
 pub const PLAN_FORMAT: u32 = 1;
@@ -98,9 +99,9 @@ pub struct Change {
     /// The create call already returned in an earlier run: resume its wait.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resume: bool,
-    /// Which side changed the object outside privlink, if any.
+    /// Which cloud changed the object outside privlink, if any ("AWS").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drift: Option<Side>,
+    pub drift: Option<String>,
 }
 
 /// A complete plan, as shown and as saved with `plan --out`.
@@ -152,7 +153,7 @@ impl Plan {
 #[derive(Debug, Error)]
 pub enum PlanError {
     #[error(
-        "{address} would collide with {what} that already exists in Atlas (id {id}) but is not in this state; adopt it with: privlink import {address} {id}"
+        "{address} would collide with {what} that already exists (id {id}) but is not in this state; adopt it with: privlink import {address} {id}"
     )]
     Conflict {
         address: Address,
@@ -210,44 +211,35 @@ pub fn has_unknown(v: &Value) -> bool {
     found
 }
 
-/// Orders desired resources so that every resource comes after its dependencies.
+/// Orders desired resources so that every resource comes after its
+/// dependencies: depth first from each resource in address order, each
+/// resource's dependencies in the order it lists them.
 fn topo_order(desired: &[DesiredResource]) -> Result<Vec<&DesiredResource>, PlanError> {
-    let by_addr: BTreeMap<&Address, &DesiredResource> =
-        desired.iter().map(|d| (&d.address, d)).collect();
-    let mut out = Vec::with_capacity(desired.len());
-    let mut done: BTreeSet<&Address> = BTreeSet::new();
-    let mut visiting: Vec<&Address> = Vec::new();
-    fn visit<'a>(
-        d: &'a DesiredResource,
-        by_addr: &BTreeMap<&'a Address, &'a DesiredResource>,
-        done: &mut BTreeSet<&'a Address>,
-        visiting: &mut Vec<&'a Address>,
-        out: &mut Vec<&'a DesiredResource>,
-    ) -> Result<(), PlanError> {
-        if done.contains(&d.address) {
-            return Ok(());
-        }
-        if let Some(pos) = visiting.iter().position(|a| *a == &d.address) {
-            let cycle: Vec<String> = visiting[pos..].iter().map(|a| a.to_string()).collect();
-            return Err(PlanError::Cycle(format!(
-                "{} -> {}",
-                cycle.join(" -> "),
-                d.address
-            )));
-        }
-        visiting.push(&d.address);
-        for dep in &d.depends_on {
-            if let Some(dd) = by_addr.get(dep) {
-                visit(dd, by_addr, done, visiting, out)?;
+    use petgraph::graph::{DiGraph, NodeIndex};
+    use petgraph::visit::DfsPostOrder;
+    let mut graph = DiGraph::<&DesiredResource, ()>::new();
+    let nodes: BTreeMap<&Address, NodeIndex> = desired
+        .iter()
+        .map(|d| (&d.address, graph.add_node(d)))
+        .collect();
+    for d in desired {
+        // petgraph walks the newest edge first: add them in reverse.
+        for dep in d.depends_on.iter().rev() {
+            if let Some(&to) = nodes.get(dep) {
+                graph.add_edge(nodes[&d.address], to, ());
             }
         }
-        visiting.pop();
-        done.insert(&d.address);
-        out.push(d);
-        Ok(())
     }
+    if let Err(cycle) = petgraph::algo::toposort(&graph, None) {
+        return Err(PlanError::Cycle(graph[cycle.node_id()].address.to_string()));
+    }
+    let mut out = Vec::with_capacity(desired.len());
+    let mut dfs = DfsPostOrder::empty(&graph);
     for d in desired {
-        visit(d, &by_addr, &mut done, &mut visiting, &mut out)?;
+        dfs.move_to(nodes[&d.address]);
+        while let Some(n) = dfs.next(&graph) {
+            out.push(graph[n]);
+        }
     }
     Ok(out)
 }
@@ -260,73 +252,29 @@ fn live_attrs<'a>(live: &'a LiveView, state: &'a StateFile, a: &Address) -> Opti
     }
 }
 
-/// Plans convergence from `state` + `live` to `desired`.
+/// Plans convergence from `state` + `live` to `desired`, following the
+/// kinds' rules in `catalog`.
 pub fn diff(
     desired: &[DesiredResource],
     state: &StateFile,
     live: &LiveView,
+    catalog: &Catalog,
 ) -> Result<Plan, PlanError> {
     let order = topo_order(desired)?;
     let mut forced: BTreeMap<Address, String> = BTreeMap::new();
-    // The replacement of one resource can force the replacement of a resource
-    // it depends on (a linked Atlas endpoint cannot take a new VPC endpoint id):
-    // iterate until no new replacement is forced.
+    // The replacement of one resource can force the replacement of another
+    // (each kind's rules say when): iterate until nothing new is forced.
     for _ in 0..8 {
-        let mut changes = diff_once(&order, state, live, &forced)?;
+        let mut changes = diff_once(&order, state, live, &forced, catalog)?;
         changes.extend(deletions(desired, state, live));
         let mut more = false;
-        // Atlas removes an endpoint service together with its last interface
-        // endpoint: if this plan removes them all, the service is replaced.
-        for svc in changes.iter().filter(|c| {
-            c.kind == Kind::EndpointService && matches!(c.action, Action::NoOp | Action::Update)
-        }) {
-            let listed: Vec<&str> = svc
-                .before
-                .as_ref()
-                .and_then(|b| b.get("interface_endpoints"))
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let removed = changes
-                .iter()
-                .filter(|c| {
-                    c.kind == Kind::InterfaceEndpoint
-                        && matches!(c.action, Action::Replace | Action::Delete)
-                        && c.id.as_deref().is_some_and(|id| listed.contains(&id))
-                })
-                .count();
-            if !listed.is_empty() && removed >= listed.len() && !forced.contains_key(&svc.address) {
-                forced.insert(
-                    svc.address.clone(),
-                    "Atlas removes an endpoint service together with its last interface endpoint"
-                        .into(),
-                );
-                more = true;
-            }
-        }
         for c in &changes {
-            if c.kind != Kind::ServerlessLink || c.action != Action::Replace {
+            if !matches!(c.action, Action::NoOp | Action::Update) || forced.contains_key(&c.address)
+            {
                 continue;
             }
-            let Some(endpoint) = c
-                .depends_on
-                .iter()
-                .find(|a| a.as_str().ends_with(".atlas_endpoint"))
-            else {
-                continue;
-            };
-            let endpoint_action = changes
-                .iter()
-                .find(|x| &x.address == endpoint)
-                .map(|x| x.action);
-            if matches!(endpoint_action, Some(Action::NoOp | Action::Update))
-                && !forced.contains_key(endpoint)
-            {
-                forced.insert(
-                    endpoint.clone(),
-                    "its link must change, and Atlas cannot change cloudProviderEndpointId once set"
-                        .into(),
-                );
+            if let Some(why) = catalog.rules(c.kind).forced_by(c, &changes) {
+                forced.insert(c.address.clone(), why);
                 more = true;
             }
         }
@@ -349,141 +297,14 @@ fn diff_once(
     state: &StateFile,
     live: &LiveView,
     forced: &BTreeMap<Address, String>,
+    catalog: &Catalog,
 ) -> Result<Vec<Change>, PlanError> {
     let mut actions: BTreeMap<Address, Action> = BTreeMap::new();
     let mut resumed: BTreeSet<Address> = BTreeSet::new();
     let mut out = Vec::with_capacity(order.len());
     for d in order {
-        let recorded = state.resources.get(&d.address);
-        let now = live_attrs(live, state, &d.address);
-        let lookup = |r: &Reference| -> Option<Value> {
-            match actions.get(&r.address) {
-                // A resumed create keeps the id its create call returned.
-                Some(Action::Create) if r.attribute == "id" && resumed.contains(&r.address) => {
-                    state
-                        .resources
-                        .get(&r.address)
-                        .and_then(|s| s.id.clone())
-                        .map(Value::String)
-                }
-                Some(Action::Create | Action::Replace) => None,
-                Some(Action::Update) if r.attribute != "id" => None,
-                _ => live_attrs(live, state, &r.address)?
-                    .get(&r.attribute)
-                    .cloned(),
-            }
-        };
-        let after: Attrs = d
-            .attrs
-            .iter()
-            .map(|(k, v)| (k.clone(), resolve_partial(v, &lookup)))
-            .collect();
-        let mut change = Change {
-            address: d.address.clone(),
-            kind: d.kind,
-            action: Action::NoOp,
-            reasons: vec![],
-            id: recorded.and_then(|r| r.id.clone()),
-            before: now.cloned(),
-            after: Some(after.clone()),
-            changed: vec![],
-            forces_replacement: vec![],
-            depends_on: d.depends_on.clone(),
-            resume: false,
-            drift: None,
-        };
-        match (recorded, now) {
-            (None, _) => {
-                if let Some((id, what)) = live.conflicts.get(&d.address) {
-                    return Err(PlanError::Conflict {
-                        address: d.address.clone(),
-                        id: id.clone(),
-                        what: what.clone(),
-                    });
-                }
-                change.action = Action::Create;
-                change.before = None;
-                change.id = None;
-            }
-            (Some(r), None) => {
-                change.action = Action::Create;
-                change.before = None;
-                change.id = None;
-                if r.status != Status::Creating {
-                    change.drift = Some(d.kind.side());
-                    change.reasons.push(format!(
-                        "deleted outside privlink ({} no longer has it)",
-                        d.kind.side()
-                    ));
-                }
-            }
-            (Some(r), Some(before)) => {
-                let mut changed = Vec::new();
-                for (k, v) in &after {
-                    if has_unknown(v) || before.get(k) != Some(v) {
-                        changed.push(k.clone());
-                    }
-                }
-                let forcing: Vec<String> = changed
-                    .iter()
-                    .filter(|k| forces_replacement(d.kind, k))
-                    .cloned()
-                    .collect();
-                if r.status == Status::Creating {
-                    change.action = Action::Create;
-                    change.resume = true;
-                    change.reasons.push(format!(
-                        "an earlier run created it (id {}) but did not finish waiting: the wait resumes",
-                        r.id.as_deref().unwrap_or("?")
-                    ));
-                    if !forcing.is_empty() {
-                        change.action = Action::Replace;
-                        change.resume = false;
-                    }
-                } else if r.status == Status::Tainted {
-                    change.action = Action::Replace;
-                    change
-                        .reasons
-                        .push("tainted: an earlier apply failed part-way".into());
-                } else if r.status == Status::Deleting {
-                    change.action = Action::Replace;
-                    change
-                        .reasons
-                        .push("an earlier run started deleting it and did not finish".into());
-                } else if let Some(why) = pending_remotely(d.kind, before) {
-                    change.action = Action::Create;
-                    change.resume = true;
-                    change.reasons.push(why);
-                } else if let Some(why) = failed_remotely(d.kind, before) {
-                    change.action = Action::Replace;
-                    change.drift = Some(d.kind.side());
-                    change.reasons.push(why);
-                } else if let Some(why) = forced.get(&d.address) {
-                    change.action = Action::Replace;
-                    change.reasons.push(why.clone());
-                } else if !forcing.is_empty() {
-                    change.action = Action::Replace;
-                } else if !changed.is_empty() {
-                    change.action = Action::Update;
-                }
-                // Drift: live differs from what privlink last recorded.
-                if change.drift.is_none()
-                    && r.status == Status::Ready
-                    && changed.iter().any(|k| {
-                        let live_v = before.get(k);
-                        let rec_v = r.attributes.get(k);
-                        live_v != rec_v && !has_unknown(after.get(k).unwrap_or(&Value::Null))
-                    })
-                {
-                    change.drift = Some(d.kind.side());
-                    change
-                        .reasons
-                        .push(format!("changed outside privlink ({})", d.kind.side()));
-                }
-                change.changed = changed;
-                change.forces_replacement = forcing;
-            }
-        }
+        let after = resolved_after(d, state, live, &actions, &resumed);
+        let change = change_for(d, after, state, live, forced, catalog.rules(d.kind))?;
         if change.resume {
             resumed.insert(d.address.clone());
         }
@@ -493,42 +314,165 @@ fn diff_once(
     Ok(out)
 }
 
-/// A remote object that exists but is not ready yet (an imported endpoint
-/// service still INITIATING, say): the apply waits for it.
-fn pending_remotely(kind: Kind, live: &Attrs) -> Option<String> {
-    let status = live.get("status").and_then(Value::as_str).unwrap_or("");
-    let named = live
-        .get("endpoint_service_name")
-        .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
-    let waiting = match kind {
-        Kind::EndpointService => status == "INITIATING",
-        Kind::ServerlessEndpoint => status == "RESERVATION_REQUESTED",
-        _ => return None,
+/// The desired attributes of `d` with every reference resolved that the
+/// changes planned so far (`actions`) leave known.
+fn resolved_after(
+    d: &DesiredResource,
+    state: &StateFile,
+    live: &LiveView,
+    actions: &BTreeMap<Address, Action>,
+    resumed: &BTreeSet<Address>,
+) -> Attrs {
+    let lookup = |r: &Reference| -> Option<Value> {
+        match actions.get(&r.address) {
+            // A resumed create keeps the id its create call returned.
+            Some(Action::Create) if r.attribute == "id" && resumed.contains(&r.address) => state
+                .resources
+                .get(&r.address)
+                .and_then(|s| s.id.clone())
+                .map(Value::String),
+            Some(Action::Create | Action::Replace) => None,
+            Some(Action::Update) if r.attribute != "id" => None,
+            _ => live_attrs(live, state, &r.address)?
+                .get(&r.attribute)
+                .cloned(),
+        }
     };
-    match kind {
-        _ if waiting || (!named && !matches!(status, "FAILED" | "DELETING")) => Some(format!(
-            "Atlas reports it {status}, not ready yet: the apply waits for it"
-        )),
-        _ => None,
-    }
+    d.attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), resolve_partial(v, &lookup)))
+        .collect()
 }
 
-/// A remote object in a terminal failure state must be replaced.
-fn failed_remotely(kind: Kind, live: &Attrs) -> Option<String> {
-    let status = live.get("status").and_then(Value::as_str).unwrap_or("");
-    let message = live
-        .get("error_message")
-        .and_then(Value::as_str)
-        .unwrap_or("no errorMessage");
-    match kind {
-        Kind::ServerlessEndpoint | Kind::EndpointService if status == "FAILED" => {
-            Some(format!("Atlas reports it FAILED: {message}"))
+/// The change for one desired resource.
+fn change_for(
+    d: &DesiredResource,
+    after: Attrs,
+    state: &StateFile,
+    live: &LiveView,
+    forced: &BTreeMap<Address, String>,
+    rules: &dyn ResourceRules,
+) -> Result<Change, PlanError> {
+    let recorded = state.resources.get(&d.address);
+    let now = live_attrs(live, state, &d.address);
+    let mut change = Change {
+        address: d.address.clone(),
+        kind: d.kind,
+        action: Action::NoOp,
+        reasons: vec![],
+        id: recorded.and_then(|r| r.id.clone()),
+        before: now.cloned(),
+        after: Some(after),
+        changed: vec![],
+        forces_replacement: vec![],
+        depends_on: d.depends_on.clone(),
+        resume: false,
+        drift: None,
+    };
+    match (recorded, now) {
+        (None, _) => {
+            if let Some((id, what)) = live.conflicts.get(&d.address) {
+                return Err(PlanError::Conflict {
+                    address: d.address.clone(),
+                    id: id.clone(),
+                    what: what.clone(),
+                });
+            }
+            change.action = Action::Create;
+            change.before = None;
+            change.id = None;
         }
-        Kind::InterfaceEndpoint if status == "REJECTED" || status == "FAILED" => {
-            Some(format!("Atlas reports it {status}: {message}"))
+        (Some(r), None) => {
+            change.action = Action::Create;
+            change.before = None;
+            change.id = None;
+            if r.status != Status::Creating {
+                change.drift = Some(rules.cloud().to_owned());
+                change.reasons.push(format!(
+                    "deleted outside privlink ({} no longer has it)",
+                    rules.cloud()
+                ));
+            }
         }
-        _ => None,
+        (Some(r), Some(before)) => {
+            existing_change(&mut change, r, before, forced.get(&d.address), rules)
+        }
     }
+    Ok(change)
+}
+
+/// Decides the action for an object that exists in state and remotely.
+fn existing_change(
+    change: &mut Change,
+    r: &crate::state::ResourceState,
+    before: &Attrs,
+    forced: Option<&String>,
+    rules: &dyn ResourceRules,
+) {
+    let after = change.after.clone().unwrap_or_default();
+    let changed: Vec<String> = after
+        .iter()
+        .filter(|(k, v)| has_unknown(v) || before.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let forcing: Vec<String> = changed
+        .iter()
+        .filter(|k| rules.forces_replacement(k))
+        .cloned()
+        .collect();
+    let (action, resume, reason) = match (r.status, rules.remote_state(before)) {
+        (Status::Creating, _) => (
+            if forcing.is_empty() {
+                Action::Create
+            } else {
+                Action::Replace
+            },
+            forcing.is_empty(),
+            Some(format!(
+                "an earlier run created it (id {}) but did not finish waiting: the wait resumes",
+                r.id.as_deref().unwrap_or("?")
+            )),
+        ),
+        (Status::Tainted, _) => (
+            Action::Replace,
+            false,
+            Some("tainted: an earlier apply failed part-way".into()),
+        ),
+        (Status::Deleting, _) => (
+            Action::Replace,
+            false,
+            Some("an earlier run started deleting it and did not finish".into()),
+        ),
+        (_, RemoteState::Pending(why)) => (Action::Create, true, Some(why)),
+        (_, RemoteState::Failed(why)) => {
+            change.drift = Some(rules.cloud().to_owned());
+            (Action::Replace, false, Some(why))
+        }
+        _ => match forced {
+            Some(why) => (Action::Replace, false, Some(why.clone())),
+            None if !forcing.is_empty() => (Action::Replace, false, None),
+            None if !changed.is_empty() => (Action::Update, false, None),
+            None => (Action::NoOp, false, None),
+        },
+    };
+    change.action = action;
+    change.resume = resume;
+    change.reasons.extend(reason);
+    // Drift: live differs from what privlink last recorded.
+    if change.drift.is_none()
+        && r.status == Status::Ready
+        && changed.iter().any(|k| {
+            before.get(k) != r.attributes.get(k)
+                && !has_unknown(after.get(k).unwrap_or(&Value::Null))
+        })
+    {
+        change.drift = Some(rules.cloud().to_owned());
+        change
+            .reasons
+            .push(format!("changed outside privlink ({})", rules.cloud()));
+    }
+    change.changed = changed;
+    change.forces_replacement = forcing;
 }
 
 fn deletions(desired: &[DesiredResource], state: &StateFile, live: &LiveView) -> Vec<Change> {

@@ -224,7 +224,7 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
     if !drifted.is_empty() {
         out.push_str("Objects changed outside privlink:\n");
         for c in drifted {
-            let side = c.drift.map(|s| s.to_string()).unwrap_or_default();
+            let side = c.drift.clone().unwrap_or_default();
             let _ = writeln!(out, "  {} ({side}): {}", c.address, c.reasons.join("; "));
         }
         out.push('\n');

@@ -31,7 +31,11 @@ endpoints:
 
 fn desired(text: &str) -> Vec<DesiredResource> {
     let c = config::load_str(text, Path::new("orders.yaml"), &|_| None).expect("valid config");
-    expand(&c)
+    crate::providers::expand(&c)
+}
+
+fn catalog() -> Catalog {
+    crate::providers::registry::catalog()
 }
 
 fn obj(v: serde_json::Value) -> Attrs {
@@ -64,7 +68,7 @@ fn applied() -> (StateFile, LiveView) {
     let svc = "com.amazonaws.vpce.us-east-1.vpce-svc-0afd34ee97e30d43f";
     put(
         "endpoints.orders.atlas_endpoint",
-        Kind::ServerlessEndpoint,
+        Kind::new("atlas_serverless_endpoint"),
         "5f7cac1adf5d6c6306f4b283",
         json!({"project_id": "5f7cac1adf5d6c6306f4b280", "instance": "orders-prod", "comment": "orders service",
                "id": "5f7cac1adf5d6c6306f4b283", "endpoint_service_name": svc, "status": "AVAILABLE",
@@ -73,7 +77,7 @@ fn applied() -> (StateFile, LiveView) {
     );
     put(
         "endpoints.orders.security_group",
-        Kind::SecurityGroup,
+        Kind::new("aws_security_group"),
         "sg-0aaaaaaaaaaaaaaaa",
         json!({"region": "us-east-1", "vpc_id": "vpc-0a1b2c3d4e5f60718", "name": "privlink-orders-orders",
                "description": "privlink orders: interface endpoint orders",
@@ -82,7 +86,7 @@ fn applied() -> (StateFile, LiveView) {
     );
     put(
         "endpoints.orders.vpc_endpoint",
-        Kind::VpcEndpoint,
+        Kind::new("aws_vpc_endpoint"),
         "vpce-0123456789abcdef0",
         json!({"region": "us-east-1", "vpc_id": "vpc-0a1b2c3d4e5f60718", "service_name": svc,
                "subnet_ids": ["subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"],
@@ -95,7 +99,7 @@ fn applied() -> (StateFile, LiveView) {
     );
     put(
         "endpoints.orders.link",
-        Kind::ServerlessLink,
+        Kind::new("atlas_serverless_link"),
         "5f7cac1adf5d6c6306f4b283",
         json!({"project_id": "5f7cac1adf5d6c6306f4b280", "instance": "orders-prod",
                "endpoint_id": "5f7cac1adf5d6c6306f4b283", "vpc_endpoint_id": "vpce-0123456789abcdef0",
@@ -107,7 +111,7 @@ fn applied() -> (StateFile, LiveView) {
     );
     put(
         "endpoints.orders.client_egress[sg-0123456789abcdef0]",
-        Kind::ClientEgress,
+        Kind::new("aws_client_egress"),
         "sg-0123456789abcdef0",
         json!({"region": "us-east-1", "group_id": "sg-0123456789abcdef0",
                "cidrs": ["10.0.1.10/32", "10.0.2.10/32"], "id": "sg-0123456789abcdef0"}),
@@ -120,7 +124,7 @@ fn applied() -> (StateFile, LiveView) {
 fn empty_state_plans_five_creates_in_dependency_order() {
     let mut state = StateFile::new("orders");
     state.lineage = "00000000-0000-4000-8000-000000000000".into();
-    let plan = diff(&desired(FILE), &state, &LiveView::default()).unwrap();
+    let plan = diff(&desired(FILE), &state, &LiveView::default(), &catalog()).unwrap();
     assert_eq!(
         plan.summary(),
         Summary {
@@ -130,7 +134,7 @@ fn empty_state_plans_five_creates_in_dependency_order() {
         }
     );
     insta::assert_snapshot!("create_plan", render_plan(&plan, Style::plain()));
-    let graph = crate::graph::ActionGraph::build(&plan).unwrap();
+    let graph = crate::graph::ActionGraph::build(&plan, &catalog()).unwrap();
     insta::assert_snapshot!("create_graph", graph.to_text());
 
     // The Atlas endpoint heads the longest chain (reserve, link, wait):
@@ -160,7 +164,7 @@ fn empty_state_plans_five_creates_in_dependency_order() {
 #[test]
 fn applied_state_plans_no_changes() {
     let (state, live) = applied();
-    let plan = diff(&desired(FILE), &state, &live).unwrap();
+    let plan = diff(&desired(FILE), &state, &live, &catalog()).unwrap();
     assert!(plan.is_empty(), "{}", render_plan(&plan, Style::plain()));
     assert_eq!(
         render_plan(&plan, Style::plain()),
@@ -175,7 +179,7 @@ fn a_changed_attribute_is_updated_in_place_with_a_diff() {
         "allow_from: [sg-0123456789abcdef0, 10.0.0.0/16]",
         "allow_from: [sg-0123456789abcdef0, 10.1.0.0/16]",
     );
-    let plan = diff(&desired(&text), &state, &live).unwrap();
+    let plan = diff(&desired(&text), &state, &live, &catalog()).unwrap();
     assert_eq!(
         plan.summary(),
         Summary {
@@ -192,7 +196,7 @@ fn drift_in_aws_recreates_and_replaces_the_linked_chain() {
     let (state, mut live) = applied();
     live.resources
         .insert(Address::new("endpoints.orders.vpc_endpoint"), Live::Gone);
-    let plan = diff(&desired(FILE), &state, &live).unwrap();
+    let plan = diff(&desired(FILE), &state, &live, &catalog()).unwrap();
     let action = |a: &str| {
         plan.changes
             .iter()
@@ -206,7 +210,7 @@ fn drift_in_aws_recreates_and_replaces_the_linked_chain() {
     assert_eq!(action("endpoints.orders.link"), Action::Replace);
     assert_eq!(action("endpoints.orders.security_group"), Action::NoOp);
     insta::assert_snapshot!("drift_plan", render_plan(&plan, Style::plain()));
-    let graph = crate::graph::ActionGraph::build(&plan).unwrap();
+    let graph = crate::graph::ActionGraph::build(&plan, &catalog()).unwrap();
     insta::assert_snapshot!("drift_graph", graph.to_text());
 }
 
@@ -214,7 +218,7 @@ fn drift_in_aws_recreates_and_replaces_the_linked_chain() {
 fn removing_the_file_entry_destroys_dependents_first() {
     let (state, live) = applied();
     let text = FILE.split("endpoints:").next().unwrap().to_owned() + "endpoints: {}\n";
-    let plan = diff(&desired(&text), &state, &live).unwrap();
+    let plan = diff(&desired(&text), &state, &live, &catalog()).unwrap();
     assert_eq!(
         plan.summary(),
         Summary {
@@ -223,7 +227,7 @@ fn removing_the_file_entry_destroys_dependents_first() {
             destroy: 5
         }
     );
-    let graph = crate::graph::ActionGraph::build(&plan).unwrap();
+    let graph = crate::graph::ActionGraph::build(&plan, &catalog()).unwrap();
     insta::assert_snapshot!("destroy_graph", graph.to_text());
 }
 
@@ -237,7 +241,7 @@ fn a_failed_atlas_endpoint_is_replaced_with_its_message() {
         attributes.insert("status".into(), json!("FAILED"));
         attributes.insert("error_message".into(), json!("VPC endpoint not found"));
     }
-    let plan = diff(&desired(FILE), &state, &live).unwrap();
+    let plan = diff(&desired(FILE), &state, &live, &catalog()).unwrap();
     let c = plan
         .changes
         .iter()
@@ -255,7 +259,7 @@ fn a_creating_resource_resumes_its_wait() {
     if let Some(Live::Present { attributes }) = live.resources.get_mut(&a) {
         attributes.insert("state".into(), json!("pending"));
     }
-    let plan = diff(&desired(FILE), &state, &live).unwrap();
+    let plan = diff(&desired(FILE), &state, &live, &catalog()).unwrap();
     let c = plan.changes.iter().find(|c| c.address == a).unwrap();
     assert_eq!(c.action, Action::Create);
     assert!(c.resume);
@@ -275,9 +279,14 @@ fn an_existing_unmanaged_endpoint_service_is_refused_with_the_import_command() {
             "the Atlas endpoint service for AWS us-east-1".into(),
         ),
     );
-    let err = diff(&desired(&text), &StateFile::new("orders"), &live)
-        .unwrap_err()
-        .to_string();
+    let err = diff(
+        &desired(&text),
+        &StateFile::new("orders"),
+        &live,
+        &catalog(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("privlink import endpoint_services.aws.us-east-1 6a793f68c0eb9e7a17715835"),
         "{err}"

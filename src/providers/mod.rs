@@ -1,59 +1,48 @@
-//! The provider surface the engine drives, and its implementation over the
-//! two clouds.
+//! The seam between the engine and the clouds.
 //!
-//! [`Provider`] is what [`crate::plan`] and [`crate::apply`] call: a batched
-//! `refresh` (one list call per serverless instance or Atlas project, one EC2
-//! describe per region and kind, never one call per resource), and per-kind
-//! `create` (which reports the remote id the moment the create call returns,
-//! before any wait), `update` and `delete`. [`clouds::Clouds`] implements it
-//! with [`atlas`] (Atlas Administration API over reqwest) and [`aws`] (EC2
-//! over aws-sdk-ec2).
+//! The engine (config → expand → plan → graph → apply) reaches the clouds
+//! only through [`Provider`]: a batched `refresh`, and per-resource `create`
+//! (which reports the remote id the moment the create call returns, before
+//! any wait), `update` and `delete`, plus the [`Catalog`] of per-kind rules.
+//!
+//! Each cloud is a folder below this one that implements [`Cloud`] for the
+//! kinds it manages; [`Clouds`] routes each call to the cloud that registered
+//! the resource's kind. The clouds are listed in one place, [`registry`].
+//! [`expand()`] turns the configuration into the resources each cloud wants.
 
 pub mod atlas;
 pub mod aws;
 pub mod clouds;
+pub mod error;
+pub mod expand;
+pub mod registry;
+pub mod typed;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use thiserror::Error;
+use futures_util::future::BoxFuture;
 
 use crate::model::{Address, Attrs, DesiredResource, Kind};
-use crate::plan::LiveView;
+use crate::plan::{Catalog, LiveView, ResourceRules};
 use crate::state::StateFile;
 use crate::wait::Progress;
 
 pub use clouds::Clouds;
+pub use error::ProviderError;
+pub use expand::expand;
 
 /// The context of one operation on one resource.
 #[derive(Clone)]
 pub struct Op {
+    /// The resource's address.
     pub address: Address,
+    /// The resource's kind.
     pub kind: Kind,
     /// Stack name, used to tag and mark what privlink creates.
     pub stack: String,
+    /// Where waits report their progress.
     pub progress: Arc<dyn Progress>,
-}
-
-/// A provider failure, one line, never carrying a secret.
-#[derive(Debug, Error)]
-pub enum ProviderError {
-    /// The remote side reached a terminal failure (Atlas FAILED or REJECTED,
-    /// EC2 failed): the object is unusable and must be replaced.
-    #[error("{0}")]
-    Terminal(String),
-    /// Anything else: the object may still become usable (timeouts, API errors).
-    #[error("{0}")]
-    Other(String),
-    /// Writing the state file failed.
-    #[error("writing state: {0}")]
-    State(String),
-}
-
-impl ProviderError {
-    pub fn is_terminal(&self) -> bool {
-        matches!(self, ProviderError::Terminal(_))
-    }
 }
 
 /// How a create starts.
@@ -74,6 +63,9 @@ pub type RecordCreated<'a> = &'a (dyn Fn(&str) -> Result<(), ProviderError> + Se
 
 /// What the engine needs from the clouds.
 pub trait Provider: Send + Sync + 'static {
+    /// The rules of every kind this provider manages.
+    fn catalog(&self) -> &Catalog;
+
     /// Reads everything in `state` (and what `desired` might collide with) in batches.
     fn refresh(
         &self,
@@ -110,4 +102,48 @@ pub trait Provider: Send + Sync + 'static {
         id: Option<&str>,
         attrs: &Attrs,
     ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+}
+
+/// One cloud: the kinds it manages and the calls on them. Object-safe, so
+/// that [`Clouds`] can hold any number of them.
+pub trait Cloud: Send + Sync {
+    /// The cloud's name, as shown to people ("Atlas", "AWS").
+    fn name(&self) -> &'static str;
+
+    /// The rules of each kind this cloud manages.
+    fn kinds(&self) -> Vec<&'static dyn ResourceRules>;
+
+    /// Reads, in batches, every resource of this cloud's kinds in `state`
+    /// (and what the `desired` ones would collide with).
+    fn refresh<'a>(
+        &'a self,
+        state: &'a StateFile,
+        desired: &'a [DesiredResource],
+    ) -> BoxFuture<'a, Result<LiveView, ProviderError>>;
+
+    /// See [`Provider::create`].
+    fn create<'a>(
+        &'a self,
+        op: &'a Op,
+        desired: &'a Attrs,
+        start: Start<'a>,
+        record: RecordCreated<'a>,
+    ) -> BoxFuture<'a, Result<(String, Attrs), ProviderError>>;
+
+    /// See [`Provider::update`].
+    fn update<'a>(
+        &'a self,
+        op: &'a Op,
+        id: &'a str,
+        before: &'a Attrs,
+        desired: &'a Attrs,
+    ) -> BoxFuture<'a, Result<Attrs, ProviderError>>;
+
+    /// See [`Provider::delete`].
+    fn delete<'a>(
+        &'a self,
+        op: &'a Op,
+        id: Option<&'a str>,
+        attrs: &'a Attrs,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
 }

@@ -176,7 +176,7 @@ mod tests {
         let mut attributes = desired.clone();
         attributes.insert("state".into(), json!("available"));
         ResourceState {
-            kind: Kind::VpcEndpoint,
+            kind: Kind::new("aws_vpc_endpoint"),
             id: Some("vpce-0abc".into()),
             desired,
             attributes,
@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(v["serial"], json!(0));
         assert_eq!(v["stack"], json!("prod"));
         let r = &v["resources"]["endpoints.orders.vpc_endpoint"];
-        assert_eq!(r["kind"], json!("vpc_endpoint"));
+        assert_eq!(r["kind"], json!("aws_vpc_endpoint"));
         assert_eq!(r["status"], json!("creating"));
         assert_eq!(r["id"], json!("vpce-0abc"));
         assert_eq!(

@@ -11,8 +11,14 @@
 //! All operations use the v2 API (`/api/atlas/v2`) with the versioned media
 //! type `application/vnd.atlas.2023-01-01+json`.
 
+mod cloud;
+mod connections;
+mod dedicated;
 mod error;
+pub mod expand;
 mod http;
+mod marker;
+mod serverless;
 mod shared_read;
 mod types;
 
@@ -32,7 +38,18 @@ pub use types::{
     ServerlessInstance,
 };
 
+pub use cloud::{AtlasCloud, atlas_region};
+pub use connections::{Connection, connections};
+
 use http::{Reply, Transport};
+
+/// The rules of every Atlas kind.
+pub const KINDS: &[&dyn crate::plan::ResourceRules] = &[
+    &serverless::EndpointRules,
+    &serverless::LinkRules,
+    &dedicated::ServiceRules,
+    &dedicated::InterfaceRules,
+];
 use shared_read::SharedRead;
 
 /// The default Atlas base URL.

@@ -17,9 +17,14 @@
 //!   deletes are retried here with backoff (see [`retry`]).
 //! - Every wait goes through [`crate::wait::wait_for`].
 
+mod client_egress;
+mod cloud;
 mod error;
+pub mod expand;
 mod retry;
+mod security_group;
 mod types;
+mod vpc_endpoint;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -34,7 +39,20 @@ use aws_sdk_ec2::types::{
 };
 use futures_util::future::try_join_all;
 
+pub use cloud::AwsCloud;
 pub use error::{AwsError, ErrorKind, classify};
+
+/// Tag key carrying the stack name on every AWS resource privlink creates.
+pub const TAG_STACK: &str = "privlink:stack";
+/// Tag key carrying the resource address on every AWS resource privlink creates.
+pub const TAG_ADDRESS: &str = "privlink:address";
+
+/// The rules of every AWS kind.
+pub const KINDS: &[&dyn crate::plan::ResourceRules] = &[
+    &security_group::Rules,
+    &vpc_endpoint::Rules,
+    &client_egress::Rules,
+];
 pub use retry::BusyRetry;
 pub use types::{CreateVpcEndpoint, Rule, SecurityGroupInfo, Source, VpcEndpointInfo, VpceTarget};
 

@@ -1,0 +1,125 @@
+//! The per-kind rules the planner, the graph and import apply, as a trait
+//! that each provider implements for each kind it manages, and the
+//! [`Catalog`] that finds them by [`Kind`].
+//!
+//! The engine knows no cloud: what an attribute means, which change forces a
+//! replacement, what a remote status says, how long a step takes, what an id
+//! looks like, all come from here.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Attrs, Kind};
+use crate::plan::Change;
+
+/// What the remote object's own status says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteState {
+    /// Usable as it is.
+    Ready,
+    /// Not ready yet: the apply waits for it (the reason is shown).
+    Pending(String),
+    /// In a terminal failure: the plan replaces it (the cloud's message is shown).
+    Failed(String),
+}
+
+/// What an id of a kind looks like, for `privlink import`.
+#[derive(Debug, Clone, Copy)]
+pub struct IdFormat {
+    /// Shown when an id does not match, e.g. "a vpce-… id".
+    pub expected: &'static str,
+    /// True when the id has the right form.
+    pub check: fn(&str) -> bool,
+}
+
+/// The rules of one resource kind.
+pub trait ResourceRules: Send + Sync {
+    /// The kind these rules are for.
+    fn kind(&self) -> Kind;
+    /// Names an older state file may use for this kind.
+    fn legacy_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The cloud that holds objects of this kind, as shown to people ("AWS").
+    fn cloud(&self) -> &'static str;
+    /// Roughly how long a step on this kind takes in the real cloud, in
+    /// seconds. Only the order matters: it ranks ready steps.
+    fn weight(&self) -> u64;
+    /// True when a change of `attribute` cannot be made in place.
+    fn forces_replacement(&self, attribute: &str) -> bool;
+    /// What the live attributes say of the object's own state.
+    fn remote_state(&self, _live: &Attrs) -> RemoteState {
+        RemoteState::Ready
+    }
+    /// Why this resource must be replaced because of the other changes of
+    /// the same plan (`changes` holds them all, `me` among them), if it must.
+    fn forced_by(&self, _me: &Change, _changes: &[Change]) -> Option<String> {
+        None
+    }
+    /// What an id of this kind looks like.
+    fn id_format(&self) -> IdFormat;
+}
+
+/// Rules for a kind no provider registered (a state written by a build
+/// with other providers): everything forces replacement.
+struct UnknownKind;
+
+impl ResourceRules for UnknownKind {
+    fn kind(&self) -> Kind {
+        Kind::new("unknown")
+    }
+    fn cloud(&self) -> &'static str {
+        "an unknown cloud"
+    }
+    fn weight(&self) -> u64 {
+        1
+    }
+    fn forces_replacement(&self, _attribute: &str) -> bool {
+        true
+    }
+    fn id_format(&self) -> IdFormat {
+        IdFormat {
+            expected: "an id of a kind this build knows",
+            check: |_| false,
+        }
+    }
+}
+
+/// Every kind's rules, by kind.
+pub struct Catalog {
+    by_kind: BTreeMap<Kind, &'static dyn ResourceRules>,
+    legacy: BTreeMap<&'static str, Kind>,
+}
+
+impl Catalog {
+    /// A catalog of the given rules.
+    pub fn new(rules: impl IntoIterator<Item = &'static dyn ResourceRules>) -> Self {
+        let mut by_kind = BTreeMap::new();
+        let mut legacy = BTreeMap::new();
+        for r in rules {
+            by_kind.insert(r.kind(), r);
+            for old in r.legacy_names() {
+                legacy.insert(*old, r.kind());
+            }
+        }
+        Catalog { by_kind, legacy }
+    }
+
+    /// The rules of `kind`; a kind nobody registered gets rules that
+    /// replace on any change.
+    pub fn rules(&self, kind: Kind) -> &dyn ResourceRules {
+        match self.by_kind.get(&kind) {
+            Some(r) => *r,
+            None => &UnknownKind,
+        }
+    }
+
+    /// True when some provider registered `kind`.
+    pub fn knows(&self, kind: Kind) -> bool {
+        self.by_kind.contains_key(&kind)
+    }
+
+    /// The current name of a kind an older state file may name otherwise.
+    pub fn canonical(&self, kind: Kind) -> Kind {
+        self.legacy.get(kind.as_str()).copied().unwrap_or(kind)
+    }
+}

@@ -1,0 +1,357 @@
+//! [`AtlasCloud`]: the [`Cloud`] of the Atlas kinds. Reads them in batches
+//! (one list per serverless instance, one list of endpoint services per
+//! project) and routes each create, update and delete to its kind's module.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use serde::Deserialize;
+
+use super::dedicated::{self, INTERFACE, SERVICE};
+use super::serverless::{self, ENDPOINT, Instance, LINK};
+use super::{AtlasClient, AtlasError, EndpointService, ServerlessEndpoint};
+use crate::model::{Address, Attrs, DesiredResource};
+use crate::plan::{Live, LiveView, RemoteState, ResourceRules};
+use crate::providers::typed::{from_attrs, recorded};
+use crate::providers::{Cloud, Op, ProviderError, RecordCreated, Start};
+use crate::state::StateFile;
+use crate::wait::WaitPolicy;
+
+impl From<AtlasError> for ProviderError {
+    fn from(e: AtlasError) -> Self {
+        if e.is_terminal() {
+            ProviderError::Terminal(Box::new(e))
+        } else {
+            ProviderError::Cloud(Box::new(e))
+        }
+    }
+}
+
+/// Atlas region name (`US_EAST_1`) for an AWS region (`us-east-1`).
+pub fn atlas_region(aws_region: &str) -> String {
+    aws_region.to_ascii_uppercase().replace('-', "_")
+}
+
+/// The status part of an Atlas endpoint's or service's attributes.
+#[derive(Debug, Default, Deserialize)]
+struct Status {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    endpoint_service_name: Option<String>,
+    #[serde(default)]
+    error_message: Option<String>,
+}
+
+/// What an Atlas object's status says: not ready while `initiating` or
+/// without its endpoint service name, failed when FAILED.
+pub fn remote_state(live: &Attrs, initiating: &str) -> RemoteState {
+    let s: Status = from_attrs(SERVICE, live).unwrap_or_default();
+    let status = s.status.as_deref().unwrap_or("");
+    let named = s.endpoint_service_name.is_some_and(|n| !n.is_empty());
+    if status == initiating || (!named && !matches!(status, "FAILED" | "DELETING")) {
+        return RemoteState::Pending(format!(
+            "Atlas reports it {status}, not ready yet: the apply waits for it"
+        ));
+    }
+    if status == "FAILED" {
+        return RemoteState::Failed(format!(
+            "Atlas reports it FAILED: {}",
+            s.error_message.as_deref().unwrap_or("no errorMessage")
+        ));
+    }
+    RemoteState::Ready
+}
+
+/// The Atlas side of every endpoint.
+pub struct AtlasCloud {
+    pub(super) client: AtlasClient,
+    pub(super) policy: WaitPolicy,
+}
+
+/// The serverless instances and projects a refresh lists.
+#[derive(Default)]
+struct Lists<'a> {
+    instances: BTreeMap<(String, String), Vec<&'a Address>>,
+    projects: BTreeSet<String>,
+}
+
+impl<'a> Lists<'a> {
+    fn of(state: &'a StateFile, desired: &[DesiredResource]) -> Self {
+        let mut lists = Lists::default();
+        for (a, r) in &state.resources {
+            let project = recorded(state, a, "project_id");
+            if r.kind == ENDPOINT || r.kind == LINK {
+                if let (Some(p), Some(i)) = (project, recorded(state, a, "instance")) {
+                    let key = (p.to_owned(), i.to_owned());
+                    lists.instances.entry(key).or_default().push(a);
+                }
+            } else if (r.kind == SERVICE || r.kind == INTERFACE)
+                && let Some(p) = project
+            {
+                lists.projects.insert(p.to_owned());
+            }
+        }
+        for d in desired.iter().filter(|d| d.kind == SERVICE) {
+            if let Ok(w) = from_attrs::<dedicated::WantService>(SERVICE, &d.attrs) {
+                lists.projects.insert(w.project_id);
+            }
+        }
+        lists
+    }
+}
+
+/// One project's endpoint services.
+type Services = BTreeMap<String, Vec<EndpointService>>;
+
+impl AtlasCloud {
+    /// The Atlas side over `client`, waiting with `policy`.
+    pub fn new(client: AtlasClient, policy: WaitPolicy) -> Self {
+        AtlasCloud { client, policy }
+    }
+
+    /// Lists one after another: HTTP Digest numbers each request on the
+    /// shared nonce, and requests that overtake each other on the way are
+    /// refused (and answered again) by a server that wants them in order.
+    async fn read_lists(
+        &self,
+        lists: &Lists<'_>,
+    ) -> Result<(Vec<Vec<ServerlessEndpoint>>, Services), ProviderError> {
+        let mut serverless = Vec::with_capacity(lists.instances.len());
+        for (project, instance) in lists.instances.keys() {
+            serverless.push(
+                match self
+                    .client
+                    .list_serverless_endpoints(project, instance)
+                    .await
+                {
+                    Ok(l) => l,
+                    Err(e) if e.is_not_found() => Vec::new(),
+                    Err(e) => return Err(e.into()),
+                },
+            );
+        }
+        let mut services = Services::new();
+        for p in &lists.projects {
+            services.insert(p.clone(), self.client.list_endpoint_services(p).await?);
+        }
+        Ok((serverless, services))
+    }
+
+    async fn refresh_all(
+        &self,
+        state: &StateFile,
+        desired: &[DesiredResource],
+    ) -> Result<LiveView, ProviderError> {
+        let lists = Lists::of(state, desired);
+        let (serverless, services) = self.read_lists(&lists).await?;
+        let mut view = LiveView::default();
+        for (((project, instance), addrs), list) in lists.instances.iter().zip(serverless) {
+            let at = Instance {
+                project_id: project.clone(),
+                instance: instance.clone(),
+            };
+            for a in addrs {
+                let r = &state.resources[*a];
+                let id = match r.kind {
+                    ENDPOINT => r.id.as_deref(),
+                    _ => recorded(state, a, "endpoint_id").or(r.id.as_deref()),
+                };
+                let found = id.and_then(|id| list.iter().find(|e| e.id == id));
+                view.resources
+                    .insert((*a).clone(), present(serverless::live(r.kind, &at, found)));
+            }
+        }
+        read_dedicated(state, &services, &mut view);
+        conflicts(state, desired, &services, &mut view);
+        Ok(view)
+    }
+
+    async fn adopt(&self, op: &Op, d: &Attrs) -> Result<Option<String>, ProviderError> {
+        match op.kind {
+            ENDPOINT => self.find_endpoint(op, d).await,
+            SERVICE => self.find_service(op, d).await,
+            INTERFACE => self.find_interface(op, d).await,
+            // The link's id is the endpoint's, known before its PATCH.
+            _ => Ok(d
+                .get("endpoint_id")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)),
+        }
+    }
+
+    async fn create_any(
+        &self,
+        op: &Op,
+        d: &Attrs,
+        start: Start<'_>,
+        record: RecordCreated<'_>,
+    ) -> Result<(String, Attrs), ProviderError> {
+        let existing = match start {
+            Start::Resume(id) => Some(id.to_owned()),
+            Start::Adopt => {
+                let found = self.adopt(op, d).await?;
+                if let Some(id) = &found {
+                    record(id)?;
+                }
+                found
+            }
+            Start::Fresh => None,
+        };
+        let resume = existing.as_deref();
+        match op.kind {
+            ENDPOINT => self.create_endpoint(op, d, resume, record).await,
+            LINK => self.create_link(op, d, resume, record).await,
+            SERVICE => self.create_service(op, d, resume, record).await,
+            INTERFACE => self.create_interface(op, d, resume, record).await,
+            other => Err(ProviderError::UnknownKind(other)),
+        }
+    }
+
+    async fn delete_any(&self, op: &Op, id: Option<&str>, a: &Attrs) -> Result<(), ProviderError> {
+        let found;
+        let id = match id {
+            Some(id) => id,
+            None => {
+                found = self.adopt(op, a).await?;
+                match &found {
+                    Some(id) => id.as_str(),
+                    None => return Ok(()),
+                }
+            }
+        };
+        match op.kind {
+            ENDPOINT => self.delete_endpoint(op, id, a).await,
+            // Atlas has no unlink: the link goes with the Atlas endpoint, and
+            // the cloud endpoint's deletion ends the connection.
+            LINK => Ok(()),
+            SERVICE => self.delete_service(op, id, a).await,
+            INTERFACE => self.delete_interface(op, id, a).await,
+            other => Err(ProviderError::UnknownKind(other)),
+        }
+    }
+}
+
+fn present(attrs: Option<Attrs>) -> Live {
+    match attrs {
+        Some(attributes) => Live::Present { attributes },
+        None => Live::Gone,
+    }
+}
+
+/// Endpoint services and interface endpoints in state, from the lists.
+fn read_dedicated(state: &StateFile, services: &Services, view: &mut LiveView) {
+    for (a, r) in &state.resources {
+        let project = recorded(state, a, "project_id").unwrap_or_default();
+        let list = services.get(project);
+        if r.kind == SERVICE {
+            let region = recorded(state, a, "region").unwrap_or_default();
+            let found = list
+                .and_then(|l| l.iter().find(|s| Some(s.id.as_str()) == r.id.as_deref()))
+                .filter(|s| s.status != "DELETING");
+            let attrs = found.map(|s| dedicated::service_attrs(project, region, s));
+            view.resources.insert(a.clone(), present(attrs));
+        } else if r.kind == INTERFACE {
+            let vpce = r.id.as_deref().unwrap_or_default();
+            // The service is known from state, or (on import) found by the
+            // endpoint it lists.
+            let by_id = recorded(state, a, "endpoint_service_id");
+            let service = list.and_then(|l| {
+                l.iter().find(|s| match by_id {
+                    Some(id) => s.id == id,
+                    None => s.interface_endpoints.iter().any(|e| e == vpce),
+                })
+            });
+            let attrs = dedicated::interface_live(&r.attributes, project, service, vpce);
+            view.resources.insert(a.clone(), present(attrs));
+        }
+    }
+}
+
+/// An endpoint service the configuration wants, that Atlas has and this
+/// state does not: creating it would fail with 409.
+fn conflicts(
+    state: &StateFile,
+    desired: &[DesiredResource],
+    services: &Services,
+    view: &mut LiveView,
+) {
+    for d in desired {
+        if d.kind != SERVICE || state.resources.contains_key(&d.address) {
+            continue;
+        }
+        let Ok(w) = from_attrs::<dedicated::WantService>(SERVICE, &d.attrs) else {
+            continue;
+        };
+        let region = atlas_region(&w.region);
+        if let Some(s) = services.get(&w.project_id).and_then(|l| {
+            l.iter()
+                .find(|s| s.region_name == region && s.status != "DELETING")
+        }) {
+            view.conflicts.insert(
+                d.address.clone(),
+                (
+                    s.id.clone(),
+                    format!("the Atlas endpoint service for AWS {}", w.region),
+                ),
+            );
+        }
+    }
+}
+
+impl Cloud for AtlasCloud {
+    fn name(&self) -> &'static str {
+        "Atlas"
+    }
+
+    fn kinds(&self) -> Vec<&'static dyn ResourceRules> {
+        super::KINDS.to_vec()
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        state: &'a StateFile,
+        desired: &'a [DesiredResource],
+    ) -> BoxFuture<'a, Result<LiveView, ProviderError>> {
+        self.refresh_all(state, desired).boxed()
+    }
+
+    fn create<'a>(
+        &'a self,
+        op: &'a Op,
+        desired: &'a Attrs,
+        start: Start<'a>,
+        record: RecordCreated<'a>,
+    ) -> BoxFuture<'a, Result<(String, Attrs), ProviderError>> {
+        self.create_any(op, desired, start, record).boxed()
+    }
+
+    fn update<'a>(
+        &'a self,
+        op: &'a Op,
+        id: &'a str,
+        _before: &'a Attrs,
+        desired: &'a Attrs,
+    ) -> BoxFuture<'a, Result<Attrs, ProviderError>> {
+        async move {
+            match op.kind {
+                ENDPOINT => self.update_endpoint(op, id, desired).await,
+                other => Err(ProviderError::Unsupported(format!(
+                    "{} cannot be changed in place: {other} resources are replaced",
+                    op.address
+                ))),
+            }
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        op: &'a Op,
+        id: Option<&'a str>,
+        attrs: &'a Attrs,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        self.delete_any(op, id, attrs).boxed()
+    }
+}

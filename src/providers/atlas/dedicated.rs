@@ -1,0 +1,364 @@
+//! The dedicated-cluster flow's two Atlas kinds: the endpoint service of a
+//! (project, cloud, region), shared by every endpoint there, and the
+//! interface endpoint that links one cloud endpoint to it. Their
+//! attributes, rules, reads, creates, deletes and adoption.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::cloud::{AtlasCloud, atlas_region};
+use super::{EndpointService, InterfaceEndpoint, InterfaceTarget, ServiceTarget};
+use crate::model::{Attrs, Kind};
+use crate::plan::{Action, Change, IdFormat, RemoteState, ResourceRules};
+use crate::providers::typed::{from_attrs, hex24, prefixed_hex, to_attrs};
+use crate::providers::{Op, ProviderError, RecordCreated};
+
+/// Atlas's endpoint service of a (project, cloud, region).
+pub const SERVICE: Kind = Kind::new("atlas_endpoint_service");
+/// An interface endpoint on an endpoint service.
+pub const INTERFACE: Kind = Kind::new("atlas_interface_endpoint");
+
+/// The desired attributes of a [`SERVICE`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WantService {
+    /// The Atlas project.
+    pub project_id: String,
+    /// The cloud's own region name.
+    pub region: String,
+}
+
+/// The attributes of a [`SERVICE`] as read back.
+#[derive(Debug, Serialize)]
+struct ServiceAttrs<'a> {
+    project_id: &'a str,
+    region: &'a str,
+    id: &'a str,
+    endpoint_service_name: &'a Option<String>,
+    status: &'a str,
+    error_message: &'a Option<String>,
+    interface_endpoints: &'a [String],
+}
+
+/// The desired attributes of an [`INTERFACE`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WantInterface {
+    /// The Atlas project.
+    pub project_id: String,
+    /// The endpoint service's id.
+    pub endpoint_service_id: String,
+    /// The cloud endpoint's id.
+    pub vpc_endpoint_id: String,
+}
+
+/// The attributes of an [`INTERFACE`] as read back.
+#[derive(Debug, Serialize, Deserialize)]
+struct InterfaceAttrs {
+    #[serde(flatten)]
+    want: WantInterface,
+    id: String,
+    connection_status: String,
+    error_message: Option<String>,
+}
+
+/// The attributes of a service as read back.
+pub fn service_attrs(project: &str, region: &str, e: &EndpointService) -> Attrs {
+    to_attrs(&ServiceAttrs {
+        project_id: project,
+        region,
+        id: &e.id,
+        endpoint_service_name: &e.endpoint_service_name,
+        status: &e.status,
+        error_message: &e.error_message,
+        interface_endpoints: &e.interface_endpoints,
+    })
+}
+
+fn interface_attrs(want: &WantInterface, e: &InterfaceEndpoint) -> Attrs {
+    to_attrs(&InterfaceAttrs {
+        want: want.clone(),
+        id: want.vpc_endpoint_id.clone(),
+        connection_status: e.connection_status.clone(),
+        error_message: e.error_message.clone(),
+    })
+}
+
+/// Rules of [`SERVICE`].
+pub struct ServiceRules;
+
+impl ResourceRules for ServiceRules {
+    fn kind(&self) -> Kind {
+        SERVICE
+    }
+    fn legacy_names(&self) -> &'static [&'static str] {
+        &["endpoint_service"]
+    }
+    fn cloud(&self) -> &'static str {
+        "Atlas"
+    }
+    fn weight(&self) -> u64 {
+        300
+    }
+    fn forces_replacement(&self, _attribute: &str) -> bool {
+        true
+    }
+    fn remote_state(&self, live: &Attrs) -> RemoteState {
+        super::cloud::remote_state(live, "INITIATING")
+    }
+    /// Atlas removes an endpoint service together with its last interface
+    /// endpoint: a plan that removes them all replaces the service.
+    fn forced_by(&self, me: &Change, changes: &[Change]) -> Option<String> {
+        let listed: Vec<&str> = me
+            .before
+            .as_ref()
+            .and_then(|b| b.get("interface_endpoints"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let removed = changes
+            .iter()
+            .filter(|c| {
+                c.kind == INTERFACE
+                    && matches!(c.action, Action::Replace | Action::Delete)
+                    && c.id.as_deref().is_some_and(|id| listed.contains(&id))
+            })
+            .count();
+        (!listed.is_empty() && removed >= listed.len()).then(|| {
+            "Atlas removes an endpoint service together with its last interface endpoint".into()
+        })
+    }
+    fn id_format(&self) -> IdFormat {
+        IdFormat {
+            expected: "a 24-hex Atlas id",
+            check: hex24,
+        }
+    }
+}
+
+/// Rules of [`INTERFACE`].
+pub struct InterfaceRules;
+
+/// The status part of an interface endpoint's attributes.
+#[derive(Debug, Default, Deserialize)]
+struct ConnectionStatus {
+    #[serde(default)]
+    connection_status: Option<String>,
+    #[serde(default)]
+    error_message: Option<String>,
+}
+
+impl ResourceRules for InterfaceRules {
+    fn kind(&self) -> Kind {
+        INTERFACE
+    }
+    fn legacy_names(&self) -> &'static [&'static str] {
+        &["interface_endpoint"]
+    }
+    fn cloud(&self) -> &'static str {
+        "Atlas"
+    }
+    fn weight(&self) -> u64 {
+        120
+    }
+    fn forces_replacement(&self, _attribute: &str) -> bool {
+        true
+    }
+    fn remote_state(&self, live: &Attrs) -> RemoteState {
+        let s: ConnectionStatus = from_attrs(INTERFACE, live).unwrap_or_default();
+        match s.connection_status.as_deref() {
+            Some(status @ ("REJECTED" | "FAILED")) => RemoteState::Failed(format!(
+                "Atlas reports it {status}: {}",
+                s.error_message.as_deref().unwrap_or("no errorMessage")
+            )),
+            _ => RemoteState::Ready,
+        }
+    }
+    fn id_format(&self) -> IdFormat {
+        IdFormat {
+            expected: "a vpce-… id",
+            check: |s| prefixed_hex(s, "vpce-"),
+        }
+    }
+}
+
+/// What a project's service list says of an interface endpoint in state:
+/// present (with its recorded attributes) when its service lists it.
+pub fn interface_live(
+    recorded: &Attrs,
+    project: &str,
+    service: Option<&EndpointService>,
+    vpce: &str,
+) -> Option<Attrs> {
+    let s = service.filter(|s| s.interface_endpoints.iter().any(|e| e == vpce))?;
+    let mut attributes = recorded.clone();
+    attributes.insert("project_id".into(), Value::from(project));
+    attributes.insert("endpoint_service_id".into(), Value::from(s.id.as_str()));
+    attributes.insert("vpc_endpoint_id".into(), Value::from(vpce));
+    Some(attributes)
+}
+
+impl AtlasCloud {
+    /// Creates (or resumes) an endpoint service and waits until it is ready.
+    pub(super) async fn create_service(
+        &self,
+        op: &Op,
+        d: &Attrs,
+        resume: Option<&str>,
+        record: RecordCreated<'_>,
+    ) -> Result<(String, Attrs), ProviderError> {
+        let want: WantService = from_attrs(op.kind, d)?;
+        let id = match resume {
+            Some(id) => id.to_owned(),
+            None => {
+                let e = self
+                    .client
+                    .create_endpoint_service(&want.project_id, &want.region)
+                    .await?;
+                record(&e.id)?;
+                e.id
+            }
+        };
+        let e = self
+            .client
+            .wait_endpoint_service(
+                &want.project_id,
+                &id,
+                ServiceTarget::Ready,
+                op.address.as_str(),
+                self.policy,
+                op.progress.as_ref(),
+            )
+            .await?
+            .ok_or_else(|| {
+                ProviderError::vanished(format!("endpoint service {id}"), " while creating")
+            })?;
+        Ok((id, service_attrs(&want.project_id, &want.region, &e)))
+    }
+
+    /// Creates (or resumes) an interface endpoint and waits for AVAILABLE.
+    pub(super) async fn create_interface(
+        &self,
+        op: &Op,
+        d: &Attrs,
+        resume: Option<&str>,
+        record: RecordCreated<'_>,
+    ) -> Result<(String, Attrs), ProviderError> {
+        let want: WantInterface = from_attrs(op.kind, d)?;
+        let (project, service, vpce) = (
+            want.project_id.as_str(),
+            want.endpoint_service_id.as_str(),
+            want.vpc_endpoint_id.as_str(),
+        );
+        if resume.is_none() {
+            match self
+                .client
+                .create_interface_endpoint(project, service, vpce)
+                .await
+            {
+                Ok(_) => {}
+                // Created by an earlier run that stopped before recording it.
+                Err(e)
+                    if e.error_code() == Some("PRIVATELINK_INTERFACE_ENDPOINT_ALREADY_EXISTS") => {}
+                Err(e) => return Err(e.into()),
+            }
+            record(vpce)?;
+        }
+        let e = self
+            .client
+            .wait_interface_endpoint(
+                project,
+                service,
+                vpce,
+                InterfaceTarget::Available,
+                op.address.as_str(),
+                self.policy,
+                op.progress.as_ref(),
+            )
+            .await?
+            .ok_or_else(|| {
+                ProviderError::vanished(format!("interface endpoint {vpce}"), " while linking")
+            })?;
+        Ok((vpce.to_owned(), interface_attrs(&want, &e)))
+    }
+
+    /// Deletes an endpoint service and waits until it is gone.
+    pub(super) async fn delete_service(
+        &self,
+        op: &Op,
+        id: &str,
+        a: &Attrs,
+    ) -> Result<(), ProviderError> {
+        let want: WantService = from_attrs(op.kind, a)?;
+        self.client
+            .delete_endpoint_service(&want.project_id, id)
+            .await?;
+        self.client
+            .wait_endpoint_service(
+                &want.project_id,
+                id,
+                ServiceTarget::Gone,
+                op.address.as_str(),
+                self.policy,
+                op.progress.as_ref(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes an interface endpoint and waits until it is gone.
+    pub(super) async fn delete_interface(
+        &self,
+        op: &Op,
+        id: &str,
+        a: &Attrs,
+    ) -> Result<(), ProviderError> {
+        let want: WantInterface = from_attrs(op.kind, a)?;
+        let (project, service) = (&want.project_id, &want.endpoint_service_id);
+        self.client
+            .delete_interface_endpoint(project, service, id)
+            .await?;
+        self.client
+            .wait_interface_endpoint(
+                project,
+                service,
+                id,
+                InterfaceTarget::Gone,
+                op.address.as_str(),
+                self.policy,
+                op.progress.as_ref(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The region's service (Atlas allows one per project and region).
+    pub(super) async fn find_service(
+        &self,
+        op: &Op,
+        d: &Attrs,
+    ) -> Result<Option<String>, ProviderError> {
+        let want: WantService = from_attrs(op.kind, d)?;
+        let list = self.client.list_endpoint_services(&want.project_id).await?;
+        Ok(list
+            .into_iter()
+            .find(|e| e.region_name == atlas_region(&want.region) && e.status != "DELETING")
+            .map(|e| e.id))
+    }
+
+    /// The interface endpoint of this cloud endpoint, if Atlas has it.
+    pub(super) async fn find_interface(
+        &self,
+        op: &Op,
+        d: &Attrs,
+    ) -> Result<Option<String>, ProviderError> {
+        let want: WantInterface = from_attrs(op.kind, d)?;
+        Ok(self
+            .client
+            .get_interface_endpoint(
+                &want.project_id,
+                &want.endpoint_service_id,
+                &want.vpc_endpoint_id,
+            )
+            .await?
+            .map(|_| want.vpc_endpoint_id.clone()))
+    }
+}

@@ -1,0 +1,309 @@
+//! [`AwsCloud`]: the [`Cloud`] of the AWS kinds. EC2 clients are made per
+//! region on first use; a refresh reads each region once (VPC endpoints and
+//! security groups at once, then the endpoints' network interfaces), and
+//! each create, update and delete goes to its kind's module.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, try_join_all};
+use tokio::sync::Mutex;
+
+use super::client_egress::{self, egress_live};
+use super::security_group::{self, group_attrs};
+use super::vpc_endpoint::{self, vpce_attrs, vpce_gone};
+use super::{AwsError, Ec2, SecurityGroupInfo, TAG_ADDRESS, TAG_STACK, VpcEndpointInfo};
+use crate::model::{Address, Attrs, DesiredResource};
+use crate::plan::{Live, LiveView, ResourceRules};
+use crate::providers::typed::recorded;
+use crate::providers::{Cloud, Op, ProviderError, RecordCreated, Start};
+use crate::state::StateFile;
+use crate::wait::WaitPolicy;
+
+impl From<AwsError> for ProviderError {
+    fn from(e: AwsError) -> Self {
+        match e {
+            AwsError::Failed { .. } => ProviderError::Terminal(Box::new(e)),
+            _ => ProviderError::Cloud(Box::new(e)),
+        }
+    }
+}
+
+/// One region's VPC endpoints, security groups and interface IPs by id.
+struct RegionRead {
+    vpces: Vec<VpcEndpointInfo>,
+    groups: Vec<SecurityGroupInfo>,
+    ips: BTreeMap<String, String>,
+}
+
+/// Tags on every AWS resource privlink creates.
+pub fn aws_tags(stack: &str, address: &Address, name: &str) -> Vec<(String, String)> {
+    vec![
+        ("Name".into(), name.to_owned()),
+        (TAG_STACK.into(), stack.to_owned()),
+        (TAG_ADDRESS.into(), address.to_string()),
+    ]
+}
+
+/// The description of every rule privlink adds.
+pub fn rule_description(stack: &str, address: &Address) -> String {
+    format!("privlink {stack} {address}")
+}
+
+/// True when the tags name `stack`.
+pub fn stack_matches(tags: &BTreeMap<String, String>, stack: &str) -> bool {
+    tags.get(TAG_STACK).map(String::as_str) == Some(stack)
+}
+
+/// The region in a resource's attributes.
+pub fn region_of(op: &Op, a: &Attrs) -> Result<String, ProviderError> {
+    #[derive(serde::Deserialize)]
+    struct Region {
+        region: String,
+    }
+    Ok(crate::providers::typed::from_attrs::<Region>(op.kind, a)?.region)
+}
+
+/// The AWS side of every endpoint.
+pub struct AwsCloud {
+    ec2: Mutex<HashMap<String, Ec2>>,
+    pub(super) policy: WaitPolicy,
+}
+
+impl AwsCloud {
+    /// The AWS side, waiting with `policy`.
+    pub fn new(policy: WaitPolicy) -> Self {
+        AwsCloud {
+            ec2: Mutex::new(HashMap::new()),
+            policy,
+        }
+    }
+
+    /// The EC2 client of a region.
+    pub async fn ec2(&self, region: &str) -> Ec2 {
+        let mut map = self.ec2.lock().await;
+        if let Some(c) = map.get(region) {
+            return c.clone();
+        }
+        let c = Ec2::from_env(region).await;
+        map.insert(region.to_owned(), c.clone());
+        c
+    }
+
+    /// What one region holds of `addrs`: their VPC endpoints, their
+    /// security groups (owned and client) and the private IP of each
+    /// endpoint network interface. Endpoints and groups are read at once.
+    async fn read_region(
+        &self,
+        region: &str,
+        state: &StateFile,
+        addrs: &[&Address],
+    ) -> Result<RegionRead, ProviderError> {
+        let ec2 = self.ec2(region).await;
+        let mut vpce_ids = Vec::new();
+        let mut group_ids = Vec::new();
+        for a in addrs {
+            let r = &state.resources[*a];
+            match r.kind {
+                vpc_endpoint::KIND => vpce_ids.extend(r.id.clone()),
+                security_group::KIND => group_ids.extend(r.id.clone()),
+                _ => group_ids.extend(recorded(state, a, "group_id").map(str::to_owned)),
+            }
+        }
+        group_ids.sort();
+        group_ids.dedup();
+        let vpces = async {
+            match vpce_ids.is_empty() {
+                true => Ok(Vec::new()),
+                false => ec2.describe_vpc_endpoints(&vpce_ids).await,
+            }
+        };
+        let groups = async {
+            match group_ids.is_empty() {
+                true => Ok(Vec::new()),
+                false => ec2.describe_security_groups(&group_ids).await,
+            }
+        };
+        let (vpces, groups) = tokio::try_join!(vpces, groups)?;
+        let enis: Vec<String> = vpces
+            .iter()
+            .flat_map(|v| v.network_interface_ids.iter().cloned())
+            .collect();
+        let ips = match enis.is_empty() {
+            true => BTreeMap::new(),
+            false => ec2
+                .network_interface_ips(&enis)
+                .await?
+                .into_iter()
+                .collect(),
+        };
+        Ok(RegionRead { vpces, groups, ips })
+    }
+
+    async fn refresh_all(&self, state: &StateFile) -> Result<LiveView, ProviderError> {
+        let mut regions: BTreeMap<String, Vec<&Address>> = BTreeMap::new();
+        for (a, r) in &state.resources {
+            if super::KINDS.iter().any(|k| k.kind() == r.kind)
+                && let Some(region) = recorded(state, a, "region")
+            {
+                regions.entry(region.to_owned()).or_default().push(a);
+            }
+        }
+        let reads = try_join_all(
+            regions
+                .iter()
+                .map(|(region, addrs)| self.read_region(region, state, addrs)),
+        )
+        .await?;
+        let mut view = LiveView::default();
+        for ((region, addrs), read) in regions.iter().zip(reads) {
+            for a in addrs {
+                view.resources
+                    .insert((*a).clone(), live_of(state, a, region, &read));
+            }
+        }
+        Ok(view)
+    }
+
+    async fn adopt(&self, op: &Op, d: &Attrs) -> Result<Option<String>, ProviderError> {
+        match op.kind {
+            security_group::KIND => self.find_group(op, d).await,
+            vpc_endpoint::KIND => self.find_vpce(op, d).await,
+            // Egress rules are keyed by the client group and idempotent.
+            _ => Ok(d
+                .get("group_id")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)),
+        }
+    }
+
+    async fn create_any(
+        &self,
+        op: &Op,
+        d: &Attrs,
+        start: Start<'_>,
+        record: RecordCreated<'_>,
+    ) -> Result<(String, Attrs), ProviderError> {
+        let existing = match start {
+            Start::Resume(id) => Some(id.to_owned()),
+            Start::Adopt => {
+                let found = self.adopt(op, d).await?;
+                if let Some(id) = &found {
+                    record(id)?;
+                }
+                found
+            }
+            Start::Fresh => None,
+        };
+        let resume = existing.as_deref();
+        match op.kind {
+            security_group::KIND => self.create_group(op, d, resume, record).await,
+            vpc_endpoint::KIND => self.create_vpce(op, d, resume, record).await,
+            client_egress::KIND => self.create_egress(op, d).await,
+            other => Err(ProviderError::UnknownKind(other)),
+        }
+    }
+
+    async fn delete_any(&self, op: &Op, id: Option<&str>, a: &Attrs) -> Result<(), ProviderError> {
+        let found;
+        let id = match id {
+            Some(id) => id,
+            None => {
+                found = self.adopt(op, a).await?;
+                match &found {
+                    Some(id) => id.as_str(),
+                    None => return Ok(()),
+                }
+            }
+        };
+        match op.kind {
+            security_group::KIND => self.delete_group(op, id, a).await,
+            vpc_endpoint::KIND => self.delete_vpce(op, id, a).await,
+            client_egress::KIND => self.delete_egress(op, a).await,
+            other => Err(ProviderError::UnknownKind(other)),
+        }
+    }
+}
+
+/// What a region's read says of one state resource.
+fn live_of(state: &StateFile, a: &Address, region: &str, read: &RegionRead) -> Live {
+    let r = &state.resources[a];
+    let attrs = match r.kind {
+        vpc_endpoint::KIND => read
+            .vpces
+            .iter()
+            .find(|v| Some(v.id.as_str()) == r.id.as_deref() && !vpce_gone(v))
+            .map(|v| vpce_attrs(region, v, &read.ips)),
+        security_group::KIND => read
+            .groups
+            .iter()
+            .find(|g| Some(g.id.as_str()) == r.id.as_deref())
+            .map(|g| group_attrs(region, g)),
+        _ => {
+            let group = recorded(state, a, "group_id").unwrap_or_default();
+            read.groups
+                .iter()
+                .find(|g| g.id == group)
+                .map(|g| egress_live(region, group, &r.attributes, g))
+        }
+    };
+    match attrs {
+        Some(attributes) => Live::Present { attributes },
+        None => Live::Gone,
+    }
+}
+
+impl Cloud for AwsCloud {
+    fn name(&self) -> &'static str {
+        "AWS"
+    }
+
+    fn kinds(&self) -> Vec<&'static dyn ResourceRules> {
+        super::KINDS.to_vec()
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        state: &'a StateFile,
+        _desired: &'a [DesiredResource],
+    ) -> BoxFuture<'a, Result<LiveView, ProviderError>> {
+        self.refresh_all(state).boxed()
+    }
+
+    fn create<'a>(
+        &'a self,
+        op: &'a Op,
+        desired: &'a Attrs,
+        start: Start<'a>,
+        record: RecordCreated<'a>,
+    ) -> BoxFuture<'a, Result<(String, Attrs), ProviderError>> {
+        self.create_any(op, desired, start, record).boxed()
+    }
+
+    fn update<'a>(
+        &'a self,
+        op: &'a Op,
+        id: &'a str,
+        before: &'a Attrs,
+        desired: &'a Attrs,
+    ) -> BoxFuture<'a, Result<Attrs, ProviderError>> {
+        async move {
+            match op.kind {
+                security_group::KIND => self.update_group(op, id, before, desired).await,
+                vpc_endpoint::KIND => self.update_vpce(op, id, before, desired).await,
+                client_egress::KIND => self.update_egress(op, before, desired).await,
+                other => Err(ProviderError::UnknownKind(other)),
+            }
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        op: &'a Op,
+        id: Option<&'a str>,
+        attrs: &'a Attrs,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        self.delete_any(op, id, attrs).boxed()
+    }
+}

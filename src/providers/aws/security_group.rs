@@ -1,0 +1,193 @@
+//! The endpoint's own security group (seed step 6): its attributes, rules,
+//! create (with its ingress rules), update of the ingress rules, delete and
+//! adoption by tags.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::cloud::{AwsCloud, aws_tags, rule_description, stack_matches};
+use super::{Ec2, SecurityGroupInfo, Source};
+use crate::model::{Attrs, Kind};
+use crate::plan::{IdFormat, ResourceRules};
+use crate::providers::typed::{from_attrs, prefixed_hex, sorted, to_attrs};
+use crate::providers::{Op, ProviderError, RecordCreated};
+
+/// The endpoint's security group.
+pub const KIND: Kind = Kind::new("aws_security_group");
+
+/// The desired attributes of a security group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Want {
+    /// The AWS region.
+    pub region: String,
+    /// The VPC of the group.
+    pub vpc_id: String,
+    /// The group's name.
+    pub name: String,
+    /// The group's description.
+    pub description: String,
+    /// Sources admitted inbound: `sg-…` ids and CIDR blocks.
+    #[serde(default)]
+    pub ingress: Vec<String>,
+}
+
+/// The attributes of a group as read back.
+#[derive(Debug, Serialize)]
+struct Read<'a> {
+    region: &'a str,
+    vpc_id: &'a str,
+    name: &'a str,
+    description: &'a str,
+    ingress: Vec<String>,
+    id: &'a str,
+}
+
+/// The string form of a rule's source, as kept in attributes.
+pub fn source_string(s: &Source) -> String {
+    match s {
+        Source::Group(x) | Source::Cidr(x) => x.clone(),
+    }
+}
+
+fn parse_source(s: &str) -> Source {
+    if s.starts_with("sg-") {
+        Source::Group(s.to_owned())
+    } else {
+        Source::Cidr(s.to_owned())
+    }
+}
+
+/// The attributes of a group as read back.
+pub fn group_attrs(region: &str, g: &SecurityGroupInfo) -> Attrs {
+    to_attrs(&Read {
+        region,
+        vpc_id: &g.vpc_id,
+        name: &g.name,
+        description: &g.description,
+        ingress: sorted(g.ingress.iter().map(|r| source_string(&r.source)).collect()),
+        id: &g.id,
+    })
+}
+
+/// Rules of [`KIND`].
+pub struct Rules;
+
+impl ResourceRules for Rules {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+    fn legacy_names(&self) -> &'static [&'static str] {
+        &["security_group"]
+    }
+    fn cloud(&self) -> &'static str {
+        "AWS"
+    }
+    fn weight(&self) -> u64 {
+        2
+    }
+    fn forces_replacement(&self, attribute: &str) -> bool {
+        matches!(attribute, "region" | "vpc_id" | "name" | "description")
+    }
+    fn id_format(&self) -> IdFormat {
+        IdFormat {
+            expected: "an sg-… id",
+            check: |s| prefixed_hex(s, "sg-"),
+        }
+    }
+}
+
+async fn read_back(ec2: &Ec2, region: &str, id: &str) -> Result<Attrs, ProviderError> {
+    let groups = ec2.describe_security_groups(&[id.to_owned()]).await?;
+    let g = groups
+        .into_iter()
+        .find(|g| g.id == id)
+        .ok_or_else(|| ProviderError::vanished(format!("security group {id}"), ""))?;
+    Ok(group_attrs(region, &g))
+}
+
+impl AwsCloud {
+    /// Creates (or resumes) the group and authorizes its ingress rules.
+    pub(super) async fn create_group(
+        &self,
+        op: &Op,
+        d: &Attrs,
+        resume: Option<&str>,
+        record: RecordCreated<'_>,
+    ) -> Result<(String, Attrs), ProviderError> {
+        let want: Want = from_attrs(op.kind, d)?;
+        let ec2 = self.ec2(&want.region).await;
+        let id = match resume {
+            Some(id) => id.to_owned(),
+            None => {
+                let tags = aws_tags(&op.stack, &op.address, &want.name);
+                let id = ec2
+                    .create_security_group(&want.vpc_id, &want.name, &want.description, &tags)
+                    .await?;
+                record(&id)?;
+                id
+            }
+        };
+        let sources: Vec<Source> = want.ingress.iter().map(|x| parse_source(x)).collect();
+        if !sources.is_empty() {
+            ec2.authorize_ingress(&id, &sources, &rule_description(&op.stack, &op.address))
+                .await?;
+        }
+        let attrs = read_back(&ec2, &want.region, &id).await?;
+        Ok((id, attrs))
+    }
+
+    /// Brings the ingress rules from `before` to the desired ones.
+    pub(super) async fn update_group(
+        &self,
+        op: &Op,
+        id: &str,
+        before: &Attrs,
+        d: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        let want: Want = from_attrs(op.kind, d)?;
+        let had: Want = from_attrs(op.kind, before)?;
+        let ec2 = self.ec2(&want.region).await;
+        let old: BTreeSet<&String> = had.ingress.iter().collect();
+        let new: BTreeSet<&String> = want.ingress.iter().collect();
+        let add: Vec<Source> = new.difference(&old).map(|x| parse_source(x)).collect();
+        let remove: Vec<Source> = old.difference(&new).map(|x| parse_source(x)).collect();
+        if !remove.is_empty() {
+            ec2.revoke_ingress(id, &remove).await?;
+        }
+        if !add.is_empty() {
+            ec2.authorize_ingress(id, &add, &rule_description(&op.stack, &op.address))
+                .await?;
+        }
+        read_back(&ec2, &want.region, id).await
+    }
+
+    /// Deletes the group, waiting out what still uses it.
+    pub(super) async fn delete_group(
+        &self,
+        op: &Op,
+        id: &str,
+        a: &Attrs,
+    ) -> Result<(), ProviderError> {
+        let ec2 = self.ec2(&super::cloud::region_of(op, a)?).await;
+        ec2.delete_security_group(id, op.address.as_str(), self.policy, op.progress.as_ref())
+            .await?;
+        Ok(())
+    }
+
+    /// The group an earlier run created for this address, by its tags.
+    pub(super) async fn find_group(
+        &self,
+        op: &Op,
+        d: &Attrs,
+    ) -> Result<Option<String>, ProviderError> {
+        let ec2 = self.ec2(&super::cloud::region_of(op, d)?).await;
+        let found = ec2
+            .find_security_groups_by_tag(super::TAG_ADDRESS, op.address.as_str())
+            .await?;
+        Ok(found
+            .into_iter()
+            .find(|g| stack_matches(&g.tags, &op.stack))
+            .map(|g| g.id))
+    }
+}
