@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use md5::{Digest, Md5};
@@ -331,6 +332,19 @@ impl Authenticator {
     /// Whether `token` is a live access token.
     pub fn verify_bearer(&self, token: &str, now: Instant) -> bool {
         self.tokens.get(token).is_some_and(|expiry| *expiry > now)
+    }
+}
+
+/// The authentication scheme of a request's `Authorization` header: `digest`, `bearer` or
+/// `none`.
+pub fn auth_kind(headers: &HeaderMap) -> &'static str {
+    match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(h) if h.len() >= 7 && h[..7].eq_ignore_ascii_case("digest ") => "digest",
+        Some(h) if h.len() >= 7 && h[..7].eq_ignore_ascii_case("bearer ") => "bearer",
+        _ => "none",
     }
 }
 

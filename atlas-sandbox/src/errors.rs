@@ -9,6 +9,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::model::ModelError;
+
 /// One error answer of the emulated API.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{status} {code}: {detail}")]
@@ -151,6 +153,46 @@ impl IntoResponse for ApiError {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
         response
+    }
+}
+
+/// How each model failure is reported by the API.
+impl From<ModelError> for ApiError {
+    fn from(e: ModelError) -> Self {
+        let detail = e.to_string();
+        match e {
+            ModelError::GroupNotFound(_) => ApiError::not_found("GROUP_NOT_FOUND", detail),
+            ModelError::ServerlessInstanceNotFound { .. } => {
+                ApiError::not_found("SERVERLESS_INSTANCE_NOT_FOUND", detail)
+            }
+            ModelError::ClusterNotFound { .. } => ApiError::not_found("CLUSTER_NOT_FOUND", detail),
+            ModelError::DeploymentExists { .. } => {
+                ApiError::conflict("DUPLICATE_CLUSTER_NAME", detail)
+            }
+            ModelError::TenantEndpointNotFound { .. } => {
+                ApiError::not_found("TENANT_PRIVATE_ENDPOINT_NOT_FOUND", detail)
+            }
+            ModelError::ServiceNotFound { .. } | ModelError::InterfaceEndpointNotFound { .. } => {
+                ApiError::not_found("PRIVATE_ENDPOINT_SERVICE_NOT_FOUND", detail)
+            }
+            ModelError::ServiceAlreadyExists { .. } => {
+                ApiError::conflict("PRIVATE_ENDPOINT_SERVICE_ALREADY_EXISTS_FOR_REGION", detail)
+            }
+            ModelError::ServiceHasEndpoints => {
+                ApiError::conflict("CANNOT_DELETE_PRIVATELINK_WITH_ENDPOINTS", detail)
+            }
+            ModelError::ServiceNotAvailable { .. } => {
+                ApiError::conflict("PRIVATELINK_CANNOT_ACCEPT_ENDPOINTS", detail)
+            }
+            ModelError::InterfaceEndpointExists { .. } => {
+                ApiError::conflict("PRIVATELINK_INTERFACE_ENDPOINT_ALREADY_EXISTS", detail)
+            }
+            ModelError::NotReserved { .. } | ModelError::EndpointIdLocked { .. } => {
+                ApiError::bad_request("VALIDATION_ERROR", detail)
+            }
+            ModelError::Invalid { field, message } => ApiError::validation(field, message),
+            ModelError::Missing(field) => ApiError::missing_attribute(field),
+        }
     }
 }
 
