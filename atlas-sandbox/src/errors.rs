@@ -15,8 +15,11 @@ use crate::model::ModelError;
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{status} {code}: {detail}")]
 pub struct ApiError {
+    /// HTTP status.
     pub status: StatusCode,
+    /// Atlas `errorCode`.
     pub code: &'static str,
+    /// Human-readable `detail`.
     pub detail: String,
     /// `(field, description)` pairs reported in `badRequestDetail.fields`.
     pub fields: Vec<(String, String)>,
@@ -27,6 +30,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// An error with `status`, `errorCode` `code` and `detail`.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Self {
             status,
@@ -38,14 +42,17 @@ impl ApiError {
         }
     }
 
+    /// A 400.
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
+    /// A 404.
     pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, detail)
     }
 
+    /// A 409.
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
@@ -61,6 +68,7 @@ impl ApiError {
         err
     }
 
+    /// A path or query parameter `name` that breaks its pattern.
     pub fn invalid_attribute(name: &str, value: &str) -> Self {
         Self::bad_request(
             "INVALID_ATTRIBUTE",
@@ -68,6 +76,7 @@ impl ApiError {
         )
     }
 
+    /// A required body field `name` that is absent.
     pub fn missing_attribute(name: &str) -> Self {
         Self::bad_request(
             "MISSING_ATTRIBUTE",
@@ -75,6 +84,7 @@ impl ApiError {
         )
     }
 
+    /// A 401 carrying a `WWW-Authenticate` challenge.
     pub fn unauthorized(challenge: String) -> Self {
         let mut err = Self::new(
             StatusCode::UNAUTHORIZED,
@@ -85,6 +95,7 @@ impl ApiError {
         err
     }
 
+    /// The answer for a method and path the API does not have.
     pub fn resource_not_found(method: &str, path: &str) -> Self {
         Self::not_found(
             "RESOURCE_NOT_FOUND",
@@ -92,6 +103,7 @@ impl ApiError {
         )
     }
 
+    /// Adds a `Retry-After` header.
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self

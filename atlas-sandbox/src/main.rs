@@ -3,26 +3,27 @@
 
 #![warn(missing_docs)]
 
-mod api;
-mod auth;
-mod cli;
-mod context;
-mod control;
-mod ec2;
-mod errors;
-mod gate;
-mod ids;
-mod model;
-mod negotiation;
-mod oauth;
-mod query;
-mod ratelimit;
-mod record;
-mod regions;
-mod reply;
-mod server;
-mod state;
-mod views;
+// The modules are public so that `missing_docs` checks every item they export.
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod context;
+pub mod control;
+pub mod ec2;
+pub mod errors;
+pub mod gate;
+pub mod ids;
+pub mod model;
+pub mod negotiation;
+pub mod oauth;
+pub mod query;
+pub mod ratelimit;
+pub mod record;
+pub mod regions;
+pub mod reply;
+pub mod server;
+pub mod state;
+pub mod views;
 
 use std::process::ExitCode;
 

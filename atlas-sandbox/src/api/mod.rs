@@ -2,9 +2,13 @@
 //! under `/api/atlas/v2` and `/api/atlas/v1.0`: one handler per operation, each route guarded by
 //! the checks its path parameters need (see [`guards`]).
 
+/// Serverless instances and clusters.
 pub mod deployments;
+/// Endpoint services and interface endpoints.
 pub mod endpoint_services;
+/// Checks of path parameters.
 pub mod guards;
+/// Serverless private endpoints.
 pub mod serverless_endpoints;
 
 use std::sync::Arc;
