@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use md5::{Digest, Md5};
@@ -21,20 +22,28 @@ pub const TOKEN_TTL: Duration = Duration::from_secs(3600);
 /// Why a digest `Authorization` header was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DigestError {
+    /// The header could not be parsed.
     #[error("malformed digest header: {0}")]
     Malformed(String),
+    /// The realm is not [`REALM`].
     #[error("unexpected realm {0:?}")]
     WrongRealm(String),
+    /// The `uri` parameter is not the request's path and query.
     #[error("digest uri {0:?} does not match the request")]
     UriMismatch(String),
+    /// A `qop` or `algorithm` other than `auth` and MD5.
     #[error("unsupported qop or algorithm")]
     Unsupported,
+    /// The user name is not the configured public key.
     #[error("unknown API key {0:?}")]
     UnknownUser(String),
+    /// The `response` hash is wrong.
     #[error("digest response does not match")]
     BadResponse,
+    /// The nonce is unknown or expired.
     #[error("nonce expired or unknown")]
     StaleNonce,
+    /// The nonce count did not increase.
     #[error("nonce count {0} was already used")]
     ReplayedNonceCount(u64),
 }
@@ -50,10 +59,13 @@ impl DigestError {
 /// Why an OAuth token request or revocation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OAuthError {
+    /// Wrong or missing client credentials.
     #[error("client authentication failed")]
     InvalidClient,
+    /// A grant type other than `client_credentials`.
     #[error("grant_type must be client_credentials")]
     UnsupportedGrantType,
+    /// A revocation without a token.
     #[error("request is missing the token parameter")]
     InvalidRequest,
 }
@@ -73,9 +85,13 @@ impl OAuthError {
 /// is off.
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {
+    /// API public key (the Digest user name).
     pub public_key: Option<String>,
+    /// API private key (the Digest password).
     pub private_key: Option<String>,
+    /// Service account client id.
     pub client_id: Option<String>,
+    /// Service account client secret.
     pub client_secret: Option<String>,
 }
 
@@ -165,6 +181,7 @@ fn parse_params(input: &str) -> Result<HashMap<String, String>, DigestError> {
 }
 
 impl Authenticator {
+    /// A verifier for `creds` whose nonces live `nonce_ttl`.
     pub fn new(creds: Credentials, nonce_ttl: Duration) -> Self {
         Self {
             creds,
@@ -331,6 +348,19 @@ impl Authenticator {
     /// Whether `token` is a live access token.
     pub fn verify_bearer(&self, token: &str, now: Instant) -> bool {
         self.tokens.get(token).is_some_and(|expiry| *expiry > now)
+    }
+}
+
+/// The authentication scheme of a request's `Authorization` header: `digest`, `bearer` or
+/// `none`.
+pub fn auth_kind(headers: &HeaderMap) -> &'static str {
+    match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(h) if h.len() >= 7 && h[..7].eq_ignore_ascii_case("digest ") => "digest",
+        Some(h) if h.len() >= 7 && h[..7].eq_ignore_ascii_case("bearer ") => "bearer",
+        _ => "none",
     }
 }
 

@@ -136,35 +136,58 @@ pub struct Args {
 /// A deployment named on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeploymentSpec {
+    /// The project id.
     pub project: String,
+    /// The deployment name.
     pub name: String,
+    /// The region, if given.
     pub region: Option<String>,
 }
 
 /// Everything the server needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Address to listen on.
     pub listen: SocketAddr,
+    /// Authentication secrets.
     pub credentials: Credentials,
+    /// Projects to create at start.
     pub projects: Vec<String>,
+    /// Serverless instances to create at start.
     pub serverless_instances: Vec<DeploymentSpec>,
+    /// Clusters to create at start.
     pub clusters: Vec<DeploymentSpec>,
+    /// Durations of the asynchronous steps.
     pub delays: Delays,
+    /// Lifetime of a Digest nonce.
     pub nonce_ttl: Duration,
+    /// Token bucket parameters.
     pub rate_limit: RateLimit,
+    /// Share of API requests answered with an injected fault.
     pub fault_rate: f64,
+    /// Statuses of injected faults, taken in turn.
     pub fault_statuses: Vec<u16>,
+    /// Latency added to every API request.
     pub latency: Duration,
+    /// EC2 Query API base URL used to verify links.
     pub ec2_endpoint: Option<String>,
 }
 
 /// Invalid flag values.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// An invalid `--project` id.
     #[error("--project {0:?}: a project id is 24 lowercase hexadecimal digits")]
     Project(String),
+    /// An invalid deployment flag value.
     #[error("{flag} {value:?}: expected PROJECT/NAME[@REGION] with a 24-hex project id")]
-    Deployment { flag: &'static str, value: String },
+    Deployment {
+        /// The flag.
+        flag: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// An invalid `--fault-statuses` list.
     #[error("--fault-statuses: {0}")]
     Statuses(String),
 }
@@ -191,6 +214,7 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses a comma-separated list of HTTP error statuses.
 pub fn parse_statuses(s: &str) -> Result<Vec<u16>, String> {
     s.split(',')
         .filter(|p| !p.trim().is_empty())

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use crate::model::{LinkFailures, LinkStatus, ModelError, TenantStatus};
-use crate::server::{AppState, lock};
+use crate::state::{AppState, lock};
 use crate::views;
 
 type Shared = State<Arc<AppState>>;
@@ -22,8 +22,10 @@ type Shared = State<Arc<AppState>>;
 /// A control-API failure, answered as `{"error": "..."}`.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
+    /// The request is malformed (400).
     #[error("{0}")]
     BadRequest(String),
+    /// The model refused the change.
     #[error(transparent)]
     Model(#[from] ModelError),
 }
@@ -49,6 +51,17 @@ impl IntoResponse for ControlError {
 
 type Result<T> = std::result::Result<T, ControlError>;
 
+/// The answer for a path under `/__sandbox` that names no control endpoint.
+pub fn no_such_endpoint(method: &Method, path: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"error": format!("no control endpoint {method} {path}")}).to_string(),
+    )
+        .into_response()
+}
+
+/// The control routes, relative to `/__sandbox`.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/projects", post(add_project))

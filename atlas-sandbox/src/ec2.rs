@@ -11,23 +11,37 @@ use crate::model::LinkCheck;
 /// What EC2 says about one VPC endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
-    Found { service_name: String, state: String },
+    /// The endpoint exists, for this service, in this state.
+    Found {
+        /// The service name the endpoint is for.
+        service_name: String,
+        /// Its EC2 state.
+        state: String,
+    },
+    /// No such endpoint.
     Missing,
 }
 
 /// Failures to get an answer from EC2.
 #[derive(Debug, thiserror::Error)]
 pub enum Ec2Error {
+    /// The request failed.
     #[error("could not reach EC2 at {url}: {source}")]
     Unreachable {
+        /// The EC2 URL.
         url: String,
+        /// The transport failure.
         #[source]
         source: reqwest::Error,
     },
+    /// EC2 answered with an error.
     #[error("EC2 at {url} answered {status}: {code}")]
     Api {
+        /// The EC2 URL.
         url: String,
+        /// The HTTP status.
         status: u16,
+        /// The EC2 error code.
         code: String,
     },
 }
@@ -99,6 +113,7 @@ pub fn verdict(check: &LinkCheck, lookup: Result<Lookup, Ec2Error>) -> Result<()
 }
 
 impl Ec2Client {
+    /// A client of the EC2 endpoint at `base`.
     pub fn new(base: &str) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))

@@ -9,12 +9,17 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::model::ModelError;
+
 /// One error answer of the emulated API.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{status} {code}: {detail}")]
 pub struct ApiError {
+    /// HTTP status.
     pub status: StatusCode,
+    /// Atlas `errorCode`.
     pub code: &'static str,
+    /// Human-readable `detail`.
     pub detail: String,
     /// `(field, description)` pairs reported in `badRequestDetail.fields`.
     pub fields: Vec<(String, String)>,
@@ -25,6 +30,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// An error with `status`, `errorCode` `code` and `detail`.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Self {
             status,
@@ -36,14 +42,17 @@ impl ApiError {
         }
     }
 
+    /// A 400.
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
+    /// A 404.
     pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, detail)
     }
 
+    /// A 409.
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
@@ -59,6 +68,7 @@ impl ApiError {
         err
     }
 
+    /// A path or query parameter `name` that breaks its pattern.
     pub fn invalid_attribute(name: &str, value: &str) -> Self {
         Self::bad_request(
             "INVALID_ATTRIBUTE",
@@ -66,6 +76,7 @@ impl ApiError {
         )
     }
 
+    /// A required body field `name` that is absent.
     pub fn missing_attribute(name: &str) -> Self {
         Self::bad_request(
             "MISSING_ATTRIBUTE",
@@ -73,6 +84,7 @@ impl ApiError {
         )
     }
 
+    /// A 401 carrying a `WWW-Authenticate` challenge.
     pub fn unauthorized(challenge: String) -> Self {
         let mut err = Self::new(
             StatusCode::UNAUTHORIZED,
@@ -83,6 +95,7 @@ impl ApiError {
         err
     }
 
+    /// The answer for a method and path the API does not have.
     pub fn resource_not_found(method: &str, path: &str) -> Self {
         Self::not_found(
             "RESOURCE_NOT_FOUND",
@@ -90,6 +103,7 @@ impl ApiError {
         )
     }
 
+    /// Adds a `Retry-After` header.
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
@@ -151,6 +165,46 @@ impl IntoResponse for ApiError {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
         response
+    }
+}
+
+/// How each model failure is reported by the API.
+impl From<ModelError> for ApiError {
+    fn from(e: ModelError) -> Self {
+        let detail = e.to_string();
+        match e {
+            ModelError::GroupNotFound(_) => ApiError::not_found("GROUP_NOT_FOUND", detail),
+            ModelError::ServerlessInstanceNotFound { .. } => {
+                ApiError::not_found("SERVERLESS_INSTANCE_NOT_FOUND", detail)
+            }
+            ModelError::ClusterNotFound { .. } => ApiError::not_found("CLUSTER_NOT_FOUND", detail),
+            ModelError::DeploymentExists { .. } => {
+                ApiError::conflict("DUPLICATE_CLUSTER_NAME", detail)
+            }
+            ModelError::TenantEndpointNotFound { .. } => {
+                ApiError::not_found("TENANT_PRIVATE_ENDPOINT_NOT_FOUND", detail)
+            }
+            ModelError::ServiceNotFound { .. } | ModelError::InterfaceEndpointNotFound { .. } => {
+                ApiError::not_found("PRIVATE_ENDPOINT_SERVICE_NOT_FOUND", detail)
+            }
+            ModelError::ServiceAlreadyExists { .. } => {
+                ApiError::conflict("PRIVATE_ENDPOINT_SERVICE_ALREADY_EXISTS_FOR_REGION", detail)
+            }
+            ModelError::ServiceHasEndpoints => {
+                ApiError::conflict("CANNOT_DELETE_PRIVATELINK_WITH_ENDPOINTS", detail)
+            }
+            ModelError::ServiceNotAvailable { .. } => {
+                ApiError::conflict("PRIVATELINK_CANNOT_ACCEPT_ENDPOINTS", detail)
+            }
+            ModelError::InterfaceEndpointExists { .. } => {
+                ApiError::conflict("PRIVATELINK_INTERFACE_ENDPOINT_ALREADY_EXISTS", detail)
+            }
+            ModelError::NotReserved { .. } | ModelError::EndpointIdLocked { .. } => {
+                ApiError::bad_request("VALIDATION_ERROR", detail)
+            }
+            ModelError::Invalid { field, message } => ApiError::validation(field, message),
+            ModelError::Missing(field) => ApiError::missing_attribute(field),
+        }
     }
 }
 

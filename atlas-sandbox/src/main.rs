@@ -1,17 +1,29 @@
 //! `atlas-sandbox`: a local emulation of the MongoDB Atlas Administration API's private-endpoint
 //! operations. This file only parses the command line and hands over to [`server::run`].
 
-mod auth;
-mod cli;
-mod control;
-mod ec2;
-mod errors;
-mod ids;
-mod model;
-mod ratelimit;
-mod regions;
-mod server;
-mod views;
+#![warn(missing_docs)]
+
+// The modules are public so that `missing_docs` checks every item they export.
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod context;
+pub mod control;
+pub mod ec2;
+pub mod errors;
+pub mod gate;
+pub mod ids;
+pub mod model;
+pub mod negotiation;
+pub mod oauth;
+pub mod query;
+pub mod ratelimit;
+pub mod record;
+pub mod regions;
+pub mod reply;
+pub mod server;
+pub mod state;
+pub mod views;
 
 use std::process::ExitCode;
 

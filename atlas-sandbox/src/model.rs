@@ -18,51 +18,122 @@ use crate::{ids, regions};
 /// How long each asynchronous step takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delays {
+    /// Creation to RESERVED (serverless endpoint) / AVAILABLE (endpoint service).
     pub reserve: Duration,
+    /// Link request to its verdict.
     pub connect: Duration,
+    /// Time an object stays DELETING.
     pub delete: Duration,
 }
 
 /// Errors of the model, each naming the object concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {
+    /// No such project.
     #[error("No group with ID {0} exists.")]
     GroupNotFound(String),
+    /// No such serverless instance.
     #[error("Serverless instance {name} does not exist in group {project}.")]
-    ServerlessInstanceNotFound { project: String, name: String },
+    ServerlessInstanceNotFound {
+        /// The project id.
+        project: String,
+        /// The deployment name.
+        name: String,
+    },
+    /// No such cluster.
     #[error("No cluster named {name} exists in group {project}.")]
-    ClusterNotFound { project: String, name: String },
+    ClusterNotFound {
+        /// The project id.
+        project: String,
+        /// The deployment name.
+        name: String,
+    },
+    /// The deployment name is taken.
     #[error("A deployment named {name} already exists in group {project}.")]
-    DeploymentExists { project: String, name: String },
+    DeploymentExists {
+        /// The project id.
+        project: String,
+        /// The deployment name.
+        name: String,
+    },
+    /// No such serverless private endpoint.
     #[error("Private endpoint {id} for serverless instance {instance} does not exist.")]
-    TenantEndpointNotFound { instance: String, id: String },
+    TenantEndpointNotFound {
+        /// The serverless instance's name.
+        instance: String,
+        /// The object's id.
+        id: String,
+    },
+    /// No such endpoint service.
     #[error("Private endpoint service {id} does not exist in group {project}.")]
-    ServiceNotFound { project: String, id: String },
+    ServiceNotFound {
+        /// The project id.
+        project: String,
+        /// The object's id.
+        id: String,
+    },
+    /// No such interface endpoint.
     #[error("Interface endpoint {id} does not exist in private endpoint service {service}.")]
-    InterfaceEndpointNotFound { service: String, id: String },
+    InterfaceEndpointNotFound {
+        /// The endpoint service's id.
+        service: String,
+        /// The object's id.
+        id: String,
+    },
+    /// The region already has an endpoint service.
     #[error("A private endpoint service for AWS already exists in region {region}.")]
-    ServiceAlreadyExists { region: String },
+    ServiceAlreadyExists {
+        /// The region.
+        region: String,
+    },
     #[error(
         "A PrivateLink with endpoints cannot be deleted. Please delete all endpoints and retry."
     )]
+    /// The service still has interface endpoints.
     ServiceHasEndpoints,
+    /// The service is not AVAILABLE yet.
     #[error("Private endpoint service {id} is {status} and cannot accept endpoints yet.")]
-    ServiceNotAvailable { id: String, status: &'static str },
+    ServiceNotAvailable {
+        /// The object's id.
+        id: String,
+        /// Its current status.
+        status: &'static str,
+    },
+    /// The VPC endpoint is already linked in this project.
     #[error("Interface endpoint {id} already exists in this project.")]
-    InterfaceEndpointExists { id: String },
+    InterfaceEndpointExists {
+        /// The object's id.
+        id: String,
+    },
     #[error(
         "Private endpoint {id} is {status}; it can be connected only once it is RESERVED (endpointServiceName is known)."
     )]
-    NotReserved { id: String, status: &'static str },
+    /// The endpoint is not RESERVED yet.
+    NotReserved {
+        /// The object's id.
+        id: String,
+        /// Its current status.
+        status: &'static str,
+    },
     #[error(
         "Private endpoint {id} is AVAILABLE with cloudProviderEndpointId {current}; cloudProviderEndpointId cannot be changed once the endpoint is AVAILABLE."
     )]
-    EndpointIdLocked { id: String, current: String },
+    /// The endpoint is AVAILABLE with another cloud endpoint id.
+    EndpointIdLocked {
+        /// The object's id.
+        id: String,
+        /// The cloud endpoint id it is linked to.
+        current: String,
+    },
+    /// A body field breaks its constraint.
     #[error("Invalid value for attribute {field}: {message}")]
     Invalid {
+        /// The field.
         field: &'static str,
+        /// What is wrong with it.
         message: String,
     },
+    /// A required body field is absent.
     #[error("The required attribute {0} was not specified.")]
     Missing(&'static str),
 }
@@ -78,15 +149,22 @@ fn invalid(field: &'static str, message: impl Into<String>) -> ModelError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TenantStatus {
+    /// Created, waiting for its service name.
     ReservationRequested,
+    /// Has its service name; can be linked.
     Reserved,
+    /// A link is being checked.
     Initiating,
+    /// Linked.
     Available,
+    /// The link failed.
     Failed,
+    /// Being deleted.
     Deleting,
 }
 
 impl TenantStatus {
+    /// The Atlas spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             TenantStatus::ReservationRequested => "RESERVATION_REQUESTED",
@@ -98,6 +176,7 @@ impl TenantStatus {
         }
     }
 
+    /// Parses the Atlas spelling.
     pub fn parse(s: &str) -> Option<Self> {
         [
             TenantStatus::ReservationRequested,
@@ -115,12 +194,16 @@ impl TenantStatus {
 /// Status of a dedicated endpoint service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServiceStatus {
+    /// Being created.
     Initiating,
+    /// Ready for interface endpoints.
     Available,
+    /// Being deleted.
     Deleting,
 }
 
 impl ServiceStatus {
+    /// The Atlas spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             ServiceStatus::Initiating => "INITIATING",
@@ -133,14 +216,20 @@ impl ServiceStatus {
 /// `connectionStatus` of an AWS interface endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkStatus {
+    /// Waiting for Atlas to accept it.
     PendingAcceptance,
+    /// Accepted, being checked.
     Pending,
+    /// Linked.
     Available,
+    /// The link failed.
     Rejected,
+    /// Being deleted.
     Deleting,
 }
 
 impl LinkStatus {
+    /// The Atlas spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             LinkStatus::PendingAcceptance => "PENDING_ACCEPTANCE",
@@ -151,6 +240,7 @@ impl LinkStatus {
         }
     }
 
+    /// Parses the Atlas spelling.
     pub fn parse(s: &str) -> Option<Self> {
         [
             LinkStatus::PendingAcceptance,
@@ -175,59 +265,96 @@ pub struct LinkProgress {
     pub checking: bool,
 }
 
+/// A serverless instance.
 #[derive(Debug, Clone)]
 pub struct ServerlessInstance {
+    /// Object id.
     pub id: String,
+    /// Name.
     pub name: String,
     /// Atlas-style region, e.g. `US_EAST_1`.
     pub region: String,
+    /// Creation time.
     pub created: SystemTime,
+    /// Random label of its host names.
     pub host_label: String,
 }
 
+/// A dedicated cluster.
 #[derive(Debug, Clone)]
 pub struct Cluster {
+    /// Object id.
     pub id: String,
+    /// Name.
     pub name: String,
+    /// Atlas-style region.
     pub region: String,
+    /// Creation time.
     pub created: SystemTime,
+    /// Random label of its host names.
     pub host_label: String,
 }
 
+/// A serverless ("tenant") private endpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantEndpoint {
+    /// Object id.
     pub id: String,
+    /// Name of its serverless instance.
     pub instance: String,
+    /// User comment.
     pub comment: Option<String>,
+    /// Status.
     pub status: TenantStatus,
     /// The service name issued at creation, shown once RESERVED.
     pub issued_service_name: String,
+    /// `endpointServiceName` as shown (once RESERVED).
     pub endpoint_service_name: Option<String>,
+    /// The linked VPC endpoint id.
     pub cloud_provider_endpoint_id: Option<String>,
+    /// Why the link failed.
     pub error_message: Option<String>,
+    /// When the current step ends.
     pub deadline: Option<Instant>,
+    /// Progress of the current link.
     pub link: LinkProgress,
 }
 
+/// An AWS interface endpoint linked to an endpoint service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InterfaceEndpoint {
+    /// The VPC endpoint id.
     pub id: String,
+    /// `connectionStatus`.
     pub status: LinkStatus,
+    /// When PENDING_ACCEPTANCE turns PENDING.
     pub accept_at: Option<Instant>,
+    /// When the current step ends.
     pub deadline: Option<Instant>,
+    /// Why the link was rejected.
     pub error_message: Option<String>,
+    /// A delete was asked for.
     pub delete_requested: bool,
+    /// Progress of the current link.
     pub link: LinkProgress,
 }
 
+/// A dedicated private endpoint service (AWS PrivateLink).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointService {
+    /// Object id.
     pub id: String,
+    /// Atlas-style region.
     pub region: String,
+    /// Status.
     pub status: ServiceStatus,
+    /// The service name issued at creation.
     pub issued_service_name: String,
+    /// When the current step ends.
     pub deadline: Option<Instant>,
+    /// Error shown by Atlas, if any.
     pub error_message: Option<String>,
+    /// Its interface endpoints.
     pub endpoints: Vec<InterfaceEndpoint>,
 }
 
@@ -241,25 +368,38 @@ impl EndpointService {
     }
 }
 
+/// A project (group) and everything it holds.
 #[derive(Debug, Clone, Default)]
 pub struct Project {
+    /// Project id.
     pub id: String,
+    /// Serverless instances.
     pub serverless: Vec<ServerlessInstance>,
+    /// Dedicated clusters.
     pub clusters: Vec<Cluster>,
+    /// Serverless private endpoints.
     pub tenant_endpoints: Vec<TenantEndpoint>,
+    /// Endpoint services.
     pub services: Vec<EndpointService>,
 }
 
 /// Which link a check or verdict is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkTarget {
+    /// A serverless private endpoint.
     Tenant {
+        /// The project id.
         project: String,
+        /// The private endpoint's id.
         id: String,
     },
+    /// An interface endpoint.
     Interface {
+        /// The project id.
         project: String,
+        /// The endpoint service's id.
         service: String,
+        /// The VPC endpoint id.
         id: String,
     },
 }
@@ -267,34 +407,47 @@ pub enum LinkTarget {
 /// An EC2 check to run: does `vpce_id` exist in `aws_region` for `expected_service`?
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkCheck {
+    /// The link checked.
     pub target: LinkTarget,
+    /// Sequence number of the attempt.
     pub seq: u64,
+    /// The VPC endpoint id.
     pub vpce_id: String,
+    /// AWS-style region.
     pub aws_region: String,
+    /// The service name the endpoint must be for.
     pub expected_service: String,
 }
 
 /// Failures injected into the next links, regardless of EC2.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LinkFailures {
+    /// How many more links fail.
     pub count: u32,
+    /// Their error message.
     pub message: String,
 }
 
 /// Fields of a serverless endpoint PATCH, already type-checked by the server.
 #[derive(Debug, Clone, Default)]
 pub struct TenantUpdate {
+    /// `providerName`.
     pub provider_name: Option<String>,
+    /// `cloudProviderEndpointId`.
     pub cloud_provider_endpoint_id: Option<String>,
+    /// `comment`.
     pub comment: Option<String>,
 }
 
+/// Longest accepted endpoint comment.
 pub const MAX_COMMENT: usize = 80;
 
 /// The whole emulated Atlas.
 #[derive(Debug)]
 pub struct Store {
+    /// Durations of the asynchronous steps.
     pub delays: Delays,
+    /// Failures injected into the next links.
     pub link_failures: LinkFailures,
     /// Whether links are verified against EC2 (otherwise they succeed unchecked).
     pub ec2_checks: bool,
@@ -303,6 +456,7 @@ pub struct Store {
 }
 
 impl Store {
+    /// An empty store.
     pub fn new(delays: Delays, ec2_checks: bool) -> Self {
         Self {
             delays,
@@ -313,6 +467,7 @@ impl Store {
         }
     }
 
+    /// Every project.
     pub fn projects(&self) -> impl Iterator<Item = &Project> {
         self.projects.values()
     }
@@ -335,6 +490,7 @@ impl Store {
         Ok(true)
     }
 
+    /// The project `id`.
     pub fn project(&self, id: &str) -> Result<&Project, ModelError> {
         self.projects
             .get(id)
@@ -412,6 +568,7 @@ impl Store {
         Ok(cluster)
     }
 
+    /// The serverless instance `name` of `project`.
     pub fn serverless_instance(
         &self,
         project: &str,
@@ -427,6 +584,7 @@ impl Store {
             })
     }
 
+    /// The cluster `name` of `project`.
     pub fn cluster(&self, project: &str, name: &str) -> Result<&Cluster, ModelError> {
         self.project(project)?
             .clusters
@@ -457,6 +615,7 @@ impl Store {
 
     // ----- serverless private endpoints -----
 
+    /// The private endpoints of a serverless instance.
     pub fn tenant_endpoints(
         &self,
         project: &str,
@@ -471,6 +630,7 @@ impl Store {
             .collect())
     }
 
+    /// One private endpoint of a serverless instance.
     pub fn tenant_endpoint(
         &self,
         project: &str,
@@ -543,68 +703,10 @@ impl Store {
         update: TenantUpdate,
         now: Instant,
     ) -> Result<TenantEndpoint, ModelError> {
-        let provider = update
-            .provider_name
-            .as_deref()
-            .ok_or(ModelError::Missing("providerName"))?;
-        match provider {
-            "AWS" => {}
-            "AZURE" => {
-                return Err(invalid(
-                    "providerName",
-                    "this serverless instance runs on AWS; AZURE endpoints cannot be attached to it",
-                ));
-            }
-            other => {
-                return Err(invalid(
-                    "providerName",
-                    format!("{other:?} is not AWS or AZURE"),
-                ));
-            }
-        }
-        check_comment(update.comment.as_deref())?;
-        if let Some(vpce) = &update.cloud_provider_endpoint_id
-            && !ids::is_vpce_id(vpce)
-        {
-            return Err(invalid(
-                "cloudProviderEndpointId",
-                format!("{vpce:?} does not match ^vpce-[0-9a-f]{{17}}$"),
-            ));
-        }
+        check_tenant_update(&update)?;
         let connect = self.delays.connect;
         let current = self.tenant_endpoint(project, instance, id)?.clone();
-        let starts_link = match (&update.cloud_provider_endpoint_id, current.status) {
-            (_, TenantStatus::ReservationRequested) => {
-                return Err(ModelError::NotReserved {
-                    id: id.to_string(),
-                    status: current.status.as_str(),
-                });
-            }
-            (_, TenantStatus::Deleting) => {
-                return Err(invalid(
-                    "status",
-                    format!("private endpoint {id} is DELETING and cannot be updated"),
-                ));
-            }
-            (None, _) => false,
-            (Some(new), TenantStatus::Available) => {
-                let old = current
-                    .cloud_provider_endpoint_id
-                    .clone()
-                    .unwrap_or_default();
-                if *new != old {
-                    return Err(ModelError::EndpointIdLocked {
-                        id: id.to_string(),
-                        current: old,
-                    });
-                }
-                false
-            }
-            (Some(new), TenantStatus::Initiating) => {
-                current.cloud_provider_endpoint_id.as_deref() != Some(new.as_str())
-            }
-            (Some(_), TenantStatus::Reserved | TenantStatus::Failed) => true,
-        };
+        let starts_link = starts_link(&update, &current)?;
         let link = if starts_link {
             Some(self.new_link())
         } else {
@@ -718,10 +820,12 @@ impl Store {
         Ok(service)
     }
 
+    /// The endpoint services of `project`.
     pub fn services(&self, project: &str) -> Result<Vec<&EndpointService>, ModelError> {
         Ok(self.project(project)?.services.iter().collect())
     }
 
+    /// The endpoint service `id` of `project`.
     pub fn service(&self, project: &str, id: &str) -> Result<&EndpointService, ModelError> {
         self.project(project)?
             .services
@@ -812,6 +916,7 @@ impl Store {
         Ok(endpoint)
     }
 
+    /// One interface endpoint of an endpoint service.
     pub fn interface_endpoint(
         &self,
         project: &str,
@@ -1091,6 +1196,79 @@ impl Store {
             }
         }
     }
+}
+
+/// The checks of a PATCH body that need no stored state: provider, comment, VPC endpoint id.
+fn check_tenant_update(update: &TenantUpdate) -> Result<(), ModelError> {
+    let provider = update
+        .provider_name
+        .as_deref()
+        .ok_or(ModelError::Missing("providerName"))?;
+    match provider {
+        "AWS" => {}
+        "AZURE" => {
+            return Err(invalid(
+                "providerName",
+                "this serverless instance runs on AWS; AZURE endpoints cannot be attached to it",
+            ));
+        }
+        other => {
+            return Err(invalid(
+                "providerName",
+                format!("{other:?} is not AWS or AZURE"),
+            ));
+        }
+    }
+    check_comment(update.comment.as_deref())?;
+    if let Some(vpce) = &update.cloud_provider_endpoint_id
+        && !ids::is_vpce_id(vpce)
+    {
+        return Err(invalid(
+            "cloudProviderEndpointId",
+            format!("{vpce:?} does not match ^vpce-[0-9a-f]{{17}}$"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a PATCH starts a new link for `current`, or why it is refused.
+fn starts_link(update: &TenantUpdate, current: &TenantEndpoint) -> Result<bool, ModelError> {
+    let starts = match (&update.cloud_provider_endpoint_id, current.status) {
+        (_, TenantStatus::ReservationRequested) => {
+            return Err(ModelError::NotReserved {
+                id: current.id.clone(),
+                status: current.status.as_str(),
+            });
+        }
+        (_, TenantStatus::Deleting) => {
+            return Err(invalid(
+                "status",
+                format!(
+                    "private endpoint {} is DELETING and cannot be updated",
+                    current.id
+                ),
+            ));
+        }
+        (None, _) => false,
+        (Some(new), TenantStatus::Available) => {
+            let old = current
+                .cloud_provider_endpoint_id
+                .clone()
+                .unwrap_or_default();
+            if *new != old {
+                return Err(ModelError::EndpointIdLocked {
+                    id: current.id.clone(),
+                    current: old,
+                });
+            }
+            false
+        }
+        (Some(new), TenantStatus::Initiating) => {
+            current.cloud_provider_endpoint_id.as_deref() != Some(new.as_str())
+        }
+        (Some(_), TenantStatus::Reserved | TenantStatus::Failed) => true,
+    };
+    Ok(starts)
 }
 
 fn check_comment(comment: Option<&str>) -> Result<(), ModelError> {

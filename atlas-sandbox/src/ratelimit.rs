@@ -7,8 +7,11 @@ use std::time::{Duration, Instant};
 /// Bucket parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateLimit {
+    /// Bucket size.
     pub capacity: u64,
+    /// Tokens added per `period`.
     pub refill: u64,
+    /// Refill period.
     pub period: Duration,
 }
 
@@ -21,6 +24,7 @@ impl RateLimit {
 /// A request refused because its bucket is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limited {
+    /// Seconds until a token is back.
     pub retry_after_secs: u64,
 }
 
@@ -30,13 +34,16 @@ struct Bucket {
     updated: Instant,
 }
 
+/// Token buckets per key.
 #[derive(Debug)]
 pub struct RateLimiter {
+    /// Parameters of every bucket.
     pub limit: RateLimit,
     buckets: HashMap<String, Bucket>,
 }
 
 impl RateLimiter {
+    /// Limiter with full buckets of `limit`.
     pub fn new(limit: RateLimit) -> Self {
         Self {
             limit,

@@ -93,23 +93,13 @@ pub fn serverless_instance(project: &Project, s: &ServerlessInstance, base: &str
     })
 }
 
-/// `LegacyAtlasCluster` (the 2023-01-01 cluster resource), reduced to the fields a private
-/// endpoint client needs. `connectionStrings.privateEndpoint[]` lists the AVAILABLE interface
-/// endpoints of the project's endpoint service in the cluster's region.
-pub fn cluster(project: &Project, c: &Cluster, base: &str) -> Value {
-    let name = c.name.to_ascii_lowercase();
-    let host = format!("{name}.{}.mongodb.net", c.host_label);
-    let shard_hosts = |suffix: &str| {
-        (0..3)
-            .map(|i| {
-                format!(
-                    "{name}-shard-00-0{i}{suffix}.{}.mongodb.net:27017",
-                    c.host_label
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+/// The private-link connection strings of cluster `c`: one per AVAILABLE interface endpoint of
+/// the project's endpoint service in the cluster's region (none without one).
+fn private_link_strings(
+    project: &Project,
+    c: &Cluster,
+    shard_hosts: &dyn Fn(&str) -> String,
+) -> Map<String, Value> {
     let available: Vec<&InterfaceEndpoint> = project
         .services
         .iter()
@@ -118,6 +108,7 @@ pub fn cluster(project: &Project, c: &Cluster, base: &str) -> Value {
         .filter(|e| e.status == LinkStatus::Available)
         .collect();
     let mut strings = Map::new();
+    let name = c.name.to_ascii_lowercase();
     if !available.is_empty() {
         let mut aws_link = Map::new();
         let mut aws_link_srv = Map::new();
@@ -145,6 +136,27 @@ pub fn cluster(project: &Project, c: &Cluster, base: &str) -> Value {
         strings.insert("awsPrivateLinkSrv".into(), Value::Object(aws_link_srv));
         strings.insert("privateEndpoint".into(), Value::Array(private));
     }
+    strings
+}
+
+/// `LegacyAtlasCluster` (the 2023-01-01 cluster resource), reduced to the fields a private
+/// endpoint client needs. `connectionStrings.privateEndpoint[]` lists the AVAILABLE interface
+/// endpoints of the project's endpoint service in the cluster's region.
+pub fn cluster(project: &Project, c: &Cluster, base: &str) -> Value {
+    let name = c.name.to_ascii_lowercase();
+    let host = format!("{name}.{}.mongodb.net", c.host_label);
+    let shard_hosts = |suffix: &str| {
+        (0..3)
+            .map(|i| {
+                format!(
+                    "{name}-shard-00-0{i}{suffix}.{}.mongodb.net:27017",
+                    c.host_label
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut strings = private_link_strings(project, c, &shard_hosts);
     strings.insert(
         "standard".into(),
         json!(format!(
