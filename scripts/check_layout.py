@@ -640,7 +640,7 @@ def check_long_fns(root, dirs, include_tests, limit, out):
 
 def run(argv, out):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("checks", nargs="*", choices=["cycles", "engine", "long-fns", "edges", []], default=[])
+    p.add_argument("checks", nargs="*", metavar="CHECK", help="cycles, engine, long-fns or edges")
     p.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     p.add_argument("--include-tests", action="store_true")
     p.add_argument("--fn-dir", action="append", dest="fn_dirs")
@@ -650,6 +650,9 @@ def run(argv, out):
     if a.self_test:
         return self_test()
     checks = a.checks or ["cycles", "engine", "long-fns"]
+    unknown = set(checks) - {"cycles", "engine", "long-fns", "edges"}
+    if unknown:
+        p.error("unknown check: " + ", ".join(sorted(unknown)))
     root = os.path.abspath(a.root)
     failed = False
     if "cycles" in checks or "edges" in checks:
