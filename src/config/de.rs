@@ -21,6 +21,7 @@ use super::{AtlasFlow, AtlasSettings, AwsSettings, EndpointAtlas, Source};
 
 /// What the loader needs while walking the document.
 pub(crate) struct Ctx<'a> {
+    /// Looks up an environment variable for `${VAR}` expansion.
     pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
     /// Set when the failing value held a `${…}` problem, to place the error
     /// on the reference itself rather than on the start of the scalar.
@@ -40,6 +41,7 @@ pub(crate) struct EnvHint {
 }
 
 impl<'a> Ctx<'a> {
+    /// A context that expands `${VAR}` through `env`.
     pub(crate) fn new(env: &'a dyn Fn(&str) -> Option<String>) -> Self {
         Ctx {
             env,
@@ -463,12 +465,15 @@ pub(crate) struct RawConfig {
     pub(crate) endpoints: Vec<(String, RawEndpoint)>,
 }
 
+/// One endpoint as written, before defaults are resolved.
 #[derive(Debug)]
 pub(crate) struct RawEndpoint {
     pub(crate) atlas: EndpointAtlas,
     pub(crate) aws: RawEndpointAws,
 }
 
+/// An endpoint's `aws` as written: `region` and `allow_from` may be
+/// left to their defaults.
 #[derive(Debug)]
 pub(crate) struct RawEndpointAws {
     pub(crate) region: Option<String>,

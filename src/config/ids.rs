@@ -7,7 +7,9 @@
 /// the file, never when it came from the environment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refusal {
+    /// What was expected, as a phrase to follow `expected`.
     pub(crate) expected: String,
+    /// A corrected value derived from the input, when one is obvious.
     pub(crate) suggestion: Option<String>,
 }
 
@@ -23,7 +25,9 @@ impl Refusal {
 /// A validator: the noun phrase for the kind of value, and the check.
 #[derive(Clone, Copy)]
 pub(crate) struct Shape {
+    /// The kind of value, e.g. `an AWS region name`.
     pub(crate) what: &'static str,
+    /// Accepts the value or says what was expected.
     pub(crate) check: fn(&str) -> Result<(), Refusal>,
 }
 
@@ -39,6 +43,7 @@ fn aws_id(s: &str, prefix: &str) -> bool {
     }
 }
 
+/// An Atlas project id: 24 lowercase hexadecimal digits.
 pub(crate) const PROJECT_ID: Shape = Shape {
     what: "an Atlas project id",
     check: |s| {
@@ -50,6 +55,7 @@ pub(crate) const PROJECT_ID: Shape = Shape {
     },
 };
 
+/// An AWS region name such as `us-east-1`.
 pub(crate) const REGION: Shape = Shape {
     what: "an AWS region name",
     check: |s| {
@@ -83,6 +89,7 @@ fn is_word_digit(s: &str) -> bool {
         && b[..n - 2].iter().all(u8::is_ascii_lowercase)
 }
 
+/// The stack name that tags and marks what privlink creates.
 pub(crate) const STACK: Shape = Shape {
     what: "a stack name",
     check: |s| {
@@ -123,6 +130,7 @@ pub(crate) fn endpoint_name(s: &str) -> Result<(), Refusal> {
     }
 }
 
+/// The name of an Atlas serverless instance.
 pub(crate) const INSTANCE: Shape = Shape {
     what: "a serverless instance name",
     check: |s| {
@@ -144,6 +152,7 @@ pub(crate) const INSTANCE: Shape = Shape {
 /// Longest accepted `comment`, in characters.
 pub(crate) const COMMENT_MAX: usize = 80;
 
+/// The free-text comment stored on an Atlas endpoint.
 pub(crate) const COMMENT: Shape = Shape {
     what: "a comment",
     check: |s| {
@@ -162,6 +171,7 @@ pub(crate) const COMMENT: Shape = Shape {
     },
 };
 
+/// A VPC id, `vpc-…`.
 pub(crate) const VPC_ID: Shape = Shape {
     what: "a VPC id",
     check: |s| {
@@ -175,6 +185,7 @@ pub(crate) const VPC_ID: Shape = Shape {
     },
 };
 
+/// A subnet id, `subnet-…`.
 pub(crate) const SUBNET_ID: Shape = Shape {
     what: "a subnet id",
     check: |s| {
@@ -188,6 +199,7 @@ pub(crate) const SUBNET_ID: Shape = Shape {
     },
 };
 
+/// A security group id, `sg-…`.
 pub(crate) const GROUP_ID: Shape = Shape {
     what: "a security group id",
     check: |s| {
@@ -201,6 +213,7 @@ pub(crate) const GROUP_ID: Shape = Shape {
     },
 };
 
+/// A traffic source: a security group id or an IPv4 CIDR block.
 pub(crate) const SOURCE: Shape = Shape {
     what: "a traffic source",
     check: |s| {

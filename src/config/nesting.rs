@@ -29,6 +29,72 @@ enum State {
     Property,
 }
 
+impl State {
+    /// The state after byte `b[i]` inside a flow collection, lowering
+    /// `depth` when the byte closes one, and how many following bytes the
+    /// byte consumes with it (the second quote of `''`, an escaped byte).
+    fn next(self, b: &[u8], i: usize, depth: &mut usize) -> (State, usize) {
+        let c = b[i];
+        let prev_blank = i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r');
+        let mut state = self;
+        let mut skip = 0;
+        match self {
+            State::TokenStart => match c {
+                b'\'' => state = State::Single,
+                b'"' => state = State::Double,
+                b'#' => state = State::Comment,
+                b'&' | b'*' | b'!' => state = State::Property,
+                b']' | b'}' => *depth -= 1,
+                b' ' | b'\t' | b'\n' | b'\r' | b',' | b':' | b'?' => {}
+                _ => state = State::Plain,
+            },
+            State::Plain => match c {
+                b',' => state = State::TokenStart,
+                b']' | b'}' => {
+                    *depth -= 1;
+                    state = State::TokenStart;
+                }
+                b':' if matches!(
+                    b.get(i + 1),
+                    None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' | b'{' | b'}')
+                ) =>
+                {
+                    state = State::TokenStart;
+                }
+                b'#' if prev_blank => state = State::Comment,
+                _ => {}
+            },
+            State::Single => {
+                if c == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        skip = 1;
+                    } else {
+                        state = State::TokenStart;
+                    }
+                }
+            }
+            State::Double => {
+                if c == b'\\' {
+                    skip = 1;
+                } else if c == b'"' {
+                    state = State::TokenStart;
+                }
+            }
+            State::Comment => {
+                if c == b'\n' || c == b'\r' {
+                    state = State::TokenStart;
+                }
+            }
+            State::Property => {
+                if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                    state = State::TokenStart;
+                }
+            }
+        }
+        (state, skip)
+    }
+}
+
 /// The byte offset of the first opening bracket beyond the limit, if any.
 pub(crate) fn too_deep(text: &str) -> Option<usize> {
     let b = text.as_bytes();
@@ -37,7 +103,6 @@ pub(crate) fn too_deep(text: &str) -> Option<usize> {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        let prev_blank = i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r');
         if c == b'[' || c == b'{' {
             depth += 1;
             if depth > MAX_FLOW_DEPTH {
@@ -55,59 +120,9 @@ pub(crate) fn too_deep(text: &str) -> Option<usize> {
             i += 1;
             continue;
         }
-        match state {
-            State::TokenStart => match c {
-                b'\'' => state = State::Single,
-                b'"' => state = State::Double,
-                b'#' => state = State::Comment,
-                b'&' | b'*' | b'!' => state = State::Property,
-                b']' | b'}' => depth -= 1,
-                b' ' | b'\t' | b'\n' | b'\r' | b',' | b':' | b'?' => {}
-                _ => state = State::Plain,
-            },
-            State::Plain => match c {
-                b',' => state = State::TokenStart,
-                b']' | b'}' => {
-                    depth -= 1;
-                    state = State::TokenStart;
-                }
-                b':' if matches!(
-                    b.get(i + 1),
-                    None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' | b'{' | b'}')
-                ) =>
-                {
-                    state = State::TokenStart;
-                }
-                b'#' if prev_blank => state = State::Comment,
-                _ => {}
-            },
-            State::Single => {
-                if c == b'\'' {
-                    if b.get(i + 1) == Some(&b'\'') {
-                        i += 1;
-                    } else {
-                        state = State::TokenStart;
-                    }
-                }
-            }
-            State::Double => {
-                if c == b'\\' {
-                    i += 1;
-                } else if c == b'"' {
-                    state = State::TokenStart;
-                }
-            }
-            State::Comment => {
-                if c == b'\n' || c == b'\r' {
-                    state = State::TokenStart;
-                }
-            }
-            State::Property => {
-                if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
-                    state = State::TokenStart;
-                }
-            }
-        }
+        let skip;
+        (state, skip) = state.next(b, i, &mut depth);
+        i += skip;
         if depth == 0 {
             state = State::TokenStart;
         }
