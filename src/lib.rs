@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod graph;
 pub mod import;
+pub mod limits;
 pub mod model;
 pub mod output;
 pub mod plan;

@@ -22,7 +22,6 @@ mod retry;
 mod types;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -72,8 +71,8 @@ impl Ec2 {
         }
         let loader = loader.timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .operation_attempt_timeout(Duration::from_secs(60))
+                .connect_timeout(crate::limits::AWS_CONNECT_TIMEOUT)
+                .operation_attempt_timeout(crate::limits::AWS_ATTEMPT_TIMEOUT)
                 .build(),
         );
         Self::from_conf(&loader.load().await).await
@@ -704,6 +703,8 @@ fn unique(ids: &[String]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn api(code: &str) -> AwsError {
