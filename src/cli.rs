@@ -1,26 +1,18 @@
-//! The command line: clap definitions, resolution into settings, and the
-//! commands themselves. This is the edge: errors become `anyhow` here, with
-//! the exit codes Terraform users expect (0 success, 1 error, 2 changes
-//! present with `plan --detailed-exitcode`).
+//! The command line: clap definitions, and the dispatch of a parsed command
+//! line to [`crate::commands`] with the [`Settings`] it resolves to. Errors
+//! are printed here and mapped to the exit code by
+//! [`commands::exit_code`] (0 success, 1 error, 2 changes present with
+//! `plan --detailed-exitcode`).
 
-use std::io::{BufRead, IsTerminal};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 
-use crate::apply::{self, ApplyOptions, Ledger};
-use crate::config::{self, Config};
-use crate::model::DesiredResource;
-use crate::output::{Output, Reporter};
-use crate::plan::{self, Plan};
-use crate::providers::atlas::{AtlasClient, ClientOptions};
-use crate::providers::clouds::Connection;
-use crate::providers::{Clouds, Provider};
-use crate::state::{self, LockMode, StateFile, StateStore};
-use crate::wait::WaitPolicy;
+use crate::commands::{self, CommandError, Outcome};
+use crate::limits;
+use crate::output::Output;
+use crate::settings::{DEFAULT_PARALLELISM, Flags, Settings};
 
 /// Declarative MongoDB Atlas private endpoints on AWS.
 ///
@@ -36,6 +28,7 @@ use crate::wait::WaitPolicy;
 #[derive(Debug, Parser)]
 #[command(name = "privlink", version, about, long_about)]
 pub struct Cli {
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
     /// Never colour the output (also: the NO_COLOR environment variable).
@@ -43,6 +36,7 @@ pub struct Cli {
     pub no_color: bool,
 }
 
+/// Where the desired-state file and the state file are.
 #[derive(Debug, Args, Clone)]
 pub struct FileArgs {
     /// The desired-state file.
@@ -53,6 +47,7 @@ pub struct FileArgs {
     pub state: Option<PathBuf>,
 }
 
+/// The options of the commands that change things (apply, destroy).
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     /// Apply without asking for confirmation.
@@ -61,13 +56,14 @@ pub struct RunArgs {
     /// How many steps may be calling Atlas or AWS at once (a step waiting
     /// between polls does not count, so any number of endpoints can wait
     /// side by side).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// How long any one wait on Atlas or AWS may take (e.g. 30m, 90s).
-    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = limits::WAIT_TIMEOUT_ARG, value_parser = humantime::parse_duration)]
     pub timeout: Duration,
 }
 
+/// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what apply would change, reading live Atlas and AWS.
@@ -153,369 +149,72 @@ pub fn main() -> i32 {
     // feature; does nothing otherwise.
     let _failpoints = fail::FailScenario::setup();
     let cli = Cli::parse();
-    let out = Output::new(cli.no_color);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let settings = Settings::resolve(flags(&cli));
+    let out = Output::with_color(settings.color);
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            out.error(&format!("cannot start the async runtime: {e}"), &[], None);
-            return 1;
+        .map_err(CommandError::Runtime)
+        .and_then(|runtime| runtime.block_on(run(cli.command, &settings, &out)));
+    if let Err(e) = &result {
+        out.failure(e);
+    }
+    commands::exit_code(&result)
+}
+
+/// The settings-relevant flags of a command line.
+fn flags(cli: &Cli) -> Flags {
+    let (files, run, default_timeout) = match &cli.command {
+        Command::Plan { files, .. } => (files, None, Some(limits::WAIT_TIMEOUT)),
+        Command::Apply { files, run, .. } | Command::Destroy { files, run } => {
+            (files, Some(run), None)
         }
+        Command::Output { files, .. } | Command::Import { files, .. } => {
+            (files, None, Some(limits::READ_ONLY_WAIT_TIMEOUT))
+        }
+        Command::Validate { files }
+        | Command::Show { files, .. }
+        | Command::ForceUnlock { files, .. } => (files, None, None),
     };
-    match runtime.block_on(run(cli, out)) {
-        Ok(code) => code,
-        Err(e) => {
-            let causes: Vec<String> = e.chain().skip(1).map(|c| c.to_string()).collect();
-            out.error(&e.to_string(), &causes, None);
-            1
-        }
+    Flags {
+        file: files.file.clone(),
+        state: files.state.clone(),
+        parallelism: run.map(|r| r.parallelism),
+        timeout: run.map(|r| r.timeout),
+        default_timeout,
+        auto_approve: run.is_some_and(|r| r.auto_approve),
+        no_color: cli.no_color,
     }
 }
 
-fn state_path(files: &FileArgs) -> PathBuf {
-    files
-        .state
-        .clone()
-        .unwrap_or_else(|| StateStore::default_path(&files.file))
-}
-
-fn load_config(files: &FileArgs) -> Result<(Config, Vec<DesiredResource>)> {
-    let config = config::load(&files.file)?;
-    let desired = crate::providers::expand(&config);
-    Ok((config, desired))
-}
-
-fn clouds(timeout: Duration) -> Result<Arc<Clouds>> {
-    let atlas = AtlasClient::from_env(ClientOptions::default())?;
-    let policy = WaitPolicy {
-        timeout,
-        ..WaitPolicy::default()
-    };
-    Ok(Arc::new(Clouds::new(atlas, policy)))
-}
-
-async fn run(cli: Cli, out: Output) -> Result<i32> {
-    match cli.command {
-        Command::Validate { files } => {
-            let (config, desired) = load_config(&files)?;
-            let probe = Plan {
-                format: plan::PLAN_FORMAT,
-                stack: config.stack.clone(),
-                lineage: String::new(),
-                serial: 0,
-                destroy: false,
-                changes: desired
-                    .iter()
-                    .map(|d| plan::Change {
-                        address: d.address.clone(),
-                        kind: d.kind,
-                        action: plan::Action::Create,
-                        reasons: vec![],
-                        id: None,
-                        before: None,
-                        // The graph needs addresses and dependencies only.
-                        after: None,
-                        changed: vec![],
-                        forces_replacement: vec![],
-                        depends_on: d.depends_on.clone(),
-                        resume: false,
-                        drift: None,
-                    })
-                    .collect(),
-            };
-            crate::graph::ActionGraph::build(&probe, &crate::providers::registry::catalog())?;
-            out.out(&format!(
-                "{} is valid: stack \"{}\", {} endpoint(s), {} resource(s).\n",
-                files.file.display(),
-                config.stack,
-                config.endpoints.len(),
-                desired.len()
-            ));
-            Ok(0)
-        }
+/// Runs one command.
+async fn run(command: Command, settings: &Settings, out: &Output) -> Result<Outcome, CommandError> {
+    match command {
+        Command::Validate { .. } => commands::validate::run(settings, out),
         Command::Plan {
-            files,
             out: save,
             json,
             destroy,
             detailed_exitcode,
+            ..
         } => {
-            let (config, desired) = load_config(&files)?;
-            let path = state_path(&files);
-            let state = state::read(&path)?.unwrap_or_else(|| StateFile::new(config.stack.clone()));
-            let clouds = clouds(Duration::from_secs(1800))?;
-            let live = clouds.refresh(&state, &desired).await?;
-            let plan = if destroy {
-                plan::destroy(&state, &live)
-            } else {
-                plan::diff(&desired, &state, &live, clouds.catalog())?
+            let args = commands::plan::PlanArgs {
+                save,
+                json,
+                destroy,
+                detailed_exitcode,
             };
-            if json {
-                out.out(&format!("{}\n", serde_json::to_string_pretty(&plan)?));
-            } else {
-                out.plan(&plan);
-            }
-            if let Some(save) = save {
-                write_private(&save, serde_json::to_string_pretty(&plan)?.as_bytes())
-                    .with_context(|| format!("saving the plan to {}", save.display()))?;
-                out.note(&format!(
-                    "Saved the plan to {}; apply exactly this plan with: privlink apply {}",
-                    save.display(),
-                    save.display()
-                ));
-            }
-            Ok(if detailed_exitcode && !plan.is_empty() {
-                2
-            } else {
-                0
-            })
+            commands::plan::run(settings, out, args).await
         }
-        Command::Apply {
-            plan_file,
-            files,
-            run,
-        } => {
-            if let Some(plan_file) = plan_file {
-                let text = std::fs::read_to_string(&plan_file)
-                    .with_context(|| format!("reading the plan {}", plan_file.display()))?;
-                let plan: Plan = serde_json::from_str(&text)
-                    .with_context(|| format!("{} is not a privlink plan", plan_file.display()))?;
-                if plan.format != plan::PLAN_FORMAT {
-                    bail!(
-                        "{} has plan format {}, this privlink reads {}",
-                        plan_file.display(),
-                        plan.format,
-                        plan::PLAN_FORMAT
-                    );
-                }
-                let path = state_path(&files);
-                let (store, state) = StateStore::open(
-                    &path,
-                    &plan.stack,
-                    LockMode::Exclusive { operation: "apply" },
-                )?;
-                apply::check_fresh(&plan, &state)?;
-                let clouds = clouds(run.timeout)?;
-                // A saved plan was reviewed already: it needs no confirmation.
-                return execute(plan, &clouds, store, state, &run, out).await;
-            }
-            let (config, desired) = load_config(&files)?;
-            let path = state_path(&files);
-            let (store, state) = StateStore::open(
-                &path,
-                &config.stack,
-                LockMode::Exclusive { operation: "apply" },
-            )?;
-            let clouds = clouds(run.timeout)?;
-            let live = clouds.refresh(&state, &desired).await?;
-            let plan = plan::diff(&desired, &state, &live, clouds.catalog())?;
-            out.plan(&plan);
-            if plan.is_empty() {
-                return Ok(0);
-            }
-            if !confirm(&run, "apply", &out)? {
-                return Ok(1);
-            }
-            let code = execute(plan, &clouds, store, state, &run, out).await?;
-            if code == 0 {
-                match connections(&clouds, &config).await {
-                    Ok(conns) => out.out(&render_connections(&conns)),
-                    Err(e) => out.note(&format!("could not read connection strings: {e}")),
-                }
-            }
-            Ok(code)
+        Command::Apply { plan_file, .. } => {
+            commands::apply::apply(settings, out, plan_file.as_deref()).await
         }
-        Command::Destroy { files, run } => {
-            let config = config::load(&files.file)?;
-            let path = state_path(&files);
-            let (store, state) = StateStore::open(
-                &path,
-                &config.stack,
-                LockMode::Exclusive {
-                    operation: "destroy",
-                },
-            )?;
-            let clouds = clouds(run.timeout)?;
-            let live = clouds.refresh(&state, &[]).await?;
-            let plan = plan::destroy(&state, &live);
-            out.plan(&plan);
-            if plan.is_empty() {
-                return Ok(0);
-            }
-            if !confirm(&run, "destroy", &out)? {
-                return Ok(1);
-            }
-            execute(plan, &clouds, store, state, &run, out).await
+        Command::Destroy { .. } => commands::apply::destroy(settings, out).await,
+        Command::Show { json, .. } => commands::show::run(settings, out, json),
+        Command::Output { json, .. } => commands::output::run(settings, out, json).await,
+        Command::Import { address, id, .. } => {
+            commands::import::run(settings, out, address, &id).await
         }
-        Command::Show { files, json } => {
-            let path = state_path(&files);
-            let Some(state) = state::read(&path)? else {
-                out.out(&format!("No state at {}.\n", path.display()));
-                return Ok(0);
-            };
-            if json {
-                out.out(&format!("{}\n", serde_json::to_string_pretty(&state)?));
-            } else {
-                let mut text = format!(
-                    "state {} (stack \"{}\", serial {}, lineage {})\n",
-                    path.display(),
-                    state.stack,
-                    state.serial,
-                    state.lineage
-                );
-                for (a, r) in &state.resources {
-                    text.push_str(&format!(
-                        "  {a}  {}  {}  {:?}\n",
-                        r.kind,
-                        r.id.as_deref().unwrap_or("-"),
-                        r.status
-                    ));
-                }
-                out.out(&text);
-            }
-            Ok(0)
-        }
-        Command::Output { files, json } => {
-            let (config, _) = load_config(&files)?;
-            let clouds = clouds(Duration::from_secs(60))?;
-            let conns = connections(&clouds, &config).await?;
-            if json {
-                out.out(&format!("{}\n", serde_json::to_string_pretty(&conns)?));
-            } else {
-                out.out(&render_connections(&conns));
-            }
-            Ok(0)
-        }
-        Command::Import { address, id, files } => {
-            let (config, desired) = load_config(&files)?;
-            let path = state_path(&files);
-            let (mut store, mut state) = StateStore::open(
-                &path,
-                &config.stack,
-                LockMode::Exclusive {
-                    operation: "import",
-                },
-            )?;
-            let clouds = clouds(Duration::from_secs(60))?;
-            let address = crate::model::Address::new(address);
-            crate::import::import(clouds.as_ref(), &desired, &mut state, &address, &id).await?;
-            store.write(&mut state)?;
-            out.out(&format!(
-                "Imported {id} as {address}. Run privlink plan to see what differs from the file.\n"
-            ));
-            Ok(0)
-        }
-        Command::ForceUnlock { lock_id, files } => {
-            let path = state_path(&files);
-            state::force_unlock(&path, &lock_id)?;
-            out.out(&format!(
-                "Removed lock {lock_id} from {}.\n",
-                path.display()
-            ));
-            Ok(0)
-        }
+        Command::ForceUnlock { lock_id, .. } => commands::unlock::run(settings, out, &lock_id),
     }
-}
-
-fn confirm(run: &RunArgs, verb: &str, out: &Output) -> Result<bool> {
-    if run.auto_approve {
-        return Ok(true);
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(anyhow!(
-            "{verb} needs confirmation, and there is no terminal to ask: nothing was changed; pass --auto-approve to {verb} without asking"
-        ));
-    }
-    out.out(&format!(
-        "\nDo you want to {verb} these changes? Only 'yes' will be accepted.\n  Enter a value: "
-    ));
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    if line.trim() == "yes" {
-        Ok(true)
-    } else {
-        out.out(&format!("{verb} cancelled: nothing was changed.\n"));
-        Ok(false)
-    }
-}
-
-async fn execute(
-    plan: Plan,
-    clouds: &Arc<Clouds>,
-    store: StateStore,
-    state: StateFile,
-    run: &RunArgs,
-    out: Output,
-) -> Result<i32> {
-    let started = Instant::now();
-    let summary = plan.summary();
-    let destroy = plan.destroy;
-    let ledger = Arc::new(Mutex::new(Ledger::new(store, state)));
-    let outcome = apply::apply(
-        Arc::new(plan),
-        clouds.clone(),
-        ledger,
-        ApplyOptions {
-            parallelism: usize::from(run.parallelism),
-        },
-        Arc::new(Reporter::default()),
-    )
-    .await?;
-    out.apply_summary(&outcome, summary, destroy, started.elapsed());
-    Ok(if outcome.is_success() { 0 } else { 1 })
-}
-
-/// Writes a file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
-
-/// The connection strings of the deployments the file's endpoints serve.
-async fn connections(clouds: &Clouds, config: &Config) -> Result<Vec<Connection>> {
-    let mut instances: Vec<String> = Vec::new();
-    let mut dedicated = false;
-    for e in config.endpoints.values() {
-        match &e.atlas.flow {
-            config::AtlasFlow::Serverless { instance } => {
-                if !instances.contains(instance) {
-                    instances.push(instance.clone());
-                }
-            }
-            config::AtlasFlow::Dedicated => dedicated = true,
-        }
-    }
-    Ok(clouds
-        .connections(&config.atlas.project_id, &instances, dedicated)
-        .await?)
-}
-
-fn render_connections(conns: &[Connection]) -> String {
-    let mut text = String::new();
-    if conns.is_empty() {
-        return text;
-    }
-    text.push_str("\nPrivate-endpoint connection strings:\n");
-    for c in conns {
-        if c.connection_strings.is_empty() {
-            text.push_str(&format!(
-                "  {}: not available yet (Atlas adds them once an endpoint is AVAILABLE and the deployment is configured; run privlink output later)\n",
-                c.deployment
-            ));
-        }
-        for s in &c.connection_strings {
-            text.push_str(&format!("  {}: {s}\n", c.deployment));
-        }
-    }
-    text
 }

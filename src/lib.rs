@@ -5,16 +5,21 @@
 //! the shared vocabulary, [`state`] owns the local state file, [`plan`] diffs
 //! desired against live, [`graph`] orders actions, [`apply`] executes them,
 //! [`providers`] talk to Atlas and EC2, [`output`] is the only place that
-//! prints, [`wait`] owns polling.
+//! prints, [`wait`] owns polling. [`cli`] parses the command line into
+//! [`settings`] and hands it to one of the [`commands`]; [`limits`] names
+//! every fixed timeout and delay.
 
 pub mod apply;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod graph;
 pub mod import;
+pub mod limits;
 pub mod model;
 pub mod output;
 pub mod plan;
 pub mod providers;
+pub mod settings;
 pub mod state;
 pub mod wait;

@@ -7,7 +7,8 @@
 //! and at least every 10 seconds otherwise.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,8 @@ use crate::apply::{ApplyOutcome, Events};
 use crate::model::Address;
 use crate::plan::render::{Style, render_plan};
 use crate::plan::{Plan, Summary};
+use crate::providers::clouds::Connection;
+use crate::state::StateFile;
 use crate::wait::{Progress, WaitEvent};
 
 /// How often an unchanged wait reports that it is still waiting.
@@ -23,17 +26,16 @@ const HEARTBEAT: Duration = Duration::from_secs(10);
 /// Output settings resolved from the command line and environment.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
+    /// How plans are rendered (colour or not).
     pub style: Style,
 }
 
 impl Output {
-    /// Colour only on a terminal, and never with `--no-color` or `NO_COLOR`.
-    pub fn new(no_color: bool) -> Self {
-        let env_off = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    /// Colour exactly when `color` says so (see
+    /// [`Settings::color`](crate::settings::Settings::color)).
+    pub fn with_color(color: bool) -> Self {
         Output {
-            style: Style {
-                color: !no_color && !env_off && std::io::stdout().is_terminal(),
-            },
+            style: Style { color },
         }
     }
 
@@ -60,6 +62,95 @@ impl Output {
         if let Some(h) = hint {
             let _ = writeln!(e, "hint: {h}");
         }
+    }
+
+    /// Prints an error with the chain of its causes.
+    pub fn failure(&self, error: &dyn std::error::Error) {
+        let causes: Vec<String> = std::iter::successors(error.source(), |e| e.source())
+            .map(|c| c.to_string())
+            .collect();
+        self.error(&error.to_string(), &causes, None);
+    }
+
+    /// Prints `value` as pretty JSON on standard output.
+    pub fn json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<(), serde_json::Error> {
+        self.out(&format!("{}\n", serde_json::to_string_pretty(value)?));
+        Ok(())
+    }
+
+    /// Prints the result of a successful `validate`.
+    pub fn validated(&self, file: &Path, stack: &str, endpoints: usize, resources: usize) {
+        self.out(&format!(
+            "{} is valid: stack \"{stack}\", {endpoints} endpoint(s), {resources} resource(s).\n",
+            file.display()
+        ));
+    }
+
+    /// Says where a plan was saved and how to apply it.
+    pub fn plan_saved(&self, path: &Path) {
+        self.note(&format!(
+            "Saved the plan to {}; apply exactly this plan with: privlink apply {}",
+            path.display(),
+            path.display()
+        ));
+    }
+
+    /// Asks to confirm `verb` ("apply" or "destroy").
+    pub fn confirm_prompt(&self, verb: &str) {
+        self.out(&format!(
+            "\nDo you want to {verb} these changes? Only 'yes' will be accepted.\n  Enter a value: "
+        ));
+    }
+
+    /// Says that `verb` was not confirmed.
+    pub fn cancelled(&self, verb: &str) {
+        self.out(&format!("{verb} cancelled: nothing was changed.\n"));
+    }
+
+    /// Says that there is no state file at `path`.
+    pub fn no_state(&self, path: &Path) {
+        self.out(&format!("No state at {}.\n", path.display()));
+    }
+
+    /// Prints a state file as a table.
+    pub fn state(&self, path: &Path, state: &StateFile) {
+        let mut text = format!(
+            "state {} (stack \"{}\", serial {}, lineage {})\n",
+            path.display(),
+            state.stack,
+            state.serial,
+            state.lineage
+        );
+        for (a, r) in &state.resources {
+            text.push_str(&format!(
+                "  {a}  {}  {}  {:?}\n",
+                r.kind,
+                r.id.as_deref().unwrap_or("-"),
+                r.status
+            ));
+        }
+        self.out(&text);
+    }
+
+    /// Says that `id` was imported as `address`.
+    pub fn imported(&self, id: &str, address: &Address) {
+        self.out(&format!(
+            "Imported {id} as {address}. Run privlink plan to see what differs from the file.\n"
+        ));
+    }
+
+    /// Says that lock `lock_id` was removed from the state at `path`.
+    pub fn unlocked(&self, lock_id: &str, path: &Path) {
+        self.out(&format!(
+            "Removed lock {lock_id} from {}.\n",
+            path.display()
+        ));
+    }
+
+    /// Prints the private-endpoint connection strings (nothing when there
+    /// are no deployments).
+    pub fn connections(&self, conns: &[Connection]) {
+        self.out(&render_connections(conns));
     }
 
     /// Prints a plan.
@@ -107,6 +198,26 @@ impl Output {
         }
         self.out(&text);
     }
+}
+
+fn render_connections(conns: &[Connection]) -> String {
+    let mut text = String::new();
+    if conns.is_empty() {
+        return text;
+    }
+    text.push_str("\nPrivate-endpoint connection strings:\n");
+    for c in conns {
+        if c.connection_strings.is_empty() {
+            text.push_str(&format!(
+                "  {}: not available yet (Atlas adds them once an endpoint is AVAILABLE and the deployment is configured; run privlink output later)\n",
+                c.deployment
+            ));
+        }
+        for s in &c.connection_strings {
+            text.push_str(&format!("  {}: {s}\n", c.deployment));
+        }
+    }
+    text
 }
 
 /// Prints apply progress; implements the executor's and the waits' sinks.

@@ -168,9 +168,9 @@ pub struct WaitPolicy {
 impl Default for WaitPolicy {
     fn default() -> Self {
         WaitPolicy {
-            timeout: Duration::from_secs(30 * 60),
-            min_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(15),
+            timeout: crate::limits::WAIT_TIMEOUT,
+            min_delay: crate::limits::POLL_MIN_DELAY,
+            max_delay: crate::limits::POLL_MAX_DELAY,
         }
     }
 }
@@ -370,7 +370,7 @@ where
         let delay = after_failures(gap, failed_polls, policy);
         let delay = on_grid(grid_epoch().elapsed(), delay, policy.min_delay);
         let remaining = policy.timeout.saturating_sub(elapsed);
-        idle(delay.min(remaining.max(Duration::from_millis(1)))).await;
+        idle(delay.min(remaining.max(crate::limits::POLL_MIN_IDLE))).await;
     }
 }
 

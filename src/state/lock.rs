@@ -6,7 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use fs4::{FileExt, TryLockError};
 use serde::{Deserialize, Serialize};
@@ -201,7 +201,7 @@ fn write_info(mut file: &File, info: &LockInfo) -> io::Result<()> {
 fn read_holder(mut file: &File) -> Option<LockInfo> {
     for attempt in 0..20 {
         if attempt > 0 {
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(crate::limits::LOCK_INFO_RETRY_DELAY);
         }
         let mut buf = String::new();
         if file.seek(SeekFrom::Start(0)).is_err() || file.read_to_string(&mut buf).is_err() {
@@ -226,7 +226,7 @@ fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use std::process::{Command, Stdio};
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     use super::*;
     use crate::state::{LockMode, StateStore};

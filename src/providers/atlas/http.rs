@@ -460,9 +460,11 @@ impl Transport {
                 path: TOKEN_PATH.to_owned(),
                 message: format!("token answer: {e}"),
             })?;
-        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3600));
+        let lifetime = answer
+            .expires_in
+            .map_or(crate::limits::ATLAS_TOKEN_LIFETIME, Duration::from_secs);
         // Refresh a minute early (or halfway, for short-lived tokens).
-        let margin = Duration::from_secs(60).min(lifetime / 2);
+        let margin = crate::limits::ATLAS_TOKEN_REFRESH_MARGIN.min(lifetime / 2);
         let value = answer.access_token;
         *guard = Some(Token {
             value: value.clone(),

@@ -121,8 +121,8 @@ impl Default for ClientOptions {
             max_retries: 5,
             requests_per_second: 30,
             burst: 50,
-            min_retry_delay: Duration::from_secs(2),
-            max_retry_delay: Duration::from_secs(60),
+            min_retry_delay: crate::limits::ATLAS_MIN_RETRY_DELAY,
+            max_retry_delay: crate::limits::ATLAS_MAX_RETRY_DELAY,
         }
     }
 }

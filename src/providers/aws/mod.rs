@@ -27,7 +27,6 @@ mod types;
 mod vpc_endpoint;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -90,8 +89,8 @@ impl Ec2 {
         }
         let loader = loader.timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .operation_attempt_timeout(Duration::from_secs(60))
+                .connect_timeout(crate::limits::AWS_CONNECT_TIMEOUT)
+                .operation_attempt_timeout(crate::limits::AWS_ATTEMPT_TIMEOUT)
                 .build(),
         );
         Self::from_conf(&loader.load().await).await
@@ -722,6 +721,8 @@ fn unique(ids: &[String]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn api(code: &str) -> AwsError {

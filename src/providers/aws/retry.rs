@@ -29,8 +29,8 @@ impl Default for BusyRetry {
     /// About two minutes in all: 1 s, 2 s, 4 s, … capped at 20 s, 9 retries.
     fn default() -> Self {
         BusyRetry {
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(20),
+            min_delay: crate::limits::AWS_BUSY_MIN_DELAY,
+            max_delay: crate::limits::AWS_BUSY_MAX_DELAY,
             max_retries: 9,
         }
     }

@@ -1,0 +1,116 @@
+//! What several commands share: reading the file, opening the state,
+//! connecting to the clouds, asking for confirmation and running the
+//! executor.
+
+use std::io::{BufRead, IsTerminal};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::apply::{self, ApplyOptions, Ledger};
+use crate::config::{self, Config};
+use crate::model::DesiredResource;
+use crate::output::{Output, Reporter};
+use crate::plan::Plan;
+use crate::providers::Clouds;
+use crate::providers::atlas::AtlasClient;
+use crate::settings::Settings;
+use crate::state::{self, LockMode, StateFile, StateStore};
+use crate::wait::WaitPolicy;
+
+use super::{CommandError, Outcome};
+
+/// Reads the desired-state file and expands it into resources.
+pub fn load_config(settings: &Settings) -> Result<(Config, Vec<DesiredResource>), CommandError> {
+    let config = config::load(&settings.file)?;
+    let desired = crate::providers::expand(&config);
+    Ok((config, desired))
+}
+
+/// Reads the state at the settings' state path without taking the lock
+/// (`plan`, `show`); `None` when there is no state file yet.
+pub fn read_state(settings: &Settings) -> Result<Option<StateFile>, CommandError> {
+    Ok(state::read(&settings.state_path)?)
+}
+
+/// Opens the state at the settings' state path for `stack`, holding its lock
+/// for `operation` until the store is dropped: the one place a command gets
+/// a state store from. A missing file yields a fresh empty state.
+pub fn lock_state(
+    settings: &Settings,
+    stack: &str,
+    operation: &'static str,
+) -> Result<(StateStore, StateFile), CommandError> {
+    let lock = LockMode::Exclusive { operation };
+    Ok(StateStore::open(&settings.state_path, stack, lock)?)
+}
+
+/// The clouds, with waits bounded by the settings' wait timeout.
+pub fn clouds(settings: &Settings) -> Result<Arc<Clouds>, CommandError> {
+    let atlas = AtlasClient::new(
+        &settings.atlas.base_url,
+        settings.atlas.credentials()?,
+        settings.atlas.client,
+    )?;
+    let policy = WaitPolicy {
+        timeout: settings.wait_timeout,
+        ..WaitPolicy::default()
+    };
+    Ok(Arc::new(Clouds::new(atlas, policy)))
+}
+
+/// Asks the user to confirm `verb` unless `--auto-approve` was given.
+pub fn confirm(
+    settings: &Settings,
+    verb: &'static str,
+    out: &Output,
+) -> Result<bool, CommandError> {
+    if settings.auto_approve {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CommandError::NoTerminal { verb });
+    }
+    out.confirm_prompt(verb);
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(CommandError::Prompt)?;
+    if line.trim() == "yes" {
+        Ok(true)
+    } else {
+        out.cancelled(verb);
+        Ok(false)
+    }
+}
+
+/// Runs the executor on `plan` and prints its summary.
+pub async fn execute(
+    plan: Plan,
+    clouds: &Arc<Clouds>,
+    store: StateStore,
+    state: StateFile,
+    settings: &Settings,
+    out: &Output,
+) -> Result<Outcome, CommandError> {
+    let started = Instant::now();
+    let summary = plan.summary();
+    let destroy = plan.destroy;
+    let ledger = Arc::new(Mutex::new(Ledger::new(store, state)));
+    let outcome = apply::apply(
+        Arc::new(plan),
+        clouds.clone(),
+        ledger,
+        ApplyOptions {
+            parallelism: settings.parallelism,
+        },
+        Arc::new(Reporter::default()),
+    )
+    .await?;
+    out.apply_summary(&outcome, summary, destroy, started.elapsed());
+    Ok(if outcome.is_success() {
+        Outcome::Done
+    } else {
+        Outcome::Incomplete
+    })
+}

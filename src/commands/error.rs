@@ -1,0 +1,153 @@
+//! The error of every command, and the one mapping from a command's result to
+//! the process exit code.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::apply::ApplyError;
+use crate::config::ConfigError;
+use crate::graph::GraphError;
+use crate::import::ImportError;
+use crate::plan::PlanError;
+use crate::providers::ProviderError;
+use crate::providers::atlas::AtlasError;
+use crate::state::StateError;
+
+/// Why a command failed. Errors of the layers below pass through unchanged
+/// (their message and causes are printed as they are).
+#[derive(Debug, Error)]
+pub enum CommandError {
+    /// The tokio runtime could not be built.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    /// The desired-state file is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The state file could not be read, locked or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// No plan can be made from the file, the state and the live objects.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The resources' dependencies form a cycle.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// The executor could not run.
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    /// An import was refused or failed.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// Atlas or AWS failed.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    /// The Atlas client could not be built.
+    #[error(transparent)]
+    Atlas(#[from] AtlasError),
+    /// A saved plan could not be read.
+    #[error("reading the plan {}", path.display())]
+    ReadPlan {
+        /// The plan file.
+        path: PathBuf,
+        /// The read error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A saved plan is not JSON of a plan.
+    #[error("{} is not a privlink plan", path.display())]
+    NotAPlan {
+        /// The plan file.
+        path: PathBuf,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A saved plan was written by a privlink with another plan format.
+    #[error("{} has plan format {found}, this privlink reads {expected}", path.display())]
+    PlanFormat {
+        /// The plan file.
+        path: PathBuf,
+        /// The format the file has.
+        found: u32,
+        /// The format this privlink reads.
+        expected: u32,
+    },
+    /// A plan could not be saved.
+    #[error("saving the plan to {}", path.display())]
+    SavePlan {
+        /// The plan file.
+        path: PathBuf,
+        /// The write error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A plan or state could not be encoded as JSON.
+    #[error(transparent)]
+    Encode(#[from] serde_json::Error),
+    /// A change needs confirmation and there is nobody to ask.
+    #[error(
+        "{verb} needs confirmation, and there is no terminal to ask: nothing was changed; pass --auto-approve to {verb} without asking"
+    )]
+    NoTerminal {
+        /// `apply` or `destroy`.
+        verb: &'static str,
+    },
+    /// The answer to the confirmation could not be read.
+    #[error(transparent)]
+    Prompt(std::io::Error),
+}
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It did what was asked (or there was nothing to do).
+    Done,
+    /// `plan --detailed-exitcode` found changes.
+    ChangesPresent,
+    /// The user did not confirm: nothing was changed.
+    Declined,
+    /// An apply or destroy did not finish: a step failed or was skipped, or
+    /// the run was interrupted.
+    Incomplete,
+}
+
+/// The process exit code of a command's result, as Terraform users expect
+/// it: 0 success, 1 error (or declined, or an apply that did not finish, or
+/// an interrupted one), 2 changes present with `plan --detailed-exitcode`.
+pub fn exit_code(result: &Result<Outcome, CommandError>) -> i32 {
+    match result {
+        Ok(Outcome::Done) => 0,
+        Ok(Outcome::ChangesPresent) => 2,
+        Ok(Outcome::Declined | Outcome::Incomplete) | Err(_) => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_terraforms() {
+        assert_eq!(exit_code(&Ok(Outcome::Done)), 0);
+        assert_eq!(exit_code(&Ok(Outcome::ChangesPresent)), 2);
+        assert_eq!(exit_code(&Ok(Outcome::Declined)), 1);
+        assert_eq!(exit_code(&Ok(Outcome::Incomplete)), 1);
+        let err = CommandError::NoTerminal { verb: "apply" };
+        assert_eq!(exit_code(&Err(err)), 1);
+    }
+
+    #[test]
+    fn wrapped_errors_keep_their_message_and_causes() {
+        let io = std::io::Error::other("disk full");
+        let err = CommandError::SavePlan {
+            path: PathBuf::from("p.json"),
+            source: io,
+        };
+        assert_eq!(err.to_string(), "saving the plan to p.json");
+        let cause = std::error::Error::source(&err).map(|c| c.to_string());
+        assert_eq!(cause.as_deref(), Some("disk full"));
+        let plan = CommandError::from(PlanError::Cycle("a -> a".into()));
+        assert_eq!(plan.to_string(), "dependency cycle between: a -> a");
+    }
+}

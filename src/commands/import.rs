@@ -1,0 +1,26 @@
+//! `privlink import`: adopts an object that already exists in Atlas or AWS
+//! into the state.
+
+use crate::model::Address;
+use crate::output::Output;
+use crate::settings::Settings;
+
+use super::common::{clouds, load_config, lock_state};
+use super::{CommandError, Outcome};
+
+/// Looks `id` up for `address`, records it in the state and says so.
+pub async fn run(
+    settings: &Settings,
+    out: &Output,
+    address: String,
+    id: &str,
+) -> Result<Outcome, CommandError> {
+    let (config, desired) = load_config(settings)?;
+    let (mut store, mut state) = lock_state(settings, &config.stack, "import")?;
+    let clouds = clouds(settings)?;
+    let address = Address::new(address);
+    crate::import::import(clouds.as_ref(), &desired, &mut state, &address, id).await?;
+    store.write(&mut state)?;
+    out.imported(id, &address);
+    Ok(Outcome::Done)
+}

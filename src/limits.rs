@@ -1,0 +1,83 @@
+//! Every fixed timeout, delay and retry pause of privlink, named in one
+//! place. Each constant says what it bounds and why it has its value; the
+//! code that uses it refers to it by name. Durations a user can change
+//! (`--timeout`) have their defaults here too.
+
+use std::time::Duration;
+
+// ----- waits (src/wait.rs) ---------------------------------------------------
+
+/// How long one wait on Atlas or AWS may take by default: the `--timeout` of
+/// apply and destroy, and the wait budget of `plan`. Atlas endpoint services
+/// take minutes to become available; thirty of them leave a wide margin.
+pub const WAIT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// `--timeout`'s default as the command line spells it; the same duration
+/// as [`WAIT_TIMEOUT`].
+pub const WAIT_TIMEOUT_ARG: &str = "30m";
+
+/// The wait budget of the commands that only read (`output`, `import`): they
+/// never wait for a state change, so one minute is plenty.
+pub const READ_ONLY_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// First delay between two polls of a wait.
+pub const POLL_MIN_DELAY: Duration = Duration::from_millis(250);
+
+/// Longest delay between two polls of a wait.
+pub const POLL_MAX_DELAY: Duration = Duration::from_secs(15);
+
+/// The shortest pause a wait takes before its last poll, so that a wait whose
+/// budget is nearly spent still yields instead of spinning.
+pub const POLL_MIN_IDLE: Duration = Duration::from_millis(1);
+
+// ----- state lock (src/state/lock.rs) ----------------------------------------
+
+/// The pause between two reads of a lock holder's info while the holder is
+/// still writing it (it writes right after taking the lock, so this is short).
+pub const LOCK_INFO_RETRY_DELAY: Duration = Duration::from_millis(10);
+
+// ----- Atlas client (src/providers/atlas) -----------------------------------
+
+/// The first pause before retrying an Atlas request after a `429`, a `5xx` or
+/// a connection error; doubles (with jitter) up to
+/// [`ATLAS_MAX_RETRY_DELAY`].
+pub const ATLAS_MIN_RETRY_DELAY: Duration = Duration::from_secs(2);
+
+/// The longest pause between two retries of an Atlas request.
+pub const ATLAS_MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+
+/// The lifetime assumed for a service-account token when Atlas does not say
+/// (`expires_in` missing): one hour, what Atlas issues.
+pub const ATLAS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// How long before it expires a service-account token is refreshed (or
+/// halfway through its life, for shorter-lived tokens).
+pub const ATLAS_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+// ----- AWS client (src/providers/aws) ---------------------------------------
+
+/// How long the EC2 client may take to open a connection.
+pub const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one attempt of an EC2 operation may take before the SDK retries.
+pub const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The first pause before retrying an EC2 call that failed because the
+/// object is busy; doubles up to [`AWS_BUSY_MAX_DELAY`].
+pub const AWS_BUSY_MIN_DELAY: Duration = Duration::from_secs(1);
+
+/// The longest pause between two retries of a busy EC2 call.
+pub const AWS_BUSY_MAX_DELAY: Duration = Duration::from_secs(20);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeout_argument_spells_the_wait_timeout() {
+        assert_eq!(
+            humantime::parse_duration(WAIT_TIMEOUT_ARG).unwrap(),
+            WAIT_TIMEOUT
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! Run settings: everything a command needs to know from the command line and
+//! the environment, resolved once into [`Settings`] before any command runs.
+//!
+//! Flags win over the environment; the environment wins over the defaults in
+//! [`crate::limits`]. Commands read their settings from here and never from
+//! the environment themselves.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::limits;
+use crate::providers::atlas::{AtlasError, ClientOptions, Credentials, DEFAULT_BASE_URL};
+use crate::state::StateStore;
+
+/// The environment variable naming the Atlas base URL.
+pub const ENV_BASE_URL: &str = "MONGODB_ATLAS_BASE_URL";
+/// The environment variable of a service account's client id.
+pub const ENV_CLIENT_ID: &str = "MONGODB_ATLAS_CLIENT_ID";
+/// The environment variable of a service account's secret.
+pub const ENV_CLIENT_SECRET: &str = "MONGODB_ATLAS_CLIENT_SECRET";
+/// The environment variable of an API key's public half.
+pub const ENV_PUBLIC_KEY: &str = "MONGODB_ATLAS_PUBLIC_KEY";
+/// The environment variable of an API key's private half.
+pub const ENV_PRIVATE_KEY: &str = "MONGODB_ATLAS_PRIVATE_KEY";
+/// The environment variable that turns colour off when set and not empty.
+pub const ENV_NO_COLOR: &str = "NO_COLOR";
+
+/// The default `--parallelism`: how many steps may call Atlas or AWS at once.
+pub const DEFAULT_PARALLELISM: u16 = 10;
+
+/// The settings of one run of one command.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The desired-state file (`-f`).
+    pub file: PathBuf,
+    /// The state file: `--state`, or `state/<file stem>.state.json`.
+    pub state_path: PathBuf,
+    /// How many steps may be calling Atlas or AWS at once.
+    pub parallelism: usize,
+    /// How long any one wait on Atlas or AWS may take.
+    pub wait_timeout: Duration,
+    /// Apply or destroy without asking.
+    pub auto_approve: bool,
+    /// Colour the output.
+    pub color: bool,
+    /// Where Atlas is and how to authenticate to it.
+    pub atlas: AtlasAccess,
+}
+
+/// What the command line gives [`Settings::resolve`].
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    /// `-f`, the desired-state file.
+    pub file: PathBuf,
+    /// `--state`, when given.
+    pub state: Option<PathBuf>,
+    /// `--parallelism`, for the commands that have it.
+    pub parallelism: Option<u16>,
+    /// `--timeout`, for the commands that have it.
+    pub timeout: Option<Duration>,
+    /// The wait budget of a command without `--timeout`.
+    pub default_timeout: Option<Duration>,
+    /// `--auto-approve`.
+    pub auto_approve: bool,
+    /// `--no-color`.
+    pub no_color: bool,
+}
+
+impl Settings {
+    /// Resolves the settings from the flags and the process environment.
+    pub fn resolve(flags: Flags) -> Settings {
+        use std::io::IsTerminal;
+        let env = |name: &str| std::env::var(name).ok();
+        Settings::from_sources(flags, env, std::io::stdout().is_terminal())
+    }
+
+    /// Resolves the settings from the flags, an environment lookup and
+    /// whether standard output is a terminal.
+    pub fn from_sources(
+        flags: Flags,
+        env: impl Fn(&str) -> Option<String>,
+        stdout_is_terminal: bool,
+    ) -> Settings {
+        let no_color_env = env(ENV_NO_COLOR).is_some_and(|v| !v.is_empty());
+        let state_path = flags
+            .state
+            .clone()
+            .unwrap_or_else(|| StateStore::default_path(&flags.file));
+        Settings {
+            state_path,
+            parallelism: usize::from(flags.parallelism.unwrap_or(DEFAULT_PARALLELISM)),
+            wait_timeout: flags
+                .timeout
+                .or(flags.default_timeout)
+                .unwrap_or(limits::WAIT_TIMEOUT),
+            auto_approve: flags.auto_approve,
+            color: !flags.no_color && !no_color_env && stdout_is_terminal,
+            atlas: AtlasAccess::from_env(&env),
+            file: flags.file,
+        }
+    }
+}
+
+/// Where Atlas is and which credentials privlink uses for it.
+#[derive(Debug, Clone)]
+pub struct AtlasAccess {
+    /// `MONGODB_ATLAS_BASE_URL`, or `https://cloud.mongodb.com`.
+    pub base_url: String,
+    /// The credentials found in the environment.
+    pub credentials: CredentialsSource,
+    /// Retries and request budget of the client.
+    pub client: ClientOptions,
+}
+
+/// Which credentials the environment holds. A service account wins when both
+/// pairs are set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialsSource {
+    /// A complete pair.
+    Found(Credentials),
+    /// One half of a pair is set without the other; the message says which.
+    Incomplete(String),
+    /// Neither pair is set.
+    Missing,
+}
+
+impl AtlasAccess {
+    /// Reads the base URL and the credentials through `env`; blank values
+    /// count as unset.
+    pub fn from_env(env: &impl Fn(&str) -> Option<String>) -> AtlasAccess {
+        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        AtlasAccess {
+            base_url: get(ENV_BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            credentials: credentials_source(&get),
+            client: ClientOptions::default(),
+        }
+    }
+
+    /// The credentials, or the configuration error that says what is missing.
+    pub fn credentials(&self) -> Result<Credentials, AtlasError> {
+        match &self.credentials {
+            CredentialsSource::Found(c) => Ok(c.clone()),
+            CredentialsSource::Incomplete(why) => Err(AtlasError::Config(why.clone())),
+            CredentialsSource::Missing => Err(AtlasError::Config(format!(
+                "no Atlas credentials: set {ENV_PUBLIC_KEY} and {ENV_PRIVATE_KEY} (API key) \
+                 or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} (service account)"
+            ))),
+        }
+    }
+}
+
+/// A complete pair, none, or which half is missing.
+fn pair(
+    get: &impl Fn(&str) -> Option<String>,
+    a: &str,
+    b: &str,
+) -> Result<Option<(String, String)>, String> {
+    match (get(a), get(b)) {
+        (Some(x), Some(y)) => Ok(Some((x, y))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(format!("{a} is set but {b} is not")),
+        (None, Some(_)) => Err(format!("{b} is set but {a} is not")),
+    }
+}
+
+fn credentials_source(get: &impl Fn(&str) -> Option<String>) -> CredentialsSource {
+    let found =
+        pair(get, ENV_CLIENT_ID, ENV_CLIENT_SECRET).and_then(|service| match service {
+            Some((client_id, client_secret)) => Ok(Some(Credentials::ServiceAccount {
+                client_id,
+                client_secret,
+            })),
+            None => Ok(pair(get, ENV_PUBLIC_KEY, ENV_PRIVATE_KEY)?.map(
+                |(public_key, private_key)| Credentials::Digest {
+                    public_key,
+                    private_key,
+                },
+            )),
+        });
+    match found {
+        Ok(Some(c)) => CredentialsSource::Found(c),
+        Ok(None) => CredentialsSource::Missing,
+        Err(why) => CredentialsSource::Incomplete(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(flags: Flags, vars: &[(&str, &str)], tty: bool) -> Settings {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let env = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        Settings::from_sources(flags, env, tty)
+    }
+
+    fn flags(file: &str) -> Flags {
+        Flags {
+            file: PathBuf::from(file),
+            ..Flags::default()
+        }
+    }
+
+    #[test]
+    fn defaults_come_from_the_limits_and_the_file_name() {
+        let s = resolve(flags("dir/orders.yaml"), &[], false);
+        assert_eq!(s.state_path, PathBuf::from("state/orders.state.json"));
+        assert_eq!(s.parallelism, 10);
+        assert_eq!(s.wait_timeout, limits::WAIT_TIMEOUT);
+        assert!(!s.auto_approve && !s.color);
+        assert_eq!(s.atlas.base_url, DEFAULT_BASE_URL);
+        assert_eq!(s.atlas.credentials, CredentialsSource::Missing);
+    }
+
+    #[test]
+    fn flags_win_over_defaults() {
+        let f = Flags {
+            state: Some(PathBuf::from("s.json")),
+            parallelism: Some(3),
+            timeout: Some(Duration::from_secs(90)),
+            default_timeout: Some(limits::READ_ONLY_WAIT_TIMEOUT),
+            ..flags("x.yaml")
+        };
+        let s = resolve(f, &[], true);
+        assert_eq!(s.state_path, PathBuf::from("s.json"));
+        assert_eq!(s.parallelism, 3);
+        assert_eq!(s.wait_timeout, Duration::from_secs(90));
+        assert!(s.color);
+    }
+
+    #[test]
+    fn colour_needs_a_terminal_and_no_opt_out() {
+        assert!(!resolve(flags("x"), &[(ENV_NO_COLOR, "1")], true).color);
+        assert!(resolve(flags("x"), &[(ENV_NO_COLOR, "")], true).color);
+        let f = Flags {
+            no_color: true,
+            ..flags("x")
+        };
+        assert!(!resolve(f, &[], true).color);
+    }
+
+    #[test]
+    fn a_service_account_wins_and_half_pairs_are_named() {
+        let both = [
+            (ENV_PUBLIC_KEY, "p"),
+            (ENV_PRIVATE_KEY, "k"),
+            (ENV_CLIENT_ID, "i"),
+            (ENV_CLIENT_SECRET, "s"),
+            (ENV_BASE_URL, "http://localhost:1"),
+        ];
+        let s = resolve(flags("x"), &both, false);
+        assert_eq!(s.atlas.base_url, "http://localhost:1");
+        assert!(matches!(
+            s.atlas.credentials(),
+            Ok(Credentials::ServiceAccount { .. })
+        ));
+        let half = resolve(flags("x"), &[(ENV_PUBLIC_KEY, "p")], false);
+        let err = half.atlas.credentials().unwrap_err().to_string();
+        assert!(
+            err.contains("MONGODB_ATLAS_PUBLIC_KEY is set but MONGODB_ATLAS_PRIVATE_KEY is not"),
+            "{err}"
+        );
+        let none = resolve(flags("x"), &[(ENV_PUBLIC_KEY, " ")], false);
+        assert!(
+            none.atlas
+                .credentials()
+                .unwrap_err()
+                .to_string()
+                .contains("no Atlas credentials")
+        );
+    }
+}
