@@ -24,6 +24,9 @@ use serde_json::Value;
 use thiserror::Error;
 use tokio::task::JoinSet;
 
+// The failpoints that use it are compiled in by the `failpoints` feature only.
+#[cfg_attr(not(feature = "failpoints"), allow(unused_imports))]
+use crate::crash::crash_here;
 use crate::graph::{ActionGraph, GraphError, Phase};
 use crate::model::{Address, Attrs, Reference};
 use crate::plan::{Action, Change, Plan, resolve};
@@ -111,14 +114,6 @@ impl Ledger {
 }
 
 type SharedLedger = Arc<Mutex<Ledger>>;
-
-/// Ends the process at once, as `kill -9` would: no destructor, flush or
-/// state write runs. Reached only through the failpoints that the
-/// `failpoints` build feature compiles in (the crash tests use them).
-#[allow(dead_code)]
-pub(crate) fn crash_here() -> ! {
-    std::process::abort()
-}
 
 fn lock(ledger: &SharedLedger) -> std::sync::MutexGuard<'_, Ledger> {
     ledger.lock().unwrap_or_else(|p| p.into_inner())

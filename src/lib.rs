@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+mod crash;
 pub mod graph;
 pub mod import;
 pub mod model;
