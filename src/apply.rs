@@ -620,3 +620,5 @@ fn settle(
 
 #[cfg(test)]
 pub mod fake;
+#[cfg(test)]
+mod tests;
