@@ -42,8 +42,11 @@ pub fn fake_error(message: &str, terminal: bool) -> ProviderError {
 /// Which provider method a call was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Verb {
+    /// [`Provider::create`].
     Create,
+    /// [`Provider::update`].
     Update,
+    /// [`Provider::delete`].
     Delete,
 }
 
@@ -71,15 +74,16 @@ pub enum Stage {
 /// How a scripted operation ends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ending {
+    /// The operation succeeds.
     Succeed,
+    /// It returns [`fake_error`] of `message` at `stage`.
     Fail {
         stage: Stage,
         terminal: bool,
         message: String,
     },
-    Panic {
-        stage: Stage,
-    },
+    /// It panics at `stage`.
+    Panic { stage: Stage },
 }
 
 /// What one operation does: its call holds a call slot for `call`, its wait
@@ -139,8 +143,11 @@ impl Script {
 /// How a create was asked to start: an owned [`Start`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Begin {
+    /// [`Start::Fresh`].
     Fresh,
+    /// [`Start::Resume`] with the recorded id.
     Resume(String),
+    /// [`Start::Adopt`].
     Adopt,
 }
 
@@ -157,8 +164,11 @@ impl From<Start<'_>> for Begin {
 /// How a call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
+    /// It succeeded.
     Ok,
+    /// It returned this error message.
     Failed(String),
+    /// It panicked.
     Panicked,
 }
 
