@@ -6,14 +6,17 @@
 //! the steps talking to the clouds, not the ones waiting on them: K endpoints
 //! wait for Atlas side by side whatever K is. A failure skips the failed node's
 //! dependents (reported once, as skipped, not as a second error) while
-//! independent branches run to the end. One ledger owns the state file:
+//! independent branches run to the end; a step that panics is such a
+//! failure too, and the others go on. One ledger owns the state file:
 //! every completed step, and every create call the moment it returns (before
 //! its wait), is written atomically, so a crash loses nothing and the next run
-//! resumes the wait instead of creating a duplicate. Ctrl-C starts nothing
-//! new, lets running steps finish, writes state and reports the interrupt.
+//! resumes the wait instead of creating a duplicate. Ctrl-C (or whatever
+//! [`apply_until`] is given) starts nothing new, lets running steps finish,
+//! writes state and reports the interrupt.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,9 +25,12 @@ use petgraph::graph::NodeIndex;
 use petgraph::visit::Dfs;
 use serde_json::Value;
 use thiserror::Error;
-use tokio::task::JoinSet;
+use tokio::task::{Id as TaskId, JoinError, JoinSet};
 
-use crate::graph::{ActionGraph, GraphError, Phase};
+// The failpoints that use it are compiled in by the `failpoints` feature only.
+#[cfg_attr(not(feature = "failpoints"), allow(unused_imports))]
+use crate::crash::crash_here;
+use crate::graph::{ActionGraph, GraphError, Node, Phase};
 use crate::model::{Address, Attrs, Reference};
 use crate::plan::{Action, Change, Plan, resolve};
 use crate::providers::{Op, Provider, ProviderError, Start};
@@ -112,14 +118,6 @@ impl Ledger {
 
 type SharedLedger = Arc<Mutex<Ledger>>;
 
-/// Ends the process at once, as `kill -9` would: no destructor, flush or
-/// state write runs. Reached only through the failpoints that the
-/// `failpoints` build feature compiles in (the crash tests use them).
-#[allow(dead_code)]
-pub(crate) fn crash_here() -> ! {
-    std::process::abort()
-}
-
 fn lock(ledger: &SharedLedger) -> std::sync::MutexGuard<'_, Ledger> {
     ledger.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -139,12 +137,29 @@ pub fn check_fresh(plan: &Plan, state: &StateFile) -> Result<(), ApplyError> {
     Ok(())
 }
 
-enum StepResult {
-    Done,
-    Failed(String),
+/// Why one step failed. Its message is what the outcome and the progress
+/// output report for the step.
+#[derive(Debug, Error)]
+pub enum StepError {
+    /// A desired attribute refers to a resource that is not ready in state.
+    #[error("attribute {attribute} refers to a resource that is not ready in state")]
+    Unresolved { attribute: String },
+    /// An update of a resource the state does not hold.
+    #[error("{0} is not in state")]
+    NotInState(Address),
+    /// Writing the state file failed.
+    #[error("{0}")]
+    State(#[from] StateError),
+    /// The provider's call or wait failed.
+    #[error("{0}")]
+    Provider(#[from] ProviderError),
+    /// The step panicked; the text is the panic's message.
+    #[error("step panicked: {0}")]
+    Panicked(String),
 }
 
-/// Applies `plan`, writing state through `ledger` as it goes.
+/// Applies `plan`, writing state through `ledger` as it goes; Ctrl-C
+/// interrupts it (see [`apply_until`]).
 pub async fn apply<P: Provider>(
     plan: Arc<Plan>,
     provider: Arc<P>,
@@ -152,110 +167,228 @@ pub async fn apply<P: Provider>(
     options: ApplyOptions,
     events: Arc<dyn Events>,
 ) -> Result<ApplyOutcome, ApplyError> {
-    let dag = ActionGraph::build(&plan, provider.catalog())?;
-    let g = &dag.graph;
-    let mut remaining_deps: HashMap<NodeIndex, usize> = g
-        .node_indices()
-        .map(|n| (n, g.neighbors_directed(n, Direction::Incoming).count()))
-        .collect();
-    // Ready steps, the one holding up the longest chain first (then by
-    // address, for a stable order).
-    let queued = |n: NodeIndex| (dag.priority(n), Reverse(g[n].address.clone()), n);
-    let mut ready: BinaryHeap<(u64, Reverse<Address>, NodeIndex)> = remaining_deps
-        .iter()
-        .filter(|(_, d)| **d == 0)
-        .map(|(n, _)| queued(*n))
-        .collect();
-    let mut blocked: BTreeSet<NodeIndex> = BTreeSet::new();
-    let mut outcome = ApplyOutcome::default();
-    let mut running: JoinSet<(NodeIndex, StepResult)> = JoinSet::new();
-    let slots = CallSlots::new(options.parallelism);
-    let mut interrupted = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    let start = |n: NodeIndex, slot: CallSlot, running: &mut JoinSet<(NodeIndex, StepResult)>| {
-        let node = g[n].clone();
-        let change = plan.changes[node.change].clone();
-        let provider = provider.clone();
-        let ledger = ledger.clone();
-        let events = events.clone();
-        let stack = plan.stack.clone();
-        let slots = slots.clone();
-        running.spawn(async move {
-            let step = run_step(&change, node.phase, &stack, provider, ledger, events);
-            (n, slots.run(slot, step).await)
-        });
+    let ctrl_c = async {
+        // An error setting up the handler ends the apply as Ctrl-C would.
+        let _ = tokio::signal::ctrl_c().await;
     };
+    apply_until(plan, provider, ledger, options, events, ctrl_c).await
+}
 
+/// Applies `plan` until done or until `interrupt` completes: from then on no
+/// step starts, the running ones finish and record their result, and the
+/// outcome says it was interrupted.
+pub async fn apply_until<P: Provider>(
+    plan: Arc<Plan>,
+    provider: Arc<P>,
+    ledger: Arc<Mutex<Ledger>>,
+    options: ApplyOptions,
+    events: Arc<dyn Events>,
+    interrupt: impl Future<Output = ()>,
+) -> Result<ApplyOutcome, ApplyError> {
+    let dag = ActionGraph::build(&plan, provider.catalog())?;
+    let mut schedule = Schedule::new(&dag, &plan);
+    let slots = CallSlots::new(options.parallelism);
+    let mut steps = Steps {
+        plan: plan.clone(),
+        provider,
+        ledger,
+        events: events.clone(),
+        slots: slots.clone(),
+        tasks: JoinSet::new(),
+        nodes: HashMap::new(),
+    };
+    let mut interrupted = false;
+    tokio::pin!(interrupt);
     loop {
-        ready.retain(|(_, _, n)| !blocked.contains(n));
-        while !interrupted && !ready.is_empty() {
+        while !interrupted && schedule.has_ready() {
             let Some(slot) = slots.try_take() else { break };
-            let (_, _, n) = ready.pop().expect("not empty");
-            start(n, slot, &mut running);
+            let n = schedule.pop_ready();
+            steps.start(n, &dag.graph[n], slot);
         }
-        if running.is_empty() {
+        if steps.tasks.is_empty() {
             break;
         }
-        let want_slot = !interrupted && !ready.is_empty();
+        let want_slot = !interrupted && schedule.has_ready();
         tokio::select! {
-            joined = running.join_next() => {
-                let Some(joined) = joined else { break };
-                let (n, result) = match joined {
-                    Ok(v) => v,
-                    Err(e) => {
-                        // A panicking step: nothing else is known about it.
-                        outcome.failed.push((Address::new("?"), format!("step panicked: {e}")));
-                        continue;
-                    }
-                };
-                match result {
-                    StepResult::Done => {
-                        if g[n].phase == Phase::Apply || plan.changes[g[n].change].action == Action::Delete {
-                            outcome.applied.push(g[n].address.clone());
-                        }
-                        for next in g.neighbors_directed(n, Direction::Outgoing) {
-                            let d = remaining_deps.get_mut(&next).expect("node");
-                            *d -= 1;
-                            if *d == 0 {
-                                ready.push(queued(next));
-                            }
-                        }
-                    }
-                    StepResult::Failed(msg) => {
-                        outcome.failed.push((g[n].address.clone(), msg));
-                        let mut dfs = Dfs::new(g, n);
-                        dfs.next(g);
-                        while let Some(d) = dfs.next(g) {
-                            if blocked.insert(d)
-                                && g[d].address != g[n].address
-                                && !outcome.skipped.contains(&g[d].address)
-                            {
-                                events.skipped(&g[d].address, &g[n].address);
-                                outcome.skipped.push(g[d].address.clone());
-                            }
-                        }
-                    }
-                }
+            joined = steps.join_next() => {
+                let Some((n, result)) = joined else { break };
+                schedule.finished(n, result, &*events);
             }
             // A running step went idle (or finished): start the next one.
             slot = slots.take(), if want_slot => {
-                let (_, _, n) = ready.pop().expect("not empty");
-                start(n, slot, &mut running);
+                let n = schedule.pop_ready();
+                steps.start(n, &dag.graph[n], slot);
             }
-            _ = &mut ctrl_c, if !interrupted => {
+            () = &mut interrupt, if !interrupted => {
                 interrupted = true;
-                events.interrupted(running.len());
+                events.interrupted(steps.tasks.len());
             }
         }
     }
+    let mut outcome = schedule.outcome;
     outcome.interrupted = interrupted;
     outcome.skipped.sort();
     outcome.skipped.dedup();
     Ok(outcome)
 }
 
-fn resolve_after(change: &Change, state: &StateFile) -> Result<Attrs, String> {
+/// A ready step's place in the queue: the one holding up the longest chain
+/// first, then by address (for a stable order).
+type Queued = (u64, Reverse<Address>, NodeIndex);
+
+/// The bookkeeping of one apply: how many unfinished dependencies each step
+/// waits on, which steps are ready, which can no longer run, and the outcome.
+struct Schedule<'a> {
+    dag: &'a ActionGraph,
+    plan: &'a Plan,
+    remaining_deps: HashMap<NodeIndex, usize>,
+    ready: BinaryHeap<Queued>,
+    blocked: BTreeSet<NodeIndex>,
+    outcome: ApplyOutcome,
+}
+
+impl<'a> Schedule<'a> {
+    fn new(dag: &'a ActionGraph, plan: &'a Plan) -> Self {
+        let g = &dag.graph;
+        let remaining_deps: HashMap<NodeIndex, usize> = g
+            .node_indices()
+            .map(|n| (n, g.neighbors_directed(n, Direction::Incoming).count()))
+            .collect();
+        let mut schedule = Schedule {
+            dag,
+            plan,
+            remaining_deps,
+            ready: BinaryHeap::new(),
+            blocked: BTreeSet::new(),
+            outcome: ApplyOutcome::default(),
+        };
+        let roots: Vec<NodeIndex> = g
+            .node_indices()
+            .filter(|n| schedule.remaining_deps[n] == 0)
+            .collect();
+        for n in roots {
+            schedule.push_ready(n);
+        }
+        schedule
+    }
+
+    fn push_ready(&mut self, n: NodeIndex) {
+        let address = self.dag.graph[n].address.clone();
+        self.ready.push((self.dag.priority(n), Reverse(address), n));
+    }
+
+    /// True if a step can start (once a call slot is free).
+    fn has_ready(&mut self) -> bool {
+        let blocked = &self.blocked;
+        self.ready.retain(|(_, _, n)| !blocked.contains(n));
+        !self.ready.is_empty()
+    }
+
+    /// The next step to start; only after [`Schedule::has_ready`] said so.
+    fn pop_ready(&mut self) -> NodeIndex {
+        self.ready.pop().expect("a ready step").2
+    }
+
+    /// Records a step's end: a success frees its dependents, a failure
+    /// skips them all.
+    fn finished(&mut self, n: NodeIndex, result: Result<(), StepError>, events: &dyn Events) {
+        let dag = self.dag;
+        let g = &dag.graph;
+        match result {
+            Ok(()) => {
+                let change = &self.plan.changes[g[n].change];
+                if g[n].phase == Phase::Apply || change.action == Action::Delete {
+                    self.outcome.applied.push(g[n].address.clone());
+                }
+                for next in g.neighbors_directed(n, Direction::Outgoing) {
+                    let d = self.remaining_deps.get_mut(&next).expect("node");
+                    *d -= 1;
+                    if *d == 0 {
+                        self.push_ready(next);
+                    }
+                }
+            }
+            Err(error) => {
+                let failed = &g[n].address;
+                self.outcome
+                    .failed
+                    .push((failed.clone(), error.to_string()));
+                let mut dfs = Dfs::new(g, n);
+                dfs.next(g);
+                while let Some(d) = dfs.next(g) {
+                    if self.blocked.insert(d)
+                        && g[d].address != *failed
+                        && !self.outcome.skipped.contains(&g[d].address)
+                    {
+                        events.skipped(&g[d].address, failed);
+                        self.outcome.skipped.push(g[d].address.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The running steps, one task each, and what each needs to run.
+struct Steps<P> {
+    plan: Arc<Plan>,
+    provider: Arc<P>,
+    ledger: SharedLedger,
+    events: Arc<dyn Events>,
+    slots: CallSlots,
+    tasks: JoinSet<Result<(), StepError>>,
+    /// The step each task runs.
+    nodes: HashMap<TaskId, (NodeIndex, Node)>,
+}
+
+impl<P: Provider> Steps<P> {
+    /// Starts the step of node `n` holding `slot`.
+    fn start(&mut self, n: NodeIndex, node: &Node, slot: CallSlot) {
+        let change = self.plan.changes[node.change].clone();
+        let phase = node.phase;
+        let provider = self.provider.clone();
+        let ledger = self.ledger.clone();
+        let events = self.events.clone();
+        let stack = self.plan.stack.clone();
+        let slots = self.slots.clone();
+        let task = self.tasks.spawn(async move {
+            let step = run_step(&change, phase, &stack, provider, ledger, events);
+            slots.run(slot, step).await
+        });
+        self.nodes.insert(task.id(), (n, node.clone()));
+    }
+
+    /// The next step to end and its result; a step that panicked failed
+    /// (reported as such), and the others go on.
+    async fn join_next(&mut self) -> Option<(NodeIndex, Result<(), StepError>)> {
+        let (id, result) = match self.tasks.join_next_with_id().await? {
+            Ok((id, result)) => (id, result),
+            Err(e) => (e.id(), Err(StepError::Panicked(panic_message(e)))),
+        };
+        let (n, node) = self.nodes.remove(&id).expect("every task runs a step");
+        if let Err(error @ StepError::Panicked(_)) = &result {
+            let change = &self.plan.changes[node.change];
+            let what = describe(change, node.phase);
+            self.events
+                .failed(&change.address, what, &error.to_string());
+        }
+        Some((n, result))
+    }
+}
+
+/// The message a panicking step's task ended with.
+fn panic_message(error: JoinError) -> String {
+    match error.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_owned()),
+        Err(error) => error.to_string(),
+    }
+}
+
+fn resolve_after(change: &Change, state: &StateFile) -> Result<Attrs, StepError> {
     let after = change.after.clone().unwrap_or_default();
     let lookup = |r: &Reference| -> Option<Value> {
         state
@@ -266,12 +399,23 @@ fn resolve_after(change: &Change, state: &StateFile) -> Result<Attrs, String> {
     };
     let mut out = Attrs::new();
     for (k, v) in &after {
-        let resolved = resolve(v, &lookup).ok_or_else(|| {
-            format!("attribute {k} refers to a resource that is not ready in state")
+        let resolved = resolve(v, &lookup).ok_or_else(|| StepError::Unresolved {
+            attribute: k.clone(),
         })?;
         out.insert(k.clone(), resolved);
     }
     Ok(out)
+}
+
+/// What the progress output calls a step.
+fn describe(change: &Change, phase: Phase) -> &'static str {
+    match (phase, change.action) {
+        (Phase::Delete, Action::Replace) => "destroying (replace)",
+        (Phase::Delete, _) => "destroying",
+        (Phase::Apply, Action::Update) => "updating",
+        (Phase::Apply, _) if change.resume => "resuming",
+        (Phase::Apply, _) => "creating",
+    }
 }
 
 async fn run_step<P: Provider>(
@@ -281,16 +425,10 @@ async fn run_step<P: Provider>(
     provider: Arc<P>,
     ledger: SharedLedger,
     events: Arc<dyn Events>,
-) -> StepResult {
+) -> Result<(), StepError> {
     let address = &change.address;
     let started = Instant::now();
-    let what = match (phase, change.action) {
-        (Phase::Delete, Action::Replace) => "destroying (replace)",
-        (Phase::Delete, _) => "destroying",
-        (Phase::Apply, Action::Update) => "updating",
-        (Phase::Apply, _) if change.resume => "resuming",
-        (Phase::Apply, _) => "creating",
-    };
+    let what = describe(change, phase);
     events.started(address, what);
     let result = match phase {
         Phase::Delete => delete_step(change, stack, &*provider, &ledger, events.clone()).await,
@@ -299,11 +437,11 @@ async fn run_step<P: Provider>(
     match result {
         Ok(id) => {
             events.finished(address, what, id.as_deref(), started.elapsed());
-            StepResult::Done
+            Ok(())
         }
-        Err(msg) => {
-            events.failed(address, what, &msg);
-            StepResult::Failed(msg)
+        Err(error) => {
+            events.failed(address, what, &error.to_string());
+            Err(error)
         }
     }
 }
@@ -323,7 +461,7 @@ async fn delete_step<P: Provider>(
     provider: &P,
     ledger: &SharedLedger,
     events: Arc<dyn Events>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, StepError> {
     let (id, attrs) = {
         let l = lock(ledger);
         match l.state.resources.get(&change.address) {
@@ -341,16 +479,15 @@ async fn delete_step<P: Provider>(
         let mut l = lock(ledger);
         if let Some(r) = l.state.resources.get_mut(&change.address) {
             r.status = Status::Deleting;
-            l.commit().map_err(|e| e.to_string())?;
+            l.commit()?;
         }
     }
     provider
         .delete(&op(change, stack, events), id.as_deref(), &attrs)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let mut l = lock(ledger);
     l.state.resources.remove(&change.address);
-    l.commit().map_err(|e| e.to_string())?;
+    l.commit()?;
     Ok(id)
 }
 
@@ -360,7 +497,7 @@ async fn apply_step<P: Provider>(
     provider: &P,
     ledger: &SharedLedger,
     events: Arc<dyn Events>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, StepError> {
     let (desired, prior) = {
         let l = lock(ledger);
         (
@@ -370,40 +507,14 @@ async fn apply_step<P: Provider>(
     };
     let op = op(change, stack, events);
     let result = if change.action == Action::Update {
-        let prior = prior.ok_or_else(|| format!("{} is not in state", change.address))?;
+        let prior = prior.ok_or_else(|| StepError::NotInState(change.address.clone()))?;
         let id = prior.id.clone().unwrap_or_default();
         provider
             .update(&op, &id, &prior.attributes, &desired)
             .await
             .map(|attributes| (id, attributes))
     } else {
-        let prior_id = prior.as_ref().and_then(|p| p.id.clone());
-        let intent_only = prior
-            .as_ref()
-            .is_some_and(|p| p.status == Status::Creating && p.id.is_none());
-        let start = match (&prior_id, change.resume) {
-            (Some(id), true) => Start::Resume(id),
-            _ if intent_only => Start::Adopt,
-            _ => {
-                // Record the intent before the create call: if the process
-                // dies between the call and the record of its id, the next
-                // run knows to look for the object instead of duplicating it.
-                let mut l = lock(ledger);
-                l.state.resources.insert(
-                    change.address.clone(),
-                    ResourceState {
-                        kind: change.kind,
-                        id: None,
-                        desired: desired.clone(),
-                        attributes: Attrs::new(),
-                        dependencies: change.depends_on.clone(),
-                        status: Status::Creating,
-                    },
-                );
-                l.commit().map_err(|e| e.to_string())?;
-                Start::Fresh
-            }
-        };
+        let start = create_start(change, prior.as_ref(), &desired, ledger)?;
         let record = {
             let ledger = ledger.clone();
             let address = change.address.clone();
@@ -429,6 +540,53 @@ async fn apply_step<P: Provider>(
         };
         provider.create(&op, &desired, start, &record).await
     };
+    settle(change, desired, result, ledger)
+}
+
+/// How a create starts: resuming the wait of a create call an earlier run
+/// recorded, adopting what an earlier run may have created without
+/// recording its id, or creating afresh (recording the intent first).
+fn create_start<'p>(
+    change: &Change,
+    prior: Option<&'p ResourceState>,
+    desired: &Attrs,
+    ledger: &SharedLedger,
+) -> Result<Start<'p>, StepError> {
+    let prior_id = prior.and_then(|p| p.id.as_deref());
+    let intent_only = prior.is_some_and(|p| p.status == Status::Creating && p.id.is_none());
+    Ok(match (prior_id, change.resume) {
+        (Some(id), true) => Start::Resume(id),
+        _ if intent_only => Start::Adopt,
+        _ => {
+            // Record the intent before the create call: if the process
+            // dies between the call and the record of its id, the next
+            // run knows to look for the object instead of duplicating it.
+            let mut l = lock(ledger);
+            l.state.resources.insert(
+                change.address.clone(),
+                ResourceState {
+                    kind: change.kind,
+                    id: None,
+                    desired: desired.clone(),
+                    attributes: Attrs::new(),
+                    dependencies: change.depends_on.clone(),
+                    status: Status::Creating,
+                },
+            );
+            l.commit()?;
+            Start::Fresh
+        }
+    })
+}
+
+/// Records how a create or update ended: ready with what was read back, or,
+/// after a terminal failure of a create, tainted.
+fn settle(
+    change: &Change,
+    desired: Attrs,
+    result: Result<(String, Attrs), ProviderError>,
+    ledger: &SharedLedger,
+) -> Result<Option<String>, StepError> {
     let mut l = lock(ledger);
     match result {
         Ok((id, attributes)) => {
@@ -443,7 +601,7 @@ async fn apply_step<P: Provider>(
                     status: Status::Ready,
                 },
             );
-            l.commit().map_err(|e| e.to_string())?;
+            l.commit()?;
             Ok(Some(id))
         }
         Err(e) => {
@@ -453,9 +611,14 @@ async fn apply_step<P: Provider>(
                 && e.is_terminal()
             {
                 r.status = Status::Tainted;
-                l.commit().map_err(|e| e.to_string())?;
+                l.commit()?;
             }
-            Err(e.to_string())
+            Err(e.into())
         }
     }
 }
+
+#[cfg(test)]
+pub mod fake;
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,7 @@ pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod config;
+mod crash;
 pub mod graph;
 pub mod import;
 pub mod limits;

@@ -334,7 +334,7 @@ where
             }
             Ok(Poll::Pending(state)) => {
                 failed_polls = 0;
-                fail::fail_point!("wait-pending", |_| crate::apply::crash_here());
+                fail::fail_point!("wait-pending", |_| crate::crash::crash_here());
                 last_state = state
             }
             // A poll that failed even after the client's own retries may
