@@ -14,7 +14,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use petgraph::Direction;
@@ -22,12 +22,13 @@ use petgraph::graph::NodeIndex;
 use petgraph::visit::Dfs;
 use serde_json::Value;
 use thiserror::Error;
+use tokio::sync::{Mutex, MutexGuard};
 use tokio::task::JoinSet;
 
 use crate::graph::{ActionGraph, GraphError, Phase};
 use crate::model::{Address, Attrs, Reference};
 use crate::plan::{Action, Change, Plan, resolve};
-use crate::providers::{Op, Provider, ProviderError, Start};
+use crate::providers::{Op, Provider, ProviderError, RecordCreated, Start};
 use crate::state::{ResourceState, StateError, StateFile, StateStore, Status};
 use crate::wait::{CallSlot, CallSlots};
 
@@ -86,7 +87,8 @@ pub enum ApplyError {
     },
 }
 
-/// The single owner of the state file during an apply.
+/// The single owner of the state during an apply: it writes through the
+/// store's backend (any [`crate::state::StateBackend`]).
 pub struct Ledger {
     store: StateStore,
     state: StateFile,
@@ -102,14 +104,16 @@ impl Ledger {
     pub fn into_parts(self) -> (StateStore, StateFile) {
         (self.store, self.state)
     }
-    fn commit(&mut self) -> Result<(), StateError> {
+    async fn commit(&mut self) -> Result<(), StateError> {
         fail::fail_point!("state-write-before", |_| crash_here());
-        self.store.write(&mut self.state)?;
+        self.store.write(&mut self.state).await?;
         fail::fail_point!("state-write-after", |_| crash_here());
         Ok(())
     }
 }
 
+/// The ledger shared by the steps; an async mutex, since it is held across
+/// the state write.
 type SharedLedger = Arc<Mutex<Ledger>>;
 
 /// Ends the process at once, as `kill -9` would: no destructor, flush or
@@ -120,8 +124,8 @@ pub(crate) fn crash_here() -> ! {
     std::process::abort()
 }
 
-fn lock(ledger: &SharedLedger) -> std::sync::MutexGuard<'_, Ledger> {
-    ledger.lock().unwrap_or_else(|p| p.into_inner())
+async fn lock(ledger: &SharedLedger) -> MutexGuard<'_, Ledger> {
+    ledger.lock().await
 }
 
 /// Refuses a saved plan once the state has moved on.
@@ -325,7 +329,7 @@ async fn delete_step<P: Provider>(
     events: Arc<dyn Events>,
 ) -> Result<Option<String>, String> {
     let (id, attrs) = {
-        let l = lock(ledger);
+        let l = lock(ledger).await;
         match l.state.resources.get(&change.address) {
             Some(r) => {
                 // What was read back, over what was asked for (a resource
@@ -338,19 +342,19 @@ async fn delete_step<P: Provider>(
         }
     };
     {
-        let mut l = lock(ledger);
+        let mut l = lock(ledger).await;
         if let Some(r) = l.state.resources.get_mut(&change.address) {
             r.status = Status::Deleting;
-            l.commit().map_err(|e| e.to_string())?;
+            l.commit().await.map_err(|e| e.to_string())?;
         }
     }
     provider
         .delete(&op(change, stack, events), id.as_deref(), &attrs)
         .await
         .map_err(|e| e.to_string())?;
-    let mut l = lock(ledger);
+    let mut l = lock(ledger).await;
     l.state.resources.remove(&change.address);
-    l.commit().map_err(|e| e.to_string())?;
+    l.commit().await.map_err(|e| e.to_string())?;
     Ok(id)
 }
 
@@ -362,7 +366,7 @@ async fn apply_step<P: Provider>(
     events: Arc<dyn Events>,
 ) -> Result<Option<String>, String> {
     let (desired, prior) = {
-        let l = lock(ledger);
+        let l = lock(ledger).await;
         (
             resolve_after(change, &l.state)?,
             l.state.resources.get(&change.address).cloned(),
@@ -388,7 +392,7 @@ async fn apply_step<P: Provider>(
                 // Record the intent before the create call: if the process
                 // dies between the call and the record of its id, the next
                 // run knows to look for the object instead of duplicating it.
-                let mut l = lock(ledger);
+                let mut l = lock(ledger).await;
                 l.state.resources.insert(
                     change.address.clone(),
                     ResourceState {
@@ -400,36 +404,42 @@ async fn apply_step<P: Provider>(
                         status: Status::Creating,
                     },
                 );
-                l.commit().map_err(|e| e.to_string())?;
+                l.commit().await.map_err(|e| e.to_string())?;
                 Start::Fresh
             }
         };
-        let record = {
+        let record: RecordCreated<'_> = &{
             let ledger = ledger.clone();
             let address = change.address.clone();
             let kind = change.kind;
             let deps = change.depends_on.clone();
             let desired = desired.clone();
-            move |id: &str| -> Result<(), ProviderError> {
-                fail::fail_point!("create-returned", |_| crash_here());
-                let mut l = lock(&ledger);
-                l.state.resources.insert(
-                    address.clone(),
-                    ResourceState {
-                        kind,
-                        id: Some(id.to_owned()),
-                        desired: desired.clone(),
-                        attributes: Attrs::new(),
-                        dependencies: deps.clone(),
-                        status: Status::Creating,
-                    },
-                );
-                l.commit().map_err(|e| ProviderError::State(e.to_string()))
+            move |id: String| {
+                let (ledger, address) = (ledger.clone(), address.clone());
+                let (deps, desired) = (deps.clone(), desired.clone());
+                Box::pin(async move {
+                    fail::fail_point!("create-returned", |_| crash_here());
+                    let mut l = lock(&ledger).await;
+                    l.state.resources.insert(
+                        address,
+                        ResourceState {
+                            kind,
+                            id: Some(id),
+                            desired,
+                            attributes: Attrs::new(),
+                            dependencies: deps,
+                            status: Status::Creating,
+                        },
+                    );
+                    l.commit()
+                        .await
+                        .map_err(|e| ProviderError::State(e.to_string()))
+                })
             }
         };
-        provider.create(&op, &desired, start, &record).await
+        provider.create(&op, &desired, start, record).await
     };
-    let mut l = lock(ledger);
+    let mut l = lock(ledger).await;
     match result {
         Ok((id, attributes)) => {
             l.state.resources.insert(
@@ -443,7 +453,7 @@ async fn apply_step<P: Provider>(
                     status: Status::Ready,
                 },
             );
-            l.commit().map_err(|e| e.to_string())?;
+            l.commit().await.map_err(|e| e.to_string())?;
             Ok(Some(id))
         }
         Err(e) => {
@@ -453,7 +463,7 @@ async fn apply_step<P: Provider>(
                 && e.is_terminal()
             {
                 r.status = Status::Tainted;
-                l.commit().map_err(|e| e.to_string())?;
+                l.commit().await.map_err(|e| e.to_string())?;
             }
             Err(e.to_string())
         }

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -19,7 +19,7 @@ use crate::plan::{self, Plan};
 use crate::providers::atlas::{AtlasClient, ClientOptions};
 use crate::providers::clouds::Connection;
 use crate::providers::{Clouds, Provider};
-use crate::state::{self, LockMode, StateFile, StateStore};
+use crate::state::{LocalBackend, LockMode, StateBackend, StateFile, StateStore};
 use crate::wait::WaitPolicy;
 
 /// Declarative MongoDB Atlas private endpoints on AWS.
@@ -174,11 +174,13 @@ pub fn main() -> i32 {
     }
 }
 
-fn state_path(files: &FileArgs) -> PathBuf {
-    files
+/// Where the state is kept: the one place that picks the backend.
+fn state_backend(files: &FileArgs) -> Arc<dyn StateBackend> {
+    let path = files
         .state
         .clone()
-        .unwrap_or_else(|| StateStore::default_path(&files.file))
+        .unwrap_or_else(|| LocalBackend::default_path(&files.file));
+    Arc::new(LocalBackend::new(path))
 }
 
 fn load_config(files: &FileArgs) -> Result<(Config, Vec<DesiredResource>)> {
@@ -243,8 +245,9 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
             detailed_exitcode,
         } => {
             let (config, desired) = load_config(&files)?;
-            let path = state_path(&files);
-            let state = state::read(&path)?.unwrap_or_else(|| StateFile::new(config.stack.clone()));
+            let backend = state_backend(&files);
+            let state =
+                (backend.load().await?).unwrap_or_else(|| StateFile::new(config.stack.clone()));
             let clouds = clouds(Duration::from_secs(1800))?;
             let live = clouds.refresh(&state, &desired).await?;
             let plan = if destroy {
@@ -290,24 +293,24 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
                         plan::PLAN_FORMAT
                     );
                 }
-                let path = state_path(&files);
                 let (store, state) = StateStore::open(
-                    &path,
+                    state_backend(&files),
                     &plan.stack,
                     LockMode::Exclusive { operation: "apply" },
-                )?;
+                )
+                .await?;
                 apply::check_fresh(&plan, &state)?;
                 let clouds = clouds(run.timeout)?;
                 // A saved plan was reviewed already: it needs no confirmation.
                 return execute(plan, &clouds, store, state, &run, out).await;
             }
             let (config, desired) = load_config(&files)?;
-            let path = state_path(&files);
             let (store, state) = StateStore::open(
-                &path,
+                state_backend(&files),
                 &config.stack,
                 LockMode::Exclusive { operation: "apply" },
-            )?;
+            )
+            .await?;
             let clouds = clouds(run.timeout)?;
             let live = clouds.refresh(&state, &desired).await?;
             let plan = plan::diff(&desired, &state, &live)?;
@@ -329,14 +332,14 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
         }
         Command::Destroy { files, run } => {
             let config = config::load(&files.file)?;
-            let path = state_path(&files);
             let (store, state) = StateStore::open(
-                &path,
+                state_backend(&files),
                 &config.stack,
                 LockMode::Exclusive {
                     operation: "destroy",
                 },
-            )?;
+            )
+            .await?;
             let clouds = clouds(run.timeout)?;
             let live = clouds.refresh(&state, &[]).await?;
             let plan = plan::destroy(&state, &live);
@@ -350,9 +353,9 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
             execute(plan, &clouds, store, state, &run, out).await
         }
         Command::Show { files, json } => {
-            let path = state_path(&files);
-            let Some(state) = state::read(&path)? else {
-                out.out(&format!("No state at {}.\n", path.display()));
+            let backend = state_backend(&files);
+            let Some(state) = backend.load().await? else {
+                out.out(&format!("No state at {}.\n", backend.location()));
                 return Ok(0);
             };
             if json {
@@ -360,7 +363,7 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
             } else {
                 let mut text = format!(
                     "state {} (stack \"{}\", serial {}, lineage {})\n",
-                    path.display(),
+                    backend.location(),
                     state.stack,
                     state.serial,
                     state.lineage
@@ -390,29 +393,30 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
         }
         Command::Import { address, id, files } => {
             let (config, desired) = load_config(&files)?;
-            let path = state_path(&files);
             let (mut store, mut state) = StateStore::open(
-                &path,
+                state_backend(&files),
                 &config.stack,
                 LockMode::Exclusive {
                     operation: "import",
                 },
-            )?;
+            )
+            .await?;
             let clouds = clouds(Duration::from_secs(60))?;
             let address = crate::model::Address::new(address);
             crate::import::import(clouds.as_ref(), &desired, &mut state, &address, &id).await?;
-            store.write(&mut state)?;
+            store.write(&mut state).await?;
+            store.close().await?;
             out.out(&format!(
                 "Imported {id} as {address}. Run privlink plan to see what differs from the file.\n"
             ));
             Ok(0)
         }
         Command::ForceUnlock { lock_id, files } => {
-            let path = state_path(&files);
-            state::force_unlock(&path, &lock_id)?;
+            let backend = state_backend(&files);
+            backend.force_unlock(&lock_id).await?;
             out.out(&format!(
                 "Removed lock {lock_id} from {}.\n",
-                path.display()
+                backend.location()
             ));
             Ok(0)
         }
@@ -452,7 +456,7 @@ async fn execute(
     let started = Instant::now();
     let summary = plan.summary();
     let destroy = plan.destroy;
-    let ledger = Arc::new(Mutex::new(Ledger::new(store, state)));
+    let ledger = Arc::new(tokio::sync::Mutex::new(Ledger::new(store, state)));
     let outcome = apply::apply(
         Arc::new(plan),
         clouds.clone(),

@@ -622,7 +622,7 @@ impl Provider for Clouds {
             Start::Adopt => {
                 let found = self.find_existing(op, d).await?;
                 if let Some(id) = &found {
-                    record(id)?;
+                    record(id.to_owned()).await?;
                 }
                 found
             }
@@ -644,7 +644,7 @@ impl Provider for Clouds {
                             .atlas
                             .create_serverless_endpoint(project, instance, Some(&comment))
                             .await?;
-                        record(&e.id)?;
+                        record(e.id.clone()).await?;
                         e.id
                     }
                 };
@@ -684,7 +684,7 @@ impl Provider for Clouds {
                         .await?;
                 }
                 if resume_id.is_none() {
-                    record(endpoint)?;
+                    record(endpoint.to_owned()).await?;
                 }
                 let e = self
                     .atlas
@@ -709,7 +709,7 @@ impl Provider for Clouds {
                     Some(id) => id.to_owned(),
                     None => {
                         let e = self.atlas.create_endpoint_service(project, region).await?;
-                        record(&e.id)?;
+                        record(e.id.clone()).await?;
                         e.id
                     }
                 };
@@ -745,7 +745,7 @@ impl Provider for Clouds {
                                 == Some("PRIVATELINK_INTERFACE_ENDPOINT_ALREADY_EXISTS") => {}
                         Err(e) => return Err(e.into()),
                     }
-                    record(vpce)?;
+                    record(vpce.to_owned()).await?;
                 }
                 let e = self
                     .atlas
@@ -789,7 +789,7 @@ impl Provider for Clouds {
                                 &tags,
                             )
                             .await?;
-                        record(&id)?;
+                        record(id.clone()).await?;
                         id
                     }
                 };
@@ -824,7 +824,7 @@ impl Provider for Clouds {
                             client_token: client_token(&op.stack, &op.address, d),
                         };
                         let v = ec2.create_vpc_endpoint(&req).await?;
-                        record(&v.id)?;
+                        record(v.id.clone()).await?;
                         (v.id.clone(), Some(v))
                     }
                 };

@@ -16,6 +16,7 @@ pub mod clouds;
 use std::future::Future;
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
 use thiserror::Error;
 
 use crate::model::{Address, Attrs, DesiredResource, Kind};
@@ -69,8 +70,10 @@ pub enum Start<'a> {
     Adopt,
 }
 
-/// Called by `create` with the remote id as soon as the create call returns.
-pub type RecordCreated<'a> = &'a (dyn Fn(&str) -> Result<(), ProviderError> + Send + Sync);
+/// Called by `create` with the remote id as soon as the create call returns;
+/// the returned future resolves once the id is stored.
+pub type RecordCreated<'a> =
+    &'a (dyn Fn(String) -> BoxFuture<'a, Result<(), ProviderError>> + Send + Sync);
 
 /// What the engine needs from the clouds.
 pub trait Provider: Send + Sync + 'static {
