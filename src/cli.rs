@@ -246,8 +246,10 @@ async fn run(cli: Cli, out: Output) -> Result<i32> {
         } => {
             let (config, desired) = load_config(&files)?;
             let backend = state_backend(&files);
-            let state =
-                (backend.load().await?).unwrap_or_else(|| StateFile::new(config.stack.clone()));
+            let state = backend
+                .load()
+                .await?
+                .unwrap_or_else(|| StateFile::new(config.stack.clone()));
             let clouds = clouds(Duration::from_secs(1800))?;
             let live = clouds.refresh(&state, &desired).await?;
             let plan = if destroy {
