@@ -17,7 +17,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use petgraph::Direction;
@@ -25,6 +25,7 @@ use petgraph::graph::NodeIndex;
 use petgraph::visit::Dfs;
 use serde_json::Value;
 use thiserror::Error;
+use tokio::sync::{Mutex, MutexGuard};
 use tokio::task::{Id as TaskId, JoinError, JoinSet};
 
 // The failpoints that use it are compiled in by the `failpoints` feature only.
@@ -33,7 +34,7 @@ use crate::crash::crash_here;
 use crate::graph::{ActionGraph, GraphError, Node, Phase};
 use crate::model::{Address, Attrs, Reference};
 use crate::plan::{Action, Change, Plan, resolve};
-use crate::providers::{Op, Provider, ProviderError, Start};
+use crate::providers::{Op, Provider, ProviderError, RecordCreated, Start};
 use crate::state::{ResourceState, StateError, StateFile, StateStore, Status};
 use crate::wait::{CallSlot, CallSlots};
 
@@ -92,7 +93,8 @@ pub enum ApplyError {
     },
 }
 
-/// The single owner of the state file during an apply.
+/// The single owner of the state during an apply: it writes through the
+/// store's backend (any [`crate::state::StateBackend`]).
 pub struct Ledger {
     store: StateStore,
     state: StateFile,
@@ -108,18 +110,20 @@ impl Ledger {
     pub fn into_parts(self) -> (StateStore, StateFile) {
         (self.store, self.state)
     }
-    fn commit(&mut self) -> Result<(), StateError> {
+    async fn commit(&mut self) -> Result<(), StateError> {
         fail::fail_point!("state-write-before", |_| crash_here());
-        self.store.write(&mut self.state)?;
+        self.store.write(&mut self.state).await?;
         fail::fail_point!("state-write-after", |_| crash_here());
         Ok(())
     }
 }
 
+/// The ledger shared by the steps; an async mutex, since it is held across
+/// the state write.
 type SharedLedger = Arc<Mutex<Ledger>>;
 
-fn lock(ledger: &SharedLedger) -> std::sync::MutexGuard<'_, Ledger> {
-    ledger.lock().unwrap_or_else(|p| p.into_inner())
+async fn lock(ledger: &SharedLedger) -> MutexGuard<'_, Ledger> {
+    ledger.lock().await
 }
 
 /// Refuses a saved plan once the state has moved on.
@@ -463,7 +467,7 @@ async fn delete_step<P: Provider>(
     events: Arc<dyn Events>,
 ) -> Result<Option<String>, StepError> {
     let (id, attrs) = {
-        let l = lock(ledger);
+        let l = lock(ledger).await;
         match l.state.resources.get(&change.address) {
             Some(r) => {
                 // What was read back, over what was asked for (a resource
@@ -476,18 +480,18 @@ async fn delete_step<P: Provider>(
         }
     };
     {
-        let mut l = lock(ledger);
+        let mut l = lock(ledger).await;
         if let Some(r) = l.state.resources.get_mut(&change.address) {
             r.status = Status::Deleting;
-            l.commit()?;
+            l.commit().await?;
         }
     }
     provider
         .delete(&op(change, stack, events), id.as_deref(), &attrs)
         .await?;
-    let mut l = lock(ledger);
+    let mut l = lock(ledger).await;
     l.state.resources.remove(&change.address);
-    l.commit()?;
+    l.commit().await?;
     Ok(id)
 }
 
@@ -499,7 +503,7 @@ async fn apply_step<P: Provider>(
     events: Arc<dyn Events>,
 ) -> Result<Option<String>, StepError> {
     let (desired, prior) = {
-        let l = lock(ledger);
+        let l = lock(ledger).await;
         (
             resolve_after(change, &l.state)?,
             l.state.resources.get(&change.address).cloned(),
@@ -514,39 +518,45 @@ async fn apply_step<P: Provider>(
             .await
             .map(|attributes| (id, attributes))
     } else {
-        let start = create_start(change, prior.as_ref(), &desired, ledger)?;
-        let record = {
+        let start = create_start(change, prior.as_ref(), &desired, ledger).await?;
+        let record: RecordCreated<'_> = &{
             let ledger = ledger.clone();
             let address = change.address.clone();
             let kind = change.kind;
             let deps = change.depends_on.clone();
             let desired = desired.clone();
-            move |id: &str| -> Result<(), ProviderError> {
-                fail::fail_point!("create-returned", |_| crash_here());
-                let mut l = lock(&ledger);
-                l.state.resources.insert(
-                    address.clone(),
-                    ResourceState {
-                        kind,
-                        id: Some(id.to_owned()),
-                        desired: desired.clone(),
-                        attributes: Attrs::new(),
-                        dependencies: deps.clone(),
-                        status: Status::Creating,
-                    },
-                );
-                l.commit().map_err(|e| ProviderError::State(Box::new(e)))
+            move |id: String| {
+                let (ledger, address) = (ledger.clone(), address.clone());
+                let (deps, desired) = (deps.clone(), desired.clone());
+                Box::pin(async move {
+                    fail::fail_point!("create-returned", |_| crash_here());
+                    let mut l = lock(&ledger).await;
+                    l.state.resources.insert(
+                        address,
+                        ResourceState {
+                            kind,
+                            id: Some(id),
+                            desired,
+                            attributes: Attrs::new(),
+                            dependencies: deps,
+                            status: Status::Creating,
+                        },
+                    );
+                    l.commit()
+                        .await
+                        .map_err(|e| ProviderError::State(Box::new(e)))
+                })
             }
         };
-        provider.create(&op, &desired, start, &record).await
+        provider.create(&op, &desired, start, record).await
     };
-    settle(change, desired, result, ledger)
+    settle(change, desired, result, ledger).await
 }
 
 /// How a create starts: resuming the wait of a create call an earlier run
 /// recorded, adopting what an earlier run may have created without
 /// recording its id, or creating afresh (recording the intent first).
-fn create_start<'p>(
+async fn create_start<'p>(
     change: &Change,
     prior: Option<&'p ResourceState>,
     desired: &Attrs,
@@ -561,7 +571,7 @@ fn create_start<'p>(
             // Record the intent before the create call: if the process
             // dies between the call and the record of its id, the next
             // run knows to look for the object instead of duplicating it.
-            let mut l = lock(ledger);
+            let mut l = lock(ledger).await;
             l.state.resources.insert(
                 change.address.clone(),
                 ResourceState {
@@ -573,7 +583,7 @@ fn create_start<'p>(
                     status: Status::Creating,
                 },
             );
-            l.commit()?;
+            l.commit().await?;
             Start::Fresh
         }
     })
@@ -581,13 +591,13 @@ fn create_start<'p>(
 
 /// Records how a create or update ended: ready with what was read back, or,
 /// after a terminal failure of a create, tainted.
-fn settle(
+async fn settle(
     change: &Change,
     desired: Attrs,
     result: Result<(String, Attrs), ProviderError>,
     ledger: &SharedLedger,
 ) -> Result<Option<String>, StepError> {
-    let mut l = lock(ledger);
+    let mut l = lock(ledger).await;
     match result {
         Ok((id, attributes)) => {
             l.state.resources.insert(
@@ -601,7 +611,7 @@ fn settle(
                     status: Status::Ready,
                 },
             );
-            l.commit()?;
+            l.commit().await?;
             Ok(Some(id))
         }
         Err(e) => {
@@ -611,7 +621,7 @@ fn settle(
                 && e.is_terminal()
             {
                 r.status = Status::Tainted;
-                l.commit()?;
+                l.commit().await?;
             }
             Err(e.into())
         }

@@ -210,11 +210,13 @@ async fn run(command: Command, settings: &Settings, out: &Output) -> Result<Outc
             commands::apply::apply(settings, out, plan_file.as_deref()).await
         }
         Command::Destroy { .. } => commands::apply::destroy(settings, out).await,
-        Command::Show { json, .. } => commands::show::run(settings, out, json),
+        Command::Show { json, .. } => commands::show::run(settings, out, json).await,
         Command::Output { json, .. } => commands::output::run(settings, out, json).await,
         Command::Import { address, id, .. } => {
             commands::import::run(settings, out, address, &id).await
         }
-        Command::ForceUnlock { lock_id, .. } => commands::unlock::run(settings, out, &lock_id),
+        Command::ForceUnlock { lock_id, .. } => {
+            commands::unlock::run(settings, out, &lock_id).await
+        }
     }
 }

@@ -30,7 +30,7 @@ pub const POLL_MAX_DELAY: Duration = Duration::from_secs(15);
 /// budget is nearly spent still yields instead of spinning.
 pub const POLL_MIN_IDLE: Duration = Duration::from_millis(1);
 
-// ----- state lock (src/state/lock.rs) ----------------------------------------
+// ----- state lock (src/state/local/lock.rs) ----------------------------------------
 
 /// The pause between two reads of a lock holder's info while the holder is
 /// still writing it (it writes right after taking the lock, so this is short).

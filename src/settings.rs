@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::limits;
 use crate::providers::atlas::{AtlasError, ClientOptions, Credentials, DEFAULT_BASE_URL};
-use crate::state::StateStore;
+use crate::state::LocalBackend;
 
 /// The environment variable naming the Atlas base URL.
 pub const ENV_BASE_URL: &str = "MONGODB_ATLAS_BASE_URL";
@@ -85,7 +85,7 @@ impl Settings {
         let state_path = flags
             .state
             .clone()
-            .unwrap_or_else(|| StateStore::default_path(&flags.file));
+            .unwrap_or_else(|| LocalBackend::default_path(&flags.file));
         Settings {
             state_path,
             parallelism: usize::from(flags.parallelism.unwrap_or(DEFAULT_PARALLELISM)),

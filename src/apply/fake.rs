@@ -450,7 +450,7 @@ impl FakeProvider {
         };
         locked(&self.remote).insert(address.clone(), remote);
         *locked(&self.made).entry(address.clone()).or_default() += 1;
-        record(&id)?;
+        record(id.clone()).await?;
         Ok(id)
     }
 
@@ -522,7 +522,7 @@ impl Provider for FakeProvider {
             let id = match existing {
                 Some(id) => {
                     if start == Start::Adopt {
-                        record(&id)?;
+                        record(id.clone()).await?;
                     }
                     id
                 }

@@ -4,7 +4,6 @@
 //! state goes through a real state file, as `privlink apply` does it.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use super::{ApplyOptions, ApplyOutcome, Events, Ledger, apply_until};
 use crate::model::{Address, Attrs, DesiredResource, reference};
 use crate::plan::{self, Action, Plan};
 use crate::providers::Provider;
-use crate::state::{self, LockMode, ResourceState, StateFile, StateStore, Status};
+use crate::state::{LockMode, MemoryBackend, ResourceState, StateFile, StateStore, Status};
 use crate::wait::{Progress, WaitEvent};
 
 const STACK: &str = "executor-tests";
@@ -91,27 +90,23 @@ fn addresses(names: &[&str]) -> Vec<Address> {
 
 /// A state file in a temporary directory, the fake provider and the events.
 struct Harness {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
+    backend: Arc<MemoryBackend>,
     fake: Arc<FakeProvider>,
     events: Arc<Recorder>,
 }
 
 impl Harness {
     fn new(fake: FakeProvider) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("state").join("test.state.json");
         Harness {
-            _dir: dir,
-            path,
+            backend: Arc::new(MemoryBackend::new()),
             fake: Arc::new(fake),
             events: Arc::default(),
         }
     }
 
     fn state(&self) -> StateFile {
-        state::read(&self.path)
-            .expect("a valid state file")
+        self.backend
+            .stored()
             .unwrap_or_else(|| StateFile::new(STACK))
     }
 
@@ -119,12 +114,19 @@ impl Harness {
         self.state().resources.get(&Address::new(name)).cloned()
     }
 
-    /// Writes `resource` into the state file, as an earlier run would have.
-    fn seed(&self, name: &str, resource: ResourceState) {
+    /// Writes `resource` into the state, as an earlier run would have.
+    async fn seed(&self, name: &str, resource: ResourceState) {
         let lock = LockMode::Exclusive { operation: "apply" };
-        let (mut store, mut state) = StateStore::open(&self.path, STACK, lock).expect("open");
+        let (mut store, mut state) = self.open(lock).await;
         state.upsert(Address::new(name), resource);
-        store.write(&mut state).expect("write");
+        store.write(&mut state).await.expect("write");
+        store.close().await.expect("unlock");
+    }
+
+    async fn open(&self, lock: LockMode<'_>) -> (StateStore, StateFile) {
+        StateStore::open(self.backend.clone(), STACK, lock)
+            .await
+            .expect("open")
     }
 
     /// Plans `desired` against the state and what the fake reads back.
@@ -154,8 +156,8 @@ impl Harness {
         interrupt: impl Future<Output = ()>,
     ) -> ApplyOutcome {
         let lock = LockMode::Exclusive { operation: "apply" };
-        let (store, state) = StateStore::open(&self.path, STACK, lock).expect("open");
-        let ledger = Arc::new(Mutex::new(Ledger::new(store, state)));
+        let (store, state) = self.open(lock).await;
+        let ledger = Arc::new(tokio::sync::Mutex::new(Ledger::new(store, state)));
         let run = apply_until(
             Arc::new(plan),
             self.fake.clone(),
@@ -492,7 +494,8 @@ async fn a_create_recorded_before_a_crash_is_resumed_not_made_again() {
             dependencies: vec![],
             status: Status::Creating,
         },
-    );
+    )
+    .await;
     let desired = vec![a, resource("b", &["a"])];
     let plan = h.plan(&desired).await;
     assert!(plan.changes[0].resume, "{plan:?}");
@@ -527,7 +530,7 @@ async fn an_intent_without_an_id_is_adopted() {
         dependencies: vec![],
         status: Status::Creating,
     };
-    h.seed("a", intent.clone());
+    h.seed("a", intent.clone()).await;
     let outcome = h.apply(h.plan(std::slice::from_ref(&a)).await, 10).await;
     assert!(outcome.is_success(), "{outcome:?}");
     assert_eq!(h.fake.calls()[0].begin, Some(Begin::Adopt));
@@ -536,7 +539,7 @@ async fn an_intent_without_an_id_is_adopted() {
 
     // Never made at all: the adopting create makes it, once.
     let h = Harness::new(FakeProvider::new());
-    h.seed("b", intent);
+    h.seed("b", intent).await;
     let b = resource("b", &[]);
     let outcome = h.apply(h.plan(std::slice::from_ref(&b)).await, 10).await;
     assert!(outcome.is_success(), "{outcome:?}");

@@ -26,7 +26,7 @@ pub async fn apply(
         return apply_saved(settings, out, plan_file).await;
     }
     let (config, desired) = load_config(settings)?;
-    let (store, state) = lock_state(settings, &config.stack, "apply")?;
+    let (store, state) = lock_state(settings, &config.stack, "apply").await?;
     let clouds = clouds(settings)?;
     let live = clouds.refresh(&state, &desired).await?;
     let plan = plan::diff(&desired, &state, &live, clouds.catalog())?;
@@ -55,7 +55,7 @@ async fn apply_saved(
     plan_file: &Path,
 ) -> Result<Outcome, CommandError> {
     let plan = load_saved(plan_file)?;
-    let (store, state) = lock_state(settings, &plan.stack, "apply")?;
+    let (store, state) = lock_state(settings, &plan.stack, "apply").await?;
     check_fresh(&plan, &state)?;
     let clouds = clouds(settings)?;
     execute(plan, &clouds, store, state, settings, out).await
@@ -65,7 +65,7 @@ async fn apply_saved(
 /// carries it out.
 pub async fn destroy(settings: &Settings, out: &Output) -> Result<Outcome, CommandError> {
     let (config, _) = load_config(settings)?;
-    let (store, state) = lock_state(settings, &config.stack, "destroy")?;
+    let (store, state) = lock_state(settings, &config.stack, "destroy").await?;
     let clouds = clouds(settings)?;
     let live = clouds.refresh(&state, &[]).await?;
     let plan = plan::destroy(&state, &live);

@@ -3,8 +3,10 @@
 //! executor.
 
 use std::io::{BufRead, IsTerminal};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
 use std::time::Instant;
+use tokio::sync::Mutex;
 
 use crate::apply::{self, ApplyOptions, Ledger};
 use crate::config::{self, Config};
@@ -14,7 +16,7 @@ use crate::plan::Plan;
 use crate::providers::Clouds;
 use crate::providers::atlas::AtlasClient;
 use crate::settings::Settings;
-use crate::state::{self, LockMode, StateFile, StateStore};
+use crate::state::{LocalBackend, LockMode, StateBackend, StateFile, StateStore};
 use crate::wait::WaitPolicy;
 
 use super::{CommandError, Outcome};
@@ -26,22 +28,40 @@ pub fn load_config(settings: &Settings) -> Result<(Config, Vec<DesiredResource>)
     Ok((config, desired))
 }
 
-/// Reads the state at the settings' state path without taking the lock
-/// (`plan`, `show`); `None` when there is no state file yet.
-pub fn read_state(settings: &Settings) -> Result<Option<StateFile>, CommandError> {
-    Ok(state::read(&settings.state_path)?)
+/// Where the state is kept: the one place that picks the backend.
+pub fn state_backend(settings: &Settings) -> Arc<dyn StateBackend> {
+    Arc::new(LocalBackend::new(settings.state_path.clone()))
+}
+
+/// Gives every resource the current name of its kind (a state written by
+/// an older build may name kinds otherwise).
+fn current_kinds(state: &mut StateFile) {
+    let catalog = crate::providers::registry::catalog();
+    for r in state.resources.values_mut() {
+        r.kind = catalog.canonical(r.kind);
+    }
+}
+
+/// Reads the state without taking the lock (`plan`, `show`); `None` when
+/// there is none yet.
+pub async fn read_state(settings: &Settings) -> Result<Option<StateFile>, CommandError> {
+    let mut state = state_backend(settings).load().await?;
+    state.iter_mut().for_each(current_kinds);
+    Ok(state)
 }
 
 /// Opens the state at the settings' state path for `stack`, holding its lock
 /// for `operation` until the store is dropped: the one place a command gets
 /// a state store from. A missing file yields a fresh empty state.
-pub fn lock_state(
+pub async fn lock_state(
     settings: &Settings,
     stack: &str,
     operation: &'static str,
 ) -> Result<(StateStore, StateFile), CommandError> {
     let lock = LockMode::Exclusive { operation };
-    Ok(StateStore::open(&settings.state_path, stack, lock)?)
+    let (store, mut state) = StateStore::open(state_backend(settings), stack, lock).await?;
+    current_kinds(&mut state);
+    Ok((store, state))
 }
 
 /// The clouds, with waits bounded by the settings' wait timeout.

@@ -16,11 +16,12 @@ pub async fn run(
     id: &str,
 ) -> Result<Outcome, CommandError> {
     let (config, desired) = load_config(settings)?;
-    let (mut store, mut state) = lock_state(settings, &config.stack, "import")?;
+    let (mut store, mut state) = lock_state(settings, &config.stack, "import").await?;
     let clouds = clouds(settings)?;
     let address = Address::new(address);
     crate::import::import(clouds.as_ref(), &desired, &mut state, &address, id).await?;
-    store.write(&mut state)?;
+    store.write(&mut state).await?;
+    store.close().await?;
     out.imported(id, &address);
     Ok(Outcome::Done)
 }

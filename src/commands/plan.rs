@@ -33,7 +33,9 @@ pub async fn run(
     args: PlanArgs,
 ) -> Result<Outcome, CommandError> {
     let (config, desired) = load_config(settings)?;
-    let state = read_state(settings)?.unwrap_or_else(|| StateFile::new(config.stack.clone()));
+    let state = read_state(settings)
+        .await?
+        .unwrap_or_else(|| StateFile::new(config.stack.clone()));
     let clouds = clouds(settings)?;
     let live = clouds.refresh(&state, &desired).await?;
     let plan = if args.destroy {

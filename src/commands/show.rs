@@ -7,9 +7,9 @@ use super::common::read_state;
 use super::{CommandError, Outcome};
 
 /// Prints the state as a table, or raw as JSON; says so when there is none.
-pub fn run(settings: &Settings, out: &Output, json: bool) -> Result<Outcome, CommandError> {
+pub async fn run(settings: &Settings, out: &Output, json: bool) -> Result<Outcome, CommandError> {
     let path = &settings.state_path;
-    let Some(state) = read_state(settings)? else {
+    let Some(state) = read_state(settings).await? else {
         out.no_state(path);
         return Ok(Outcome::Done);
     };

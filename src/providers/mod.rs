@@ -58,8 +58,10 @@ pub enum Start<'a> {
     Adopt,
 }
 
-/// Called by `create` with the remote id as soon as the create call returns.
-pub type RecordCreated<'a> = &'a (dyn Fn(&str) -> Result<(), ProviderError> + Send + Sync);
+/// Called by `create` with the remote id as soon as the create call returns;
+/// the returned future resolves once the id is stored.
+pub type RecordCreated<'a> =
+    &'a (dyn Fn(String) -> BoxFuture<'a, Result<(), ProviderError>> + Send + Sync);
 
 /// What the engine needs from the clouds.
 pub trait Provider: Send + Sync + 'static {
@@ -122,12 +124,12 @@ pub trait Cloud: Send + Sync {
     ) -> BoxFuture<'a, Result<LiveView, ProviderError>>;
 
     /// See [`Provider::create`].
-    fn create<'a>(
+    fn create<'a, 'r: 'a>(
         &'a self,
         op: &'a Op,
         desired: &'a Attrs,
         start: Start<'a>,
-        record: RecordCreated<'a>,
+        record: RecordCreated<'r>,
     ) -> BoxFuture<'a, Result<(String, Attrs), ProviderError>>;
 
     /// See [`Provider::update`].

@@ -1,50 +1,52 @@
-//! Errors of the state module. Every message names the file concerned.
+//! Errors of the state module. Every message names the state concerned by
+//! its [`Location`] (a file path, or later a remote object).
 
 use std::io;
-use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::lock::LockInfo;
+use super::location::Location;
+use super::lock_info::LockInfo;
 
-/// Anything that can go wrong reading, writing or locking a state file.
+/// Anything that can go wrong reading, writing or locking a state.
 #[derive(Debug, Error)]
 pub enum StateError {
-    /// A file system operation failed.
-    #[error("cannot {action} {}: {source}", .path.display())]
+    /// A storage operation failed.
+    #[error("cannot {action} {location}: {source}")]
     Io {
         /// What was being done, e.g. "read state file".
         action: &'static str,
-        path: PathBuf,
+        /// The object concerned (the state, its lock, a temporary file...).
+        location: Location,
         #[source]
         source: io::Error,
     },
 
     /// Another run holds the lock. `info` is `None` only when the holder's
-    /// lock file could not be read.
-    #[error("{}", locked_message(.path, .info.as_deref()))]
+    /// lock details could not be read.
+    #[error("{}", locked_message(.location, .info.as_deref()))]
     Locked {
-        /// The state file (not the lock file).
-        path: PathBuf,
+        /// The state (not its lock).
+        location: Location,
         info: Option<Box<LockInfo>>,
     },
 
-    /// The state file does not parse or fails the format checks.
-    #[error("{}", corrupt_message(.path, .reason, .backup.as_deref()))]
+    /// The state does not parse or fails the format checks.
+    #[error("{}", corrupt_message(.location, .reason, .backup.as_ref()))]
     Corrupt {
-        path: PathBuf,
+        location: Location,
         reason: String,
-        /// `<path>.backup`, when it exists and is itself a valid state.
-        backup: Option<PathBuf>,
+        /// The backup (`<path>.backup` for a file), when it exists and is
+        /// itself a valid state.
+        backup: Option<Location>,
     },
 
-    /// The state file belongs to another stack.
+    /// The state belongs to another stack.
     #[error(
-        "state file {} belongs to stack {found:?}, not {expected:?}; pass --state to use another file",
-        .path.display()
+        "state file {location} belongs to stack {found:?}, not {expected:?}; pass --state to use another file"
     )]
     StackMismatch {
-        path: PathBuf,
+        location: Location,
         expected: String,
         found: String,
     },
@@ -52,36 +54,34 @@ pub enum StateError {
     /// The state handed to [`StateStore::write`](super::StateStore::write)
     /// is not the one this store opened (other lineage or stack).
     #[error(
-        "refusing to write state {}: it has {what} {found:?} but the file has {expected:?}",
-        .path.display()
+        "refusing to write state {location}: it has {what} {found:?} but the file has {expected:?}"
     )]
     Mismatch {
-        path: PathBuf,
+        location: Location,
         /// "lineage" or "stack".
         what: &'static str,
         expected: String,
         found: String,
     },
 
-    /// The file on disk changed since this store read or wrote it.
+    /// The stored state changed since this run read or wrote it.
     #[error(
-        "refusing to write state {}: {reason}; another run may have written it (was the lock forced?). Run the command again",
-        .path.display()
+        "refusing to write state {location}: {reason}; another run may have written it (was the lock forced?). Run the command again"
     )]
-    Conflict { path: PathBuf, reason: String },
+    Conflict { location: Location, reason: String },
 
-    /// The store was opened without a lock, for reading only.
-    #[error("state {} was opened read-only (without a lock) and cannot be written", .path.display())]
-    ReadOnly { path: PathBuf },
+    /// The state was opened without a lock, for reading only.
+    #[error("state {location} was opened read-only (without a lock) and cannot be written")]
+    ReadOnly { location: Location },
 
-    /// `force_unlock` found no lock file.
-    #[error("state {} is not locked", .path.display())]
-    NotLocked { path: PathBuf },
+    /// `force_unlock` found no lock.
+    #[error("state {location} is not locked")]
+    NotLocked { location: Location },
 
     /// `force_unlock` was given an id other than the live holder's.
-    #[error("{}", id_mismatch_message(.path, .given, .holder.as_deref()))]
+    #[error("{}", id_mismatch_message(.location, .given, .holder.as_deref()))]
     LockIdMismatch {
-        path: PathBuf,
+        location: Location,
         given: String,
         holder: Option<Box<LockInfo>>,
     },
@@ -94,47 +94,49 @@ pub enum StateError {
     },
 
     /// The state could not be encoded as JSON.
-    #[error("cannot encode state {}: {source}", .path.display())]
+    #[error("cannot encode state {location}: {source}")]
     Encode {
-        path: PathBuf,
+        location: Location,
         #[source]
         source: serde_json::Error,
     },
 }
 
 impl StateError {
-    pub(crate) fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
+    /// An [`StateError::Io`] about `location`.
+    pub(crate) fn io(
+        action: &'static str,
+        location: impl Into<Location>,
+        source: io::Error,
+    ) -> Self {
         StateError::Io {
             action,
-            path: path.to_owned(),
+            location: location.into(),
             source,
         }
     }
 }
 
-fn locked_message(path: &Path, info: Option<&LockInfo>) -> String {
+fn locked_message(location: &Location, info: Option<&LockInfo>) -> String {
     match info {
         Some(i) => format!(
-            "state {} is locked by lock {} ({}); if that run is gone or stuck, privlink force-unlock {}",
-            path.display(),
+            "state {location} is locked by lock {} ({}); if that run is gone or stuck, privlink force-unlock {}",
             i.id,
             i.describe(),
             i.id
         ),
         None => format!(
-            "state {} is locked by another run whose lock details could not be read; wait for it to finish",
-            path.display()
+            "state {location} is locked by another run whose lock details could not be read; wait for it to finish"
         ),
     }
 }
 
-fn corrupt_message(path: &Path, reason: &str, backup: Option<&Path>) -> String {
-    let p = path.display();
+fn corrupt_message(location: &Location, reason: &str, backup: Option<&Location>) -> String {
+    let p = location;
     match backup {
         Some(b) => format!(
             "state file {p} is corrupt: {reason}. The last good version is {b}; \
-             check it, then restore it with: cp {b} {p}",
-            b = b.display()
+             check it, then restore it with: cp {b} {p}"
         ),
         None => format!(
             "state file {p} is corrupt: {reason}. No valid backup exists at {p}.backup; \
@@ -143,18 +145,16 @@ fn corrupt_message(path: &Path, reason: &str, backup: Option<&Path>) -> String {
     }
 }
 
-fn id_mismatch_message(path: &Path, given: &str, holder: Option<&LockInfo>) -> String {
+fn id_mismatch_message(location: &Location, given: &str, holder: Option<&LockInfo>) -> String {
     match holder {
         Some(h) => format!(
-            "refusing to unlock state {}: it is held by a live run with lock {} ({}), not {given}",
-            path.display(),
+            "refusing to unlock state {location}: it is held by a live run with lock {} ({}), not {given}",
             h.id,
             h.describe()
         ),
         None => format!(
-            "refusing to unlock state {}: it is held by a live run whose lock id could not be read, \
-             so it cannot match {given}",
-            path.display()
+            "refusing to unlock state {location}: it is held by a live run whose lock id could not be read, \
+             so it cannot match {given}"
         ),
     }
 }

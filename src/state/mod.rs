@@ -1,16 +1,26 @@
-//! The local state file: what privlink created, with which ids, and how far
-//! each resource got.
+//! The state: what privlink created, with which ids, and how far each
+//! resource got.
 //!
-//! This module owns everything about that file and nothing else: its format
-//! ([`StateFile`], [`ResourceState`], [`Status`]), reading and validating it,
-//! writing it safely ([`StateStore::write`]), and the lock that keeps two runs
-//! from writing one state at once. It holds only what the engine hands it;
-//! [`check_no_secrets`] lets the engine prove that no secret slipped in.
+//! This module owns everything about it and nothing else: its format
+//! ([`StateFile`], [`ResourceState`], [`Status`]), where it is kept (the
+//! [`StateBackend`] trait: load, lock, write, unlock, force-unlock, with
+//! [`LocalBackend`] for a local file and [`MemoryBackend`] for tests), one
+//! run's open state over any backend ([`StateStore`]: serial, lineage and
+//! stack checks), and the lock that keeps two runs from writing one state at
+//! once. It holds only what the engine hands it; [`check_no_secrets`] lets
+//! the engine prove that no secret slipped in. Errors ([`StateError`]) name
+//! the state by its [`Location`], a path or later a remote object.
 //!
-//! # Files
+//! Modules depend on each other in one direction only: `location`,
+//! `lock_info` and `format` on nothing here, `error` on the first two,
+//! `secrets` on `error` and `format`, `backend` on all of these, and
+//! `store`, `local` and `memory` on `backend`; this file only declares and
+//! re-exports them.
+//!
+//! # Files of the local backend
 //!
 //! For a state file `S` (by default `state/<config stem>.state.json`, see
-//! [`StateStore::default_path`]):
+//! [`LocalBackend::default_path`]):
 //!
 //! - `S` itself, pretty JSON, mode 0600. It is replaced atomically: the new
 //!   content goes to a temporary file in the same directory (created 0600),
@@ -30,8 +40,9 @@
 //!
 //! # Locking
 //!
-//! Commands that may write open the store with [`LockMode::Exclusive`]. The
-//! lock is an advisory `flock(2)` on `S.lock` (through `fs4`), taken without
+//! Commands that may write open the store with [`LockMode::Exclusive`]. For
+//! the local backend, the lock is an advisory `flock(2)` on `S.lock`
+//! (through `fs4`), taken without
 //! waiting: a second run fails at once with [`StateError::Locked`], whose
 //! message names the lock id, operation, pid, host and start time, read from
 //! the JSON ([`LockInfo`]) the holder wrote into the lock file. The kernel
@@ -40,13 +51,14 @@
 //! simply takes it over. `flock` locks belong to an open file description, so
 //! two stores in one process contend just like two processes.
 //!
-//! Dropping the [`StateStore`] releases the lock and deletes `S.lock`. After
-//! taking the `flock`, a run checks that `S.lock` still names the file it
-//! locked (and retries if not), so deleting the file on release, or by
-//! [`force_unlock`], can never let two runs hold the lock at once through an
-//! old, unlinked lock file.
+//! [`StateStore::close`], or dropping the [`LocalBackend`] (as dropping the
+//! store that holds its only reference does), releases the lock and deletes
+//! `S.lock`. After taking the `flock`, a run checks that `S.lock` still
+//! names the file it locked (and retries if not), so deleting the file on
+//! release, or by force-unlock, can never let two runs hold the lock at once
+//! through an old, unlinked lock file.
 //!
-//! [`force_unlock`] semantics:
+//! [`StateBackend::force_unlock`] semantics for the local file:
 //!
 //! - no `S.lock`: [`StateError::NotLocked`];
 //! - `S.lock` present but its `flock` free (a leftover from a killed run, or
@@ -59,183 +71,33 @@
 //!   its next [`StateStore::write`] finds the state changed under it and fails
 //!   with [`StateError::Conflict`] instead of overwriting the newer state.
 //!
-//! Read-only commands open with [`LockMode::None`] (or call [`read`]); such a
-//! store refuses to write.
+//! Read-only commands open with [`LockMode::None`] (or call
+//! [`StateBackend::load`]); such a store refuses to write.
 //!
 //! # Write checks
 //!
-//! [`StateStore::write`] re-reads the file on disk before replacing it and
-//! refuses ([`StateError::Conflict`]) if its serial or lineage is not the one
-//! this store read or last wrote, and refuses a [`StateFile`] whose stack or
-//! lineage is not the store's.
+//! [`StateStore::write`] refuses a [`StateFile`] whose stack or lineage is
+//! not the store's, then hands the backend the serial it read or last
+//! wrote: the backend re-reads what is stored before replacing it and
+//! refuses ([`StateError::Conflict`]) if its serial or lineage is not that
+//! one.
 
+mod backend;
 mod error;
-mod lock;
+mod format;
+mod local;
+mod location;
+mod lock_info;
+pub mod memory;
+mod secrets;
 mod store;
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
-use crate::model::{Address, Attrs, Kind};
-
+pub use backend::StateBackend;
 pub use error::StateError;
-pub use lock::{LockGuard, LockInfo, force_unlock};
-pub use store::{LockMode, StateStore, check_no_secrets, read};
-
-/// The state file format this code reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
-
-/// The whole state of one stack.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StateFile {
-    /// Format version, [`FORMAT_VERSION`].
-    pub version: u32,
-    /// Bumped by every write; 0 only for a state never written.
-    pub serial: u64,
-    /// UUID (v4) set when the state is created; never changes afterwards.
-    pub lineage: String,
-    /// Name of the stack this state belongs to.
-    pub stack: String,
-    /// Every resource privlink knows about, by address.
-    pub resources: BTreeMap<Address, ResourceState>,
-}
-
-/// What privlink knows about one resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResourceState {
-    pub kind: Kind,
-    /// The remote id, once the create call has returned one.
-    pub id: Option<String>,
-    /// Desired attributes last applied, references resolved.
-    pub desired: Attrs,
-    /// Attributes as last read back from the provider.
-    pub attributes: Attrs,
-    /// Resources this one depended on when it was applied.
-    pub dependencies: Vec<Address>,
-    pub status: Status,
-}
-
-/// How far a resource got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// The create call returned but the wait did not finish: resume the wait,
-    /// do not create again.
-    Creating,
-    /// Created (or updated) and settled.
-    Ready,
-    /// Failed partway: the next plan replaces it.
-    Tainted,
-    /// A delete was started.
-    Deleting,
-}
-
-impl StateFile {
-    /// An empty state for `stack`, serial 0, with a fresh lineage.
-    pub fn new(stack: impl Into<String>) -> Self {
-        StateFile {
-            version: FORMAT_VERSION,
-            serial: 0,
-            lineage: uuid::Uuid::new_v4().to_string(),
-            stack: stack.into(),
-            resources: BTreeMap::new(),
-        }
-    }
-
-    /// The resource at `a`, if any.
-    pub fn get(&self, a: &Address) -> Option<&ResourceState> {
-        self.resources.get(a)
-    }
-
-    /// Inserts or replaces the resource at `a`.
-    pub fn upsert(&mut self, a: Address, r: ResourceState) {
-        self.resources.insert(a, r);
-    }
-
-    /// Removes and returns the resource at `a`.
-    pub fn remove(&mut self, a: &Address) -> Option<ResourceState> {
-        self.resources.remove(a)
-    }
-
-    /// True when no resource is recorded.
-    pub fn is_empty(&self) -> bool {
-        self.resources.is_empty()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    pub(crate) fn sample_resource() -> ResourceState {
-        let mut desired = Attrs::new();
-        desired.insert("vpc_id".into(), json!("vpc-123"));
-        let mut attributes = desired.clone();
-        attributes.insert("state".into(), json!("available"));
-        ResourceState {
-            kind: Kind::new("aws_vpc_endpoint"),
-            id: Some("vpce-0abc".into()),
-            desired,
-            attributes,
-            dependencies: vec![Address::endpoint("orders", "security_group")],
-            status: Status::Creating,
-        }
-    }
-
-    #[test]
-    fn json_shape_uses_snake_case_names() {
-        let mut s = StateFile::new("prod");
-        s.upsert(
-            Address::endpoint("orders", "vpc_endpoint"),
-            sample_resource(),
-        );
-        let v = serde_json::to_value(&s).unwrap();
-        assert_eq!(v["version"], json!(1));
-        assert_eq!(v["serial"], json!(0));
-        assert_eq!(v["stack"], json!("prod"));
-        let r = &v["resources"]["endpoints.orders.vpc_endpoint"];
-        assert_eq!(r["kind"], json!("aws_vpc_endpoint"));
-        assert_eq!(r["status"], json!("creating"));
-        assert_eq!(r["id"], json!("vpce-0abc"));
-        assert_eq!(
-            r["dependencies"],
-            json!(["endpoints.orders.security_group"])
-        );
-        let back: StateFile = serde_json::from_value(v).unwrap();
-        assert_eq!(back, s);
-        for (st, name) in [
-            (Status::Creating, "creating"),
-            (Status::Ready, "ready"),
-            (Status::Tainted, "tainted"),
-            (Status::Deleting, "deleting"),
-        ] {
-            assert_eq!(serde_json::to_value(st).unwrap(), json!(name));
-        }
-    }
-
-    #[test]
-    fn new_state_and_accessors() {
-        let mut s = StateFile::new("prod");
-        assert!(s.is_empty());
-        assert_eq!(s.serial, 0);
-        assert_eq!(s.version, FORMAT_VERSION);
-        assert!(uuid::Uuid::parse_str(&s.lineage).is_ok());
-        assert_ne!(s.lineage, StateFile::new("prod").lineage);
-
-        let a = Address::endpoint("orders", "vpc_endpoint");
-        s.upsert(a.clone(), sample_resource());
-        assert!(!s.is_empty());
-        assert_eq!(s.get(&a).unwrap().status, Status::Creating);
-        let mut r = sample_resource();
-        r.status = Status::Ready;
-        s.upsert(a.clone(), r);
-        assert_eq!(s.get(&a).unwrap().status, Status::Ready);
-        assert_eq!(s.remove(&a).unwrap().status, Status::Ready);
-        assert!(s.get(&a).is_none());
-        assert!(s.remove(&a).is_none());
-        assert!(s.is_empty());
-    }
-}
+pub use format::{FORMAT_VERSION, ResourceState, StateFile, Status};
+pub use local::LocalBackend;
+pub use location::Location;
+pub use lock_info::LockInfo;
+pub use memory::MemoryBackend;
+pub use secrets::check_no_secrets;
+pub use store::{LockMode, StateStore};

@@ -193,7 +193,7 @@ impl AtlasCloud {
             Start::Adopt => {
                 let found = self.adopt(op, d).await?;
                 if let Some(id) = &found {
-                    record(id)?;
+                    record(id.clone()).await?;
                 }
                 found
             }
@@ -317,12 +317,12 @@ impl Cloud for AtlasCloud {
         self.refresh_all(state, desired).boxed()
     }
 
-    fn create<'a>(
+    fn create<'a, 'r: 'a>(
         &'a self,
         op: &'a Op,
         desired: &'a Attrs,
         start: Start<'a>,
-        record: RecordCreated<'a>,
+        record: RecordCreated<'r>,
     ) -> BoxFuture<'a, Result<(String, Attrs), ProviderError>> {
         self.create_any(op, desired, start, record).boxed()
     }

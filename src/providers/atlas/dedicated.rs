@@ -213,7 +213,7 @@ impl AtlasCloud {
                     .client
                     .create_endpoint_service(&want.project_id, &want.region)
                     .await?;
-                record(&e.id)?;
+                record(e.id.clone()).await?;
                 e.id
             }
         };
@@ -260,7 +260,7 @@ impl AtlasCloud {
                     if e.error_code() == Some("PRIVATELINK_INTERFACE_ENDPOINT_ALREADY_EXISTS") => {}
                 Err(e) => return Err(e.into()),
             }
-            record(vpce)?;
+            record(vpce.to_owned()).await?;
         }
         let e = self
             .client

@@ -193,7 +193,7 @@ impl AtlasCloud {
                     .client
                     .create_serverless_endpoint(project, instance, Some(&comment))
                     .await?;
-                record(&e.id)?;
+                record(e.id.clone()).await?;
                 e.id
             }
         };
@@ -233,7 +233,7 @@ impl AtlasCloud {
                 .await?;
         }
         if resume.is_none() {
-            record(endpoint)?;
+            record(endpoint.to_owned()).await?;
         }
         let e = self
             .wait_serverless(op, &want.at, endpoint, ServerlessTarget::Available)

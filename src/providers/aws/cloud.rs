@@ -189,7 +189,7 @@ impl AwsCloud {
             Start::Adopt => {
                 let found = self.adopt(op, d).await?;
                 if let Some(id) = &found {
-                    record(id)?;
+                    record(id.clone()).await?;
                 }
                 found
             }
@@ -270,12 +270,12 @@ impl Cloud for AwsCloud {
         self.refresh_all(state).boxed()
     }
 
-    fn create<'a>(
+    fn create<'a, 'r: 'a>(
         &'a self,
         op: &'a Op,
         desired: &'a Attrs,
         start: Start<'a>,
-        record: RecordCreated<'a>,
+        record: RecordCreated<'r>,
     ) -> BoxFuture<'a, Result<(String, Attrs), ProviderError>> {
         self.create_any(op, desired, start, record).boxed()
     }

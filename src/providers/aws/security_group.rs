@@ -124,7 +124,7 @@ impl AwsCloud {
                 let id = ec2
                     .create_security_group(&want.vpc_id, &want.name, &want.description, &tags)
                     .await?;
-                record(&id)?;
+                record(id.clone()).await?;
                 id
             }
         };

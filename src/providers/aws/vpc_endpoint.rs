@@ -159,7 +159,7 @@ impl AwsCloud {
                     client_token: client_token(&op.stack, &op.address, d),
                 };
                 let v = ec2.create_vpc_endpoint(&req).await?;
-                record(&v.id)?;
+                record(v.id.clone()).await?;
                 (v.id.clone(), Some(v))
             }
         };

@@ -1,58 +1,22 @@
-//! The advisory lock on a state file: `flock(2)` on `<state>.lock`, whose
-//! content says who holds it. Semantics are described in the module docs of
-//! [`crate::state`].
+//! The local backend's advisory lock on a state file: `flock(2)` on
+//! `<state>.lock`, whose content ([`LockInfo`]) says who holds it. All of it
+//! blocks. Semantics are described in the module docs of [`crate::state`].
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use fs4::{FileExt, TryLockError};
-use serde::{Deserialize, Serialize};
 
-use super::StateError;
-use super::store::sibling;
-
-/// Who holds a lock; written as JSON into the lock file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockInfo {
-    /// UUID (v4) of this lock; what `privlink force-unlock` takes.
-    pub id: String,
-    /// Process id of the holder.
-    pub pid: u32,
-    /// Host name of the holder, or "unknown".
-    pub host: String,
-    /// The command holding the lock, e.g. "apply".
-    pub operation: String,
-    /// When the lock was taken, RFC 3339 (UTC, seconds).
-    pub created: String,
-}
-
-impl LockInfo {
-    fn new(operation: &str) -> Self {
-        LockInfo {
-            id: uuid::Uuid::new_v4().to_string(),
-            pid: std::process::id(),
-            host: hostname(),
-            operation: operation.to_owned(),
-            created: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        }
-    }
-
-    /// `apply, pid 1234 on host, since 2026-11-28T10:00:00Z`.
-    pub fn describe(&self) -> String {
-        format!(
-            "{}, pid {} on {}, since {}",
-            self.operation, self.pid, self.host, self.created
-        )
-    }
-}
+use super::files::sibling;
+use crate::state::error::StateError;
+use crate::state::lock_info::LockInfo;
 
 /// A held lock. Dropping it deletes the lock file (if it is still ours) and
 /// releases the `flock`.
 #[derive(Debug)]
-pub struct LockGuard {
+pub(crate) struct LockGuard {
     file: File,
     lock_path: PathBuf,
     info: LockInfo,
@@ -60,7 +24,7 @@ pub struct LockGuard {
 
 impl LockGuard {
     /// Who holds this lock (this process).
-    pub fn info(&self) -> &LockInfo {
+    pub(crate) fn info(&self) -> &LockInfo {
         &self.info
     }
 }
@@ -93,7 +57,7 @@ pub(crate) fn acquire(state_path: &Path, operation: &str) -> Result<LockGuard, S
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 return Err(StateError::Locked {
-                    path: state_path.to_owned(),
+                    location: state_path.into(),
                     info: read_holder(&file).map(Box::new),
                 });
             }
@@ -121,13 +85,13 @@ pub(crate) fn acquire(state_path: &Path, operation: &str) -> Result<LockGuard, S
 
 /// Removes the lock of `state_path`; see the module docs of
 /// [`crate::state`] for when this is allowed.
-pub fn force_unlock(state_path: &Path, lock_id: &str) -> Result<(), StateError> {
+pub(crate) fn force_unlock(state_path: &Path, lock_id: &str) -> Result<(), StateError> {
     let lock_path = lock_path(state_path);
     let file = match OpenOptions::new().read(true).write(true).open(&lock_path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(StateError::NotLocked {
-                path: state_path.to_owned(),
+                location: state_path.into(),
             });
         }
         Err(e) => return Err(StateError::io("open lock file", &lock_path, e)),
@@ -146,7 +110,7 @@ pub fn force_unlock(state_path: &Path, lock_id: &str) -> Result<(), StateError> 
             match holder {
                 Some(h) if h.id == lock_id => remove(&lock_path),
                 holder => Err(StateError::LockIdMismatch {
-                    path: state_path.to_owned(),
+                    location: state_path.into(),
                     given: lock_id.to_owned(),
                     holder: holder.map(Box::new),
                 }),
@@ -214,22 +178,15 @@ fn read_holder(mut file: &File) -> Option<LockInfo> {
     None
 }
 
-fn hostname() -> String {
-    fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
+    use std::sync::Arc;
+
     use super::*;
-    use crate::state::{LockMode, StateStore};
+    use crate::state::{LocalBackend, LockMode, StateFile, StateStore};
 
     const APPLY: LockMode<'static> = LockMode::Exclusive { operation: "apply" };
     const HELPER_ENV: &str = "PRIVLINK_STATE_LOCK_HELPER";
@@ -238,7 +195,12 @@ mod tests {
         dir.path().join("state").join("prod.state.json")
     }
 
-    fn locked_info(r: Result<(StateStore, crate::state::StateFile), StateError>) -> LockInfo {
+    /// Opens the local state at `path` for stack "prod".
+    async fn open(path: &Path, lock: LockMode<'_>) -> Result<(StateStore, StateFile), StateError> {
+        StateStore::open(Arc::new(LocalBackend::new(path)), "prod", lock).await
+    }
+
+    fn locked_info(r: Result<(StateStore, StateFile), StateError>) -> LockInfo {
         match r {
             Err(StateError::Locked { info: Some(i), .. }) => *i,
             Err(e) => panic!("expected Locked with info, got {e}"),
@@ -246,15 +208,16 @@ mod tests {
         }
     }
 
-    #[test]
-    fn second_store_in_same_process_is_refused_at_once_with_holder_info() {
+    #[tokio::test]
+    async fn second_store_in_same_process_is_refused_at_once_with_holder_info() {
         let dir = tempfile::tempdir().unwrap();
         let path = state_path(&dir);
-        let (first, _) = StateStore::open(&path, "prod", APPLY).unwrap();
+        let (first, _) = open(&path, APPLY).await.unwrap();
         let held = first.lock_info().unwrap().clone();
 
         let started = Instant::now();
-        let err = StateStore::open(&path, "prod", LockMode::Exclusive { operation: "plan" })
+        let err = open(&path, LockMode::Exclusive { operation: "plan" })
+            .await
             .map(|_| ())
             .unwrap_err();
         assert!(
@@ -286,12 +249,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn lock_file_is_private_and_released_on_drop() {
+    #[tokio::test]
+    async fn lock_file_is_private_and_released_on_drop() {
         let dir = tempfile::tempdir().unwrap();
         let path = state_path(&dir);
         let lock = lock_path(&path);
-        let (first, _) = StateStore::open(&path, "prod", APPLY).unwrap();
+        let (first, _) = open(&path, APPLY).await.unwrap();
         let mode = fs::metadata(&lock).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "lock file mode {mode:o}");
         let on_disk: LockInfo = serde_json::from_slice(&fs::read(&lock).unwrap()).unwrap();
@@ -299,28 +262,25 @@ mod tests {
 
         drop(first);
         assert!(!lock.exists(), "lock file left after release");
-        let (second, _) = StateStore::open(&path, "prod", APPLY).unwrap();
-        assert!(
-            locked_info(StateStore::open(&path, "prod", APPLY)).id
-                == second.lock_info().unwrap().id
-        );
+        let (second, _) = open(&path, APPLY).await.unwrap();
+        assert!(locked_info(open(&path, APPLY).await).id == second.lock_info().unwrap().id);
     }
 
-    #[test]
-    fn read_only_open_takes_no_lock() {
+    #[tokio::test]
+    async fn read_only_open_takes_no_lock() {
         let dir = tempfile::tempdir().unwrap();
         let path = state_path(&dir);
-        let (_held, _) = StateStore::open(&path, "prod", APPLY).unwrap();
-        let (ro, _) = StateStore::open(&path, "prod", LockMode::None).unwrap();
+        let (_held, _) = open(&path, APPLY).await.unwrap();
+        let (ro, _) = open(&path, LockMode::None).await.unwrap();
         assert!(ro.lock_info().is_none());
     }
 
-    #[test]
-    fn force_unlock_needs_the_holders_id_while_held() {
+    #[tokio::test]
+    async fn force_unlock_needs_the_holders_id_while_held() {
         let dir = tempfile::tempdir().unwrap();
         let path = state_path(&dir);
-        let (mut old, mut old_state) = StateStore::open(&path, "prod", APPLY).unwrap();
-        old.write(&mut old_state).unwrap();
+        let (mut old, mut old_state) = open(&path, APPLY).await.unwrap();
+        old.write(&mut old_state).await.unwrap();
         let id = old.lock_info().unwrap().id.clone();
 
         let err = force_unlock(&path, "not-the-id").unwrap_err();
@@ -331,27 +291,27 @@ mod tests {
         );
         assert!(msg.contains(&id) && msg.contains("not-the-id"), "{msg}");
         assert!(lock_path(&path).exists());
-        locked_info(StateStore::open(&path, "prod", APPLY));
+        locked_info(open(&path, APPLY).await);
 
         force_unlock(&path, &id).unwrap();
         assert!(!lock_path(&path).exists());
 
         // The override lets a new run in; the old run can no longer write
         // over what the new one wrote.
-        let (mut new, mut state) = StateStore::open(&path, "prod", APPLY).unwrap();
-        new.write(&mut state).unwrap();
-        let err = old.write(&mut old_state).unwrap_err();
+        let (mut new, mut state) = open(&path, APPLY).await.unwrap();
+        new.write(&mut state).await.unwrap();
+        let err = old.write(&mut old_state).await.unwrap_err();
         assert!(matches!(err, StateError::Conflict { .. }), "{err}");
 
         // Releasing the old lock must not delete the new run's lock file.
         drop(old);
         assert!(lock_path(&path).exists());
-        let info = locked_info(StateStore::open(&path, "prod", APPLY));
+        let info = locked_info(open(&path, APPLY).await);
         assert_eq!(info.id, new.lock_info().unwrap().id);
     }
 
-    #[test]
-    fn stale_lock_file_does_not_block_and_can_be_removed() {
+    #[tokio::test]
+    async fn stale_lock_file_does_not_block_and_can_be_removed() {
         let dir = tempfile::tempdir().unwrap();
         let path = state_path(&dir);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -364,7 +324,7 @@ mod tests {
         };
         fs::write(lock_path(&path), serde_json::to_vec(&stale).unwrap()).unwrap();
 
-        let (store, _) = StateStore::open(&path, "prod", APPLY).unwrap();
+        let (store, _) = open(&path, APPLY).await.unwrap();
         let on_disk: LockInfo =
             serde_json::from_slice(&fs::read(lock_path(&path)).unwrap()).unwrap();
         assert_eq!(&on_disk, store.lock_info().unwrap());
@@ -381,15 +341,13 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn garbage_in_lock_file_of_a_live_holder_is_reported_without_info() {
+    #[tokio::test]
+    async fn garbage_in_lock_file_of_a_live_holder_is_reported_without_info() {
         let dir = tempfile::tempdir().unwrap();
         let path = state_path(&dir);
-        let (held, _) = StateStore::open(&path, "prod", APPLY).unwrap();
+        let (held, _) = open(&path, APPLY).await.unwrap();
         fs::write(lock_path(&path), b"garbage").unwrap();
-        let err = StateStore::open(&path, "prod", APPLY)
-            .map(|_| ())
-            .unwrap_err();
+        let err = open(&path, APPLY).await.map(|_| ()).unwrap_err();
         assert!(
             matches!(err, StateError::Locked { info: None, .. }),
             "{err}"
@@ -409,20 +367,20 @@ mod tests {
     /// `lock_of_a_killed_process_does_not_block`, it takes the lock of the
     /// state named in the environment, signals readiness, and waits to be
     /// killed.
-    #[test]
+    #[tokio::test]
     #[ignore = "helper process for lock_of_a_killed_process_does_not_block"]
-    fn child_lock_holder() {
+    async fn child_lock_holder() {
         let Some(path) = std::env::var_os(HELPER_ENV) else {
             return;
         };
         let path = PathBuf::from(path);
-        let (_store, _) = StateStore::open(&path, "prod", APPLY).unwrap();
+        let (_store, _) = open(&path, APPLY).await.unwrap();
         fs::write(sibling(&path, ".ready"), b"").unwrap();
         std::thread::sleep(Duration::from_secs(60));
     }
 
-    #[test]
-    fn lock_of_a_killed_process_does_not_block() {
+    #[tokio::test]
+    async fn lock_of_a_killed_process_does_not_block() {
         let dir = tempfile::tempdir().unwrap();
         let path = state_path(&dir);
         let module = module_path!();
@@ -447,7 +405,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
 
-        let info = locked_info(StateStore::open(&path, "prod", APPLY));
+        let info = locked_info(open(&path, APPLY).await);
         assert_eq!(info.pid, child.id());
 
         child.kill().unwrap(); // SIGKILL: no destructor runs
@@ -456,7 +414,7 @@ mod tests {
             lock_path(&path).exists(),
             "the killed run's lock file stays behind"
         );
-        let (store, _) = StateStore::open(&path, "prod", APPLY).unwrap();
+        let (store, _) = open(&path, APPLY).await.unwrap();
         assert_eq!(store.lock_info().unwrap().pid, std::process::id());
     }
 }

@@ -1,0 +1,203 @@
+//! The state format: what one state holds ([`StateFile`], [`ResourceState`],
+//! [`Status`]) and the checks a stored state must pass ([`validate`]),
+//! whatever backend keeps it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Address, Attrs, Kind};
+
+/// The state file format this code reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The whole state of one stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateFile {
+    /// Format version, [`FORMAT_VERSION`].
+    pub version: u32,
+    /// Bumped by every write; 0 only for a state never written.
+    pub serial: u64,
+    /// UUID (v4) set when the state is created; never changes afterwards.
+    pub lineage: String,
+    /// Name of the stack this state belongs to.
+    pub stack: String,
+    /// Every resource privlink knows about, by address.
+    pub resources: BTreeMap<Address, ResourceState>,
+}
+
+/// What privlink knows about one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    pub kind: Kind,
+    /// The remote id, once the create call has returned one.
+    pub id: Option<String>,
+    /// Desired attributes last applied, references resolved.
+    pub desired: Attrs,
+    /// Attributes as last read back from the provider.
+    pub attributes: Attrs,
+    /// Resources this one depended on when it was applied.
+    pub dependencies: Vec<Address>,
+    pub status: Status,
+}
+
+/// How far a resource got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The create call returned but the wait did not finish: resume the wait,
+    /// do not create again.
+    Creating,
+    /// Created (or updated) and settled.
+    Ready,
+    /// Failed partway: the next plan replaces it.
+    Tainted,
+    /// A delete was started.
+    Deleting,
+}
+
+impl StateFile {
+    /// An empty state for `stack`, serial 0, with a fresh lineage.
+    pub fn new(stack: impl Into<String>) -> Self {
+        StateFile {
+            version: FORMAT_VERSION,
+            serial: 0,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            stack: stack.into(),
+            resources: BTreeMap::new(),
+        }
+    }
+
+    /// The resource at `a`, if any.
+    pub fn get(&self, a: &Address) -> Option<&ResourceState> {
+        self.resources.get(a)
+    }
+
+    /// Inserts or replaces the resource at `a`.
+    pub fn upsert(&mut self, a: Address, r: ResourceState) {
+        self.resources.insert(a, r);
+    }
+
+    /// Removes and returns the resource at `a`.
+    pub fn remove(&mut self, a: &Address) -> Option<ResourceState> {
+        self.resources.remove(a)
+    }
+
+    /// True when no resource is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+}
+
+/// Parses a stored state and applies the format checks; the error is the
+/// reason it is corrupt, for [`StateError::Corrupt`](super::StateError::Corrupt).
+pub fn validate(bytes: &[u8]) -> Result<StateFile, String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err("the file is empty".to_owned());
+    }
+    // Look at the version first, so a newer format is reported as such and
+    // not as a shape mismatch.
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
+    match value.get("version").map(|v| v.as_u64()) {
+        None => return Err("no \"version\" field".to_owned()),
+        Some(Some(v)) if v == u64::from(FORMAT_VERSION) => {}
+        Some(Some(v)) => {
+            return Err(format!(
+                "format version {v} is not supported (this privlink reads version {FORMAT_VERSION})"
+            ));
+        }
+        Some(None) => return Err("\"version\" is not a number".to_owned()),
+    }
+    let state: StateFile =
+        serde_json::from_value(value).map_err(|e| format!("unexpected content ({e})"))?;
+    if state.serial == 0 {
+        return Err("serial is 0, but every written state has serial 1 or more".to_owned());
+    }
+    if uuid::Uuid::parse_str(&state.lineage).is_err() {
+        return Err(format!("lineage {:?} is not a UUID", state.lineage));
+    }
+    Ok(state)
+}
+
+/// Encodes a state as stored: pretty JSON and a final newline.
+pub fn encode(state: &StateFile) -> Result<Vec<u8>, serde_json::Error> {
+    let mut body = serde_json::to_vec_pretty(state)?;
+    body.push(b'\n');
+    Ok(body)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    pub(crate) fn sample_resource() -> ResourceState {
+        let mut desired = Attrs::new();
+        desired.insert("vpc_id".into(), json!("vpc-123"));
+        let mut attributes = desired.clone();
+        attributes.insert("state".into(), json!("available"));
+        ResourceState {
+            kind: Kind::new("aws_vpc_endpoint"),
+            id: Some("vpce-0abc".into()),
+            desired,
+            attributes,
+            dependencies: vec![Address::endpoint("orders", "security_group")],
+            status: Status::Creating,
+        }
+    }
+    #[test]
+    fn json_shape_uses_snake_case_names() {
+        let mut s = StateFile::new("prod");
+        s.upsert(
+            Address::endpoint("orders", "vpc_endpoint"),
+            sample_resource(),
+        );
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["version"], json!(1));
+        assert_eq!(v["serial"], json!(0));
+        assert_eq!(v["stack"], json!("prod"));
+        let r = &v["resources"]["endpoints.orders.vpc_endpoint"];
+        assert_eq!(r["kind"], json!("aws_vpc_endpoint"));
+        assert_eq!(r["status"], json!("creating"));
+        assert_eq!(r["id"], json!("vpce-0abc"));
+        assert_eq!(
+            r["dependencies"],
+            json!(["endpoints.orders.security_group"])
+        );
+        let back: StateFile = serde_json::from_value(v).unwrap();
+        assert_eq!(back, s);
+        for (st, name) in [
+            (Status::Creating, "creating"),
+            (Status::Ready, "ready"),
+            (Status::Tainted, "tainted"),
+            (Status::Deleting, "deleting"),
+        ] {
+            assert_eq!(serde_json::to_value(st).unwrap(), json!(name));
+        }
+    }
+
+    #[test]
+    fn new_state_and_accessors() {
+        let mut s = StateFile::new("prod");
+        assert!(s.is_empty());
+        assert_eq!(s.serial, 0);
+        assert_eq!(s.version, FORMAT_VERSION);
+        assert!(uuid::Uuid::parse_str(&s.lineage).is_ok());
+        assert_ne!(s.lineage, StateFile::new("prod").lineage);
+
+        let a = Address::endpoint("orders", "vpc_endpoint");
+        s.upsert(a.clone(), sample_resource());
+        assert!(!s.is_empty());
+        assert_eq!(s.get(&a).unwrap().status, Status::Creating);
+        let mut r = sample_resource();
+        r.status = Status::Ready;
+        s.upsert(a.clone(), r);
+        assert_eq!(s.get(&a).unwrap().status, Status::Ready);
+        assert_eq!(s.remove(&a).unwrap().status, Status::Ready);
+        assert!(s.get(&a).is_none());
+        assert!(s.remove(&a).is_none());
+        assert!(s.is_empty());
+    }
+}
