@@ -118,6 +118,16 @@ impl Ledger {
     }
 }
 
+/// Releases the state's lock once the executor has returned and no step
+/// holds the ledger any more (a step still unwinding keeps it until it
+/// ends, and the backend then releases the lock as it is dropped).
+pub async fn release(ledger: Arc<Mutex<Ledger>>) -> Result<(), StateError> {
+    match Arc::try_unwrap(ledger) {
+        Ok(ledger) => ledger.into_inner().into_parts().0.close().await,
+        Err(_) => Ok(()),
+    }
+}
+
 /// The ledger shared by the steps; an async mutex, since it is held across
 /// the state write.
 type SharedLedger = Arc<Mutex<Ledger>>;

@@ -161,15 +161,17 @@ impl Harness {
         let run = apply_until(
             Arc::new(plan),
             self.fake.clone(),
-            ledger,
+            ledger.clone(),
             ApplyOptions { parallelism },
             self.events.clone(),
             interrupt,
         );
-        tokio::time::timeout(secs(24 * 3600), run)
+        let outcome = tokio::time::timeout(secs(24 * 3600), run)
             .await
             .expect("the apply returns")
-            .expect("the apply runs")
+            .expect("the apply runs");
+        super::release(ledger).await.expect("unlock");
+        outcome
     }
 
     /// Where `line` is in the fake's history.

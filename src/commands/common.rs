@@ -120,13 +120,14 @@ pub async fn execute(
     let outcome = apply::apply(
         Arc::new(plan),
         clouds.clone(),
-        ledger,
+        ledger.clone(),
         ApplyOptions {
             parallelism: settings.parallelism,
         },
         Arc::new(Reporter::default()),
     )
     .await?;
+    apply::release(ledger).await?;
     out.apply_summary(&outcome, summary, destroy, started.elapsed());
     Ok(if outcome.is_success() {
         Outcome::Done
