@@ -9,6 +9,8 @@
 //! [`settings`] and hands it to one of the [`commands`]; [`limits`] names
 //! every fixed timeout and delay.
 
+#![warn(missing_docs)]
+
 pub mod apply;
 pub mod cli;
 pub mod commands;

@@ -15,6 +15,7 @@ pub mod aws;
 pub mod clouds;
 pub mod error;
 pub mod expand;
+pub mod parts;
 pub mod registry;
 pub mod typed;
 

@@ -1,4 +1,4 @@
-//! [`AtlasCloud`]: the [`Cloud`] of the Atlas kinds. Reads them in batches
+//! The [`Cloud`] of the Atlas kinds, on [`AtlasCloud`]. Reads them in batches
 //! (one list per serverless instance, one list of endpoint services per
 //! project) and routes each create, update and delete to its kind's module.
 
@@ -6,69 +6,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use serde::Deserialize;
 
+use super::context::{AtlasCloud, atlas_region};
 use super::dedicated::{self, INTERFACE, SERVICE};
 use super::serverless::{self, ENDPOINT, Instance, LINK};
-use super::{AtlasClient, AtlasError, EndpointService, ServerlessEndpoint};
+use super::{EndpointService, ServerlessEndpoint};
 use crate::model::{Address, Attrs, DesiredResource};
-use crate::plan::{Live, LiveView, RemoteState, ResourceRules};
+use crate::plan::{Live, LiveView, ResourceRules};
 use crate::providers::typed::{from_attrs, recorded};
 use crate::providers::{Cloud, Op, ProviderError, RecordCreated, Start};
 use crate::state::StateFile;
-use crate::wait::WaitPolicy;
-
-impl From<AtlasError> for ProviderError {
-    fn from(e: AtlasError) -> Self {
-        if e.is_terminal() {
-            ProviderError::Terminal(Box::new(e))
-        } else {
-            ProviderError::Cloud(Box::new(e))
-        }
-    }
-}
-
-/// Atlas region name (`US_EAST_1`) for an AWS region (`us-east-1`).
-pub fn atlas_region(aws_region: &str) -> String {
-    aws_region.to_ascii_uppercase().replace('-', "_")
-}
-
-/// The status part of an Atlas endpoint's or service's attributes.
-#[derive(Debug, Default, Deserialize)]
-struct Status {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    endpoint_service_name: Option<String>,
-    #[serde(default)]
-    error_message: Option<String>,
-}
-
-/// What an Atlas object's status says: not ready while `initiating` or
-/// without its endpoint service name, failed when FAILED.
-pub fn remote_state(live: &Attrs, initiating: &str) -> RemoteState {
-    let s: Status = from_attrs(SERVICE, live).unwrap_or_default();
-    let status = s.status.as_deref().unwrap_or("");
-    let named = s.endpoint_service_name.is_some_and(|n| !n.is_empty());
-    if status == initiating || (!named && !matches!(status, "FAILED" | "DELETING")) {
-        return RemoteState::Pending(format!(
-            "Atlas reports it {status}, not ready yet: the apply waits for it"
-        ));
-    }
-    if status == "FAILED" {
-        return RemoteState::Failed(format!(
-            "Atlas reports it FAILED: {}",
-            s.error_message.as_deref().unwrap_or("no errorMessage")
-        ));
-    }
-    RemoteState::Ready
-}
-
-/// The Atlas side of every endpoint.
-pub struct AtlasCloud {
-    pub(super) client: AtlasClient,
-    pub(super) policy: WaitPolicy,
-}
 
 /// The serverless instances and projects a refresh lists.
 #[derive(Default)]
@@ -106,11 +53,6 @@ impl<'a> Lists<'a> {
 type Services = BTreeMap<String, Vec<EndpointService>>;
 
 impl AtlasCloud {
-    /// The Atlas side over `client`, waiting with `policy`.
-    pub fn new(client: AtlasClient, policy: WaitPolicy) -> Self {
-        AtlasCloud { client, policy }
-    }
-
     /// Lists one after another: HTTP Digest numbers each request on the
     /// shared nonce, and requests that overtake each other on the way are
     /// refused (and answered again) by a server that wants them in order.

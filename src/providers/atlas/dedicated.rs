@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::cloud::{AtlasCloud, atlas_region};
+use super::context::{AtlasCloud, atlas_region};
 use super::{EndpointService, InterfaceEndpoint, InterfaceTarget, ServiceTarget};
 use crate::model::{Attrs, Kind};
 use crate::plan::{Action, Change, IdFormat, RemoteState, ResourceRules};
@@ -102,7 +102,7 @@ impl ResourceRules for ServiceRules {
         true
     }
     fn remote_state(&self, live: &Attrs) -> RemoteState {
-        super::cloud::remote_state(live, "INITIATING")
+        super::context::remote_state(SERVICE, live, "INITIATING")
     }
     /// Atlas removes an endpoint service together with its last interface
     /// endpoint: a plan that removes them all replaces the service.

@@ -7,7 +7,7 @@ use super::dedicated::{INTERFACE, SERVICE};
 use super::serverless::{ENDPOINT, LINK, endpoint_address};
 use crate::config::{AtlasFlow, Config, Endpoint};
 use crate::model::{Address, Attrs, reference};
-use crate::providers::expand::{Downstream, Resources, Site, Upstream, add};
+use crate::providers::parts::{Downstream, Resources, Site, Upstream, add};
 
 fn obj(v: serde_json::Value) -> Attrs {
     match v {

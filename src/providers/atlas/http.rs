@@ -198,72 +198,21 @@ impl Transport {
             .next()
             .unwrap_or(path_and_query)
             .to_owned();
-        let mut delays = ExponentialBuilder::default()
-            .with_min_delay(self.options.min_retry_delay)
-            .with_max_delay(self.options.max_retry_delay)
-            .with_factor(2.0)
-            .with_jitter()
-            .without_max_times()
-            .build();
-        let mut retries = 0u32;
-        // A digest challenge received during this call. It is used by this
-        // call alone (so no concurrent request can race its nonce count) and
-        // handed to the shared slot once it has worked.
-        let mut own_challenge: Option<WwwAuthenticateHeader> = None;
-        let mut token_refreshed = false;
+        let mut call = CallState::new(&self.options);
         loop {
             self.wait_turn().await;
-            let mut request = self.http.request(method.clone(), &url);
-            let sent = match mode {
-                Mode::TokenBasic => {
-                    let Auth::ServiceAccount {
-                        client_id,
-                        client_secret,
-                        ..
-                    } = &self.auth
-                    else {
-                        unreachable!("token requests only exist for service accounts")
-                    };
-                    request = request
-                        .basic_auth(client_id, Some(client_secret))
-                        .header(ACCEPT, "application/json")
-                        .form(&[("grant_type", "client_credentials")]);
-                    Sent::Basic
-                }
-                Mode::Api => {
-                    request = request.header(ACCEPT, MEDIA_TYPE);
-                    if let Some(body) = &body {
-                        request = request.header(CONTENT_TYPE, MEDIA_TYPE).body(body.clone());
-                    }
-                    let (header, sent) = self
-                        .authorization(&method, path_and_query, own_challenge.as_mut())
-                        .await?;
-                    if let Some(header) = header {
-                        request = request.header(AUTHORIZATION, header);
-                    }
-                    sent
-                }
-            };
-            let outcome = match request.send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    let headers = response.headers().clone();
-                    response
-                        .bytes()
-                        .await
-                        .map(|b| (status, headers, b.to_vec()))
-                }
-                Err(e) => Err(e),
-            };
-            let (status, headers, bytes) = match outcome {
+            let request = self.http.request(method.clone(), &url);
+            let (request, sent) = self
+                .prepare(request, &method, path_and_query, &body, mode, &mut call)
+                .await?;
+            let (status, headers, bytes) = match answer(request).await {
                 Ok(answer) => answer,
+                Err(_) if call.retries < self.options.max_retries => {
+                    call.retries += 1;
+                    crate::wait::idle(call.next_delay(&self.options)).await;
+                    continue;
+                }
                 Err(e) => {
-                    if retries < self.options.max_retries {
-                        retries += 1;
-                        let delay = delays.next().unwrap_or(self.options.max_retry_delay);
-                        crate::wait::idle(delay).await;
-                        continue;
-                    }
                     return Err(AtlasError::Transport {
                         method: method.to_string(),
                         path,
@@ -272,70 +221,125 @@ impl Transport {
                 }
             };
             if status == StatusCode::UNAUTHORIZED {
-                let retry = match sent {
-                    // Not yet authenticated, or authenticated with the shared
-                    // challenge (whose nonce may have expired or been raced by
-                    // a concurrent request): answer the fresh challenge.
-                    Sent::Nothing | Sent::SharedDigest => {
-                        own_challenge = digest_challenge(&headers);
-                        own_challenge.is_some()
-                    }
-                    // Our own fresh challenge was refused: the keys are wrong,
-                    // unless the nonce went stale in between.
-                    Sent::OwnDigest => match digest_challenge(&headers) {
-                        Some(prompt) if prompt.stale && retries < self.options.max_retries => {
-                            retries += 1;
-                            own_challenge = Some(prompt);
-                            true
-                        }
-                        _ => false,
-                    },
-                    Sent::Bearer if !token_refreshed => {
-                        token_refreshed = true;
-                        self.drop_token().await;
-                        true
-                    }
-                    Sent::Bearer | Sent::Basic => false,
-                };
-                if retry {
+                if self.answer_challenge(sent, &headers, &mut call).await {
                     continue;
                 }
-                let detail = ErrorEnvelope::parse(&bytes)
-                    .and_then(|e| e.message())
-                    .unwrap_or_else(|| "You are not authorized for this resource.".to_owned());
-                return Err(AtlasError::Unauthorized {
-                    detail,
-                    method: method.to_string(),
-                    path,
-                });
+                return Err(unauthorized(&bytes, &method, path));
             }
-            if let (Sent::OwnDigest, Some(prompt)) = (&sent, own_challenge.take())
+            if let (Sent::OwnDigest, Some(prompt)) = (&sent, call.own_challenge.take())
                 && let Auth::Digest { challenge, .. } = &self.auth
             {
                 *challenge.lock().expect("digest lock") = Some(prompt);
             }
-            let limited = status == StatusCode::TOO_MANY_REQUESTS;
-            if limited || status.is_server_error() {
-                let backoff = delays.next().unwrap_or(self.options.max_retry_delay);
-                let delay = retry_after(&headers).map_or(backoff, |ra| ra.max(backoff));
-                if limited {
-                    // Slow the whole client down, not just this request; also
-                    // when it is out of retries, for whoever tries it again.
-                    self.pause_for(delay);
-                }
-                if retries < self.options.max_retries {
-                    retries += 1;
-                    if !limited {
-                        crate::wait::idle(delay).await;
-                    }
-                    continue;
-                }
+            if self.throttled(status, &headers, &mut call).await {
+                continue;
             }
             return Ok(Reply {
                 status,
                 body: bytes,
             });
         }
+    }
+
+    /// Adds what the request needs to authenticate (and its body).
+    async fn prepare(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        method: &Method,
+        path_and_query: &str,
+        body: &Option<Vec<u8>>,
+        mode: Mode,
+        call: &mut CallState,
+    ) -> Result<(reqwest::RequestBuilder, Sent), AtlasError> {
+        if let Mode::TokenBasic = mode {
+            let Auth::ServiceAccount {
+                client_id,
+                client_secret,
+                ..
+            } = &self.auth
+            else {
+                unreachable!("token requests only exist for service accounts")
+            };
+            request = request
+                .basic_auth(client_id, Some(client_secret))
+                .header(ACCEPT, "application/json")
+                .form(&[("grant_type", "client_credentials")]);
+            return Ok((request, Sent::Basic));
+        }
+        request = request.header(ACCEPT, MEDIA_TYPE);
+        if let Some(body) = body {
+            request = request.header(CONTENT_TYPE, MEDIA_TYPE).body(body.clone());
+        }
+        let (header, sent) = self
+            .authorization(method, path_and_query, call.own_challenge.as_mut())
+            .await?;
+        if let Some(header) = header {
+            request = request.header(AUTHORIZATION, header);
+        }
+        Ok((request, sent))
+    }
+
+    /// After a 401: true when the request is worth sending again with a
+    /// fresh challenge or token.
+    async fn answer_challenge(
+        &self,
+        sent: Sent,
+        headers: &HeaderMap,
+        call: &mut CallState,
+    ) -> bool {
+        match sent {
+            // Not yet authenticated, or authenticated with the shared
+            // challenge (whose nonce may have expired or been raced by a
+            // concurrent request): answer the fresh challenge.
+            Sent::Nothing | Sent::SharedDigest => {
+                call.own_challenge = digest_challenge(headers);
+                call.own_challenge.is_some()
+            }
+            // Our own fresh challenge was refused: the keys are wrong,
+            // unless the nonce went stale in between.
+            Sent::OwnDigest => match digest_challenge(headers) {
+                Some(prompt) if prompt.stale && call.retries < self.options.max_retries => {
+                    call.retries += 1;
+                    call.own_challenge = Some(prompt);
+                    true
+                }
+                _ => false,
+            },
+            Sent::Bearer if !call.token_refreshed => {
+                call.token_refreshed = true;
+                self.drop_token().await;
+                true
+            }
+            Sent::Bearer | Sent::Basic => false,
+        }
+    }
+
+    /// After a 429 or a 5xx: pauses as Atlas asks (a 429 pauses the whole
+    /// client, also when this request is out of retries, for whoever tries
+    /// again); true when the request is to be sent again.
+    async fn throttled(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        call: &mut CallState,
+    ) -> bool {
+        let limited = status == StatusCode::TOO_MANY_REQUESTS;
+        if !limited && !status.is_server_error() {
+            return false;
+        }
+        let backoff = call.next_delay(&self.options);
+        let delay = retry_after(headers).map_or(backoff, |ra| ra.max(backoff));
+        if limited {
+            self.pause_for(delay);
+        }
+        if call.retries >= self.options.max_retries {
+            return false;
+        }
+        call.retries += 1;
+        if !limited {
+            crate::wait::idle(delay).await;
+        }
+        true
     }
 
     /// Waits for the shared pause (set by a `429`) and for the request budget.
@@ -511,6 +515,62 @@ fn describe_transport_error(e: reqwest::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
+}
+
+/// What one call keeps between its attempts.
+struct CallState {
+    retries: u32,
+    delays: backon::ExponentialBackoff,
+    /// A digest challenge received during this call. It is used by this
+    /// call alone (so no concurrent request can race its nonce count) and
+    /// handed to the shared slot once it has worked.
+    own_challenge: Option<WwwAuthenticateHeader>,
+    token_refreshed: bool,
+}
+
+impl CallState {
+    fn new(options: &ClientOptions) -> Self {
+        CallState {
+            retries: 0,
+            delays: ExponentialBuilder::default()
+                .with_min_delay(options.min_retry_delay)
+                .with_max_delay(options.max_retry_delay)
+                .with_factor(2.0)
+                .with_jitter()
+                .without_max_times()
+                .build(),
+            own_challenge: None,
+            token_refreshed: false,
+        }
+    }
+
+    /// The next backoff delay, with jitter.
+    fn next_delay(&mut self, options: &ClientOptions) -> Duration {
+        self.delays.next().unwrap_or(options.max_retry_delay)
+    }
+}
+
+/// Sends the request and reads the whole answer.
+async fn answer(
+    request: reqwest::RequestBuilder,
+) -> Result<(StatusCode, HeaderMap, Vec<u8>), reqwest::Error> {
+    let response = request.send().await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?;
+    Ok((status, headers, body.to_vec()))
+}
+
+/// The error for credentials Atlas refused, with Atlas's own words.
+fn unauthorized(body: &[u8], method: &Method, path: String) -> AtlasError {
+    let detail = ErrorEnvelope::parse(body)
+        .and_then(|e| e.message())
+        .unwrap_or_else(|| "You are not authorized for this resource.".to_owned());
+    AtlasError::Unauthorized {
+        detail,
+        method: method.to_string(),
+        path,
+    }
 }
 
 #[cfg(test)]

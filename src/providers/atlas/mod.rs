@@ -13,6 +13,7 @@
 
 mod cloud;
 mod connections;
+mod context;
 mod dedicated;
 mod error;
 pub mod expand;
@@ -38,8 +39,8 @@ pub use types::{
     ServerlessInstance,
 };
 
-pub use cloud::{AtlasCloud, atlas_region};
 pub use connections::{Connection, connections};
+pub use context::{AtlasCloud, atlas_region};
 
 use http::{Reply, Transport};
 

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::cloud::AtlasCloud;
+use super::context::AtlasCloud;
 use super::marker::{marked_comment, marker, strip_marker};
 use super::{ServerlessEndpoint, ServerlessTarget};
 use crate::model::{Address, Attrs, Kind};
@@ -120,7 +120,7 @@ impl ResourceRules for EndpointRules {
         matches!(attribute, "project_id" | "instance")
     }
     fn remote_state(&self, live: &Attrs) -> RemoteState {
-        super::cloud::remote_state(live, "RESERVATION_REQUESTED")
+        super::context::remote_state(ENDPOINT, live, "RESERVATION_REQUESTED")
     }
     fn forced_by(&self, me: &Change, changes: &[Change]) -> Option<String> {
         changes

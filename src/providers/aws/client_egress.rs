@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::SecurityGroupInfo;
-use super::cloud::{AwsCloud, rule_description};
+use super::context::{AwsCloud, rule_description};
 use super::security_group::source_string;
 use crate::model::{Attrs, Kind};
 use crate::plan::{IdFormat, ResourceRules};

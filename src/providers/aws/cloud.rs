@@ -1,33 +1,22 @@
-//! [`AwsCloud`]: the [`Cloud`] of the AWS kinds. EC2 clients are made per
-//! region on first use; a refresh reads each region once (VPC endpoints and
+//! The [`Cloud`] of the AWS kinds, on [`AwsCloud`]: a refresh reads each region once (VPC endpoints and
 //! security groups at once, then the endpoints' network interfaces), and
 //! each create, update and delete goes to its kind's module.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, try_join_all};
-use tokio::sync::Mutex;
 
 use super::client_egress::{self, egress_live};
+use super::context::AwsCloud;
 use super::security_group::{self, group_attrs};
 use super::vpc_endpoint::{self, vpce_attrs, vpce_gone};
-use super::{AwsError, Ec2, SecurityGroupInfo, TAG_ADDRESS, TAG_STACK, VpcEndpointInfo};
+use super::{SecurityGroupInfo, VpcEndpointInfo};
 use crate::model::{Address, Attrs, DesiredResource};
 use crate::plan::{Live, LiveView, ResourceRules};
 use crate::providers::typed::recorded;
 use crate::providers::{Cloud, Op, ProviderError, RecordCreated, Start};
 use crate::state::StateFile;
-use crate::wait::WaitPolicy;
-
-impl From<AwsError> for ProviderError {
-    fn from(e: AwsError) -> Self {
-        match e {
-            AwsError::Failed { .. } => ProviderError::Terminal(Box::new(e)),
-            _ => ProviderError::Cloud(Box::new(e)),
-        }
-    }
-}
 
 /// One region's VPC endpoints, security groups and interface IPs by id.
 struct RegionRead {
@@ -36,60 +25,7 @@ struct RegionRead {
     ips: BTreeMap<String, String>,
 }
 
-/// Tags on every AWS resource privlink creates.
-pub fn aws_tags(stack: &str, address: &Address, name: &str) -> Vec<(String, String)> {
-    vec![
-        ("Name".into(), name.to_owned()),
-        (TAG_STACK.into(), stack.to_owned()),
-        (TAG_ADDRESS.into(), address.to_string()),
-    ]
-}
-
-/// The description of every rule privlink adds.
-pub fn rule_description(stack: &str, address: &Address) -> String {
-    format!("privlink {stack} {address}")
-}
-
-/// True when the tags name `stack`.
-pub fn stack_matches(tags: &BTreeMap<String, String>, stack: &str) -> bool {
-    tags.get(TAG_STACK).map(String::as_str) == Some(stack)
-}
-
-/// The region in a resource's attributes.
-pub fn region_of(op: &Op, a: &Attrs) -> Result<String, ProviderError> {
-    #[derive(serde::Deserialize)]
-    struct Region {
-        region: String,
-    }
-    Ok(crate::providers::typed::from_attrs::<Region>(op.kind, a)?.region)
-}
-
-/// The AWS side of every endpoint.
-pub struct AwsCloud {
-    ec2: Mutex<HashMap<String, Ec2>>,
-    pub(super) policy: WaitPolicy,
-}
-
 impl AwsCloud {
-    /// The AWS side, waiting with `policy`.
-    pub fn new(policy: WaitPolicy) -> Self {
-        AwsCloud {
-            ec2: Mutex::new(HashMap::new()),
-            policy,
-        }
-    }
-
-    /// The EC2 client of a region.
-    pub async fn ec2(&self, region: &str) -> Ec2 {
-        let mut map = self.ec2.lock().await;
-        if let Some(c) = map.get(region) {
-            return c.clone();
-        }
-        let c = Ec2::from_env(region).await;
-        map.insert(region.to_owned(), c.clone());
-        c
-    }
-
     /// What one region holds of `addrs`: their VPC endpoints, their
     /// security groups (owned and client) and the private IP of each
     /// endpoint network interface. Endpoints and groups are read at once.

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{client_egress, security_group, vpc_endpoint};
 use crate::config::{Config, Endpoint, Source};
 use crate::model::{Address, Attrs, reference};
-use crate::providers::expand::{Downstream, Resources, Site, Upstream, add};
+use crate::providers::parts::{Downstream, Resources, Site, Upstream, add};
 use crate::providers::typed::sorted;
 
 fn obj(v: serde_json::Value) -> Attrs {

@@ -19,6 +19,7 @@
 
 mod client_egress;
 mod cloud;
+mod context;
 mod error;
 pub mod expand;
 mod retry;
@@ -38,7 +39,7 @@ use aws_sdk_ec2::types::{
 };
 use futures_util::future::try_join_all;
 
-pub use cloud::AwsCloud;
+pub use context::AwsCloud;
 pub use error::{AwsError, ErrorKind, classify};
 
 /// Tag key carrying the stack name on every AWS resource privlink creates.

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::cloud::{AwsCloud, aws_tags, rule_description, stack_matches};
+use super::context::{AwsCloud, aws_tags, rule_description, stack_matches};
 use super::{Ec2, SecurityGroupInfo, Source};
 use crate::model::{Attrs, Kind};
 use crate::plan::{IdFormat, ResourceRules};
@@ -169,7 +169,7 @@ impl AwsCloud {
         id: &str,
         a: &Attrs,
     ) -> Result<(), ProviderError> {
-        let ec2 = self.ec2(&super::cloud::region_of(op, a)?).await;
+        let ec2 = self.ec2(&super::context::region_of(op, a)?).await;
         ec2.delete_security_group(id, op.address.as_str(), self.policy, op.progress.as_ref())
             .await?;
         Ok(())
@@ -181,7 +181,7 @@ impl AwsCloud {
         op: &Op,
         d: &Attrs,
     ) -> Result<Option<String>, ProviderError> {
-        let ec2 = self.ec2(&super::cloud::region_of(op, d)?).await;
+        let ec2 = self.ec2(&super::context::region_of(op, d)?).await;
         let found = ec2
             .find_security_groups_by_tag(super::TAG_ADDRESS, op.address.as_str())
             .await?;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::cloud::{AwsCloud, aws_tags, region_of, stack_matches};
+use super::context::{AwsCloud, aws_tags, region_of, stack_matches};
 use super::{CreateVpcEndpoint, Ec2, VpcEndpointInfo, VpceTarget};
 use crate::model::{Address, Attrs, Kind};
 use crate::plan::{IdFormat, ResourceRules};
