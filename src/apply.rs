@@ -4,7 +4,7 @@
 //! of `parallelism` call slots ([`crate::wait::CallSlots`]) is free. A step
 //! gives its slot back while it sleeps between polls, so `parallelism` bounds
 //! the steps talking to the clouds, not the ones waiting on them: K endpoints
-//! wait for Atlas side by side whatever K is. A failure skips the failed node's
+//! wait for the clouds side by side whatever K is. A failure skips the failed node's
 //! dependents (reported once, as skipped, not as a second error) while
 //! independent branches run to the end; a step that panics is such a
 //! failure too, and the others go on. One ledger owns the state file:

@@ -3,8 +3,9 @@
 //! Every wait in privlink goes through [`wait_for`]: it polls a closure with
 //! exponential backoff and jitter (from the `backon` crate's schedule),
 //! enforces a timeout, reports progress (which step, which remote state, for
-//! how long) to a [`Progress`] sink, and turns a terminal failure such as
-//! Atlas's `FAILED` or `REJECTED` into an error carrying the remote message.
+//! how long) to a [`Progress`] sink, and turns a cloud's terminal failure
+//! (a `FAILED` or `REJECTED` status, say) into an error carrying the remote
+//! message.
 //!
 //! It also owns the call slots behind `--parallelism`: a step runs holding
 //! one of a fixed number of [`CallSlots`], and every sleep of a wait or of a

@@ -217,7 +217,7 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         .filter(|c| c.action != Action::NoOp)
         .collect();
     if active.is_empty() {
-        out.push_str("No changes. Atlas and AWS match the configuration.\n");
+        out.push_str("No changes. The clouds match the configuration.\n");
         return out;
     }
     let drifted: Vec<&Change> = plan.changes.iter().filter(|c| c.drift.is_some()).collect();

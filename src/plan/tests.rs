@@ -168,7 +168,7 @@ fn applied_state_plans_no_changes() {
     assert!(plan.is_empty(), "{}", render_plan(&plan, Style::plain()));
     assert_eq!(
         render_plan(&plan, Style::plain()),
-        "No changes. Atlas and AWS match the configuration.\n"
+        "No changes. The clouds match the configuration.\n"
     );
 }
 

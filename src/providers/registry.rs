@@ -29,7 +29,10 @@ pub const CLOUDS: &[Entry] = &[
 
 /// The rules of every kind of every cloud.
 pub fn kinds() -> Vec<&'static dyn ResourceRules> {
-    CLOUDS.iter().flat_map(|c| c.kinds.iter().copied()).collect()
+    CLOUDS
+        .iter()
+        .flat_map(|c| c.kinds.iter().copied())
+        .collect()
 }
 
 /// The catalog of every kind of every cloud.

@@ -136,7 +136,11 @@ impl World {
     /// The `privlink ARGS` command, in the scratch directory, with this
     /// world's endpoints and API-key credentials in its environment.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_privlink"));
+        // PRIVLINK_BIN runs another build of the binary (a copy kept apart
+        // from a target directory that other builds write to).
+        let bin = std::env::var_os("PRIVLINK_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_privlink").into());
+        let mut cmd = Command::new(bin);
         cmd.args(args)
             .current_dir(self.dir.path())
             .env_remove("MONGODB_ATLAS_CLIENT_ID")
