@@ -78,8 +78,25 @@ pub struct Endpoint {
     pub name: String,
     /// The Atlas side.
     pub atlas: EndpointAtlas,
-    /// The AWS side.
-    pub aws: EndpointAws,
+    /// The network side: the cloud the client endpoint lives in.
+    pub network: Network,
+}
+
+impl Endpoint {
+    /// The AWS side, when the endpoint's network is on AWS.
+    pub fn aws(&self) -> Option<&EndpointAws> {
+        match &self.network {
+            Network::Aws(aws) => Some(aws),
+        }
+    }
+}
+
+/// An endpoint's network side: one variant per cloud, each read from its
+/// own block of the endpoint (`aws:`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Network {
+    /// The endpoint's `aws` block.
+    Aws(EndpointAws),
 }
 
 /// An endpoint's `atlas`.
@@ -489,13 +506,13 @@ fn resolve(raw: de::RawConfig, path: &Path) -> Result<Config, ConfigError> {
             let endpoint = Endpoint {
                 name: name.clone(),
                 atlas: e.atlas,
-                aws: EndpointAws {
+                network: Network::Aws(EndpointAws {
                     region: e.aws.region.unwrap_or_else(|| raw.aws.region.clone()),
                     vpc_id: e.aws.vpc_id,
                     subnet_ids: e.aws.subnet_ids,
                     security_group: SecurityGroupSpec { allow_from },
                     client_security_groups: e.aws.client_security_groups,
-                },
+                }),
             };
             (name, endpoint)
         })

@@ -92,7 +92,7 @@ fn example_parses_every_field() {
         }
     );
     assert_eq!(
-        orders.aws,
+        *orders.aws().unwrap(),
         EndpointAws {
             region: "us-west-2".into(),
             vpc_id: "vpc-0a1b2c3d4e5f60718".into(),
@@ -116,11 +116,14 @@ fn example_parses_every_field() {
     assert_eq!(billing.name, "billing");
     assert_eq!(billing.atlas.flow, AtlasFlow::Dedicated);
     assert_eq!(billing.atlas.comment, None);
-    assert_eq!(billing.aws.region, "us-east-1");
-    assert_eq!(billing.aws.vpc_id, "vpc-0a1b2c3d");
-    assert_eq!(billing.aws.subnet_ids, vec!["subnet-0a1b2c3d".to_string()]);
+    assert_eq!(billing.aws().unwrap().region, "us-east-1");
+    assert_eq!(billing.aws().unwrap().vpc_id, "vpc-0a1b2c3d");
     assert_eq!(
-        billing.aws.security_group.allow_from,
+        billing.aws().unwrap().subnet_ids,
+        vec!["subnet-0a1b2c3d".to_string()]
+    );
+    assert_eq!(
+        billing.aws().unwrap().security_group.allow_from,
         vec![
             Source::Group("sg-0a1b2c3d".into()),
             Source::Group("sg-1a1b2c3d".into())
@@ -145,8 +148,8 @@ fn optional_parts_and_explicit_stack() {
     let config = load_test(&text).unwrap();
     assert_eq!(config.stack, "payments-1");
     let p = &config.endpoints["p"];
-    assert!(p.aws.client_security_groups.is_empty());
-    assert!(p.aws.security_group.allow_from.is_empty());
+    assert!(p.aws().unwrap().client_security_groups.is_empty());
+    assert!(p.aws().unwrap().security_group.allow_from.is_empty());
 
     // An explicitly empty `allow_from` is kept, not defaulted.
     let text = text.replace(
@@ -156,7 +159,8 @@ fn optional_parts_and_explicit_stack() {
     let config = load_test(&text).unwrap();
     assert!(
         config.endpoints["p"]
-            .aws
+            .aws()
+            .unwrap()
             .security_group
             .allow_from
             .is_empty()
@@ -191,10 +195,13 @@ fn env_vars_expand_inside_scalars() {
         );
     let config = load_test(&text).unwrap();
     assert_eq!(
-        config.endpoints["orders"].aws.vpc_id,
+        config.endpoints["orders"].aws().unwrap().vpc_id,
         "vpc-0a1b2c3d4e5f60718"
     );
-    assert_eq!(config.endpoints["billing"].aws.vpc_id, "vpc-0a1b2c3d");
+    assert_eq!(
+        config.endpoints["billing"].aws().unwrap().vpc_id,
+        "vpc-0a1b2c3d"
+    );
     assert_eq!(
         config.endpoints["orders"].atlas.comment.as_deref(),
         Some("cost ${not_a_var} $5 0a1b2c3d")

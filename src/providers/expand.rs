@@ -8,7 +8,7 @@
 
 use super::parts::Resources;
 use super::{atlas, aws};
-use crate::config::{Config, Endpoint};
+use crate::config::{Config, Endpoint, Network};
 use crate::model::{Address, DesiredResource};
 
 /// Every resource the configuration wants, in a stable order.
@@ -22,8 +22,13 @@ pub fn expand(config: &Config) -> Vec<DesiredResource> {
 
 fn expand_endpoint(config: &Config, ep: &Endpoint, out: &mut Resources) {
     let link = Address::endpoint(&ep.name, "link");
-    let site = aws::expand::site(ep);
-    let upstream = atlas::expand::upstream(config, ep, &site, out);
-    let downstream = aws::expand::network(config, ep, &upstream, &link, out);
+    // The network side, by the endpoint's network block: one arm per cloud.
+    let (upstream, downstream) = match &ep.network {
+        Network::Aws(n) => {
+            let up = atlas::expand::upstream(config, ep, &aws::expand::site(n), out);
+            let down = aws::expand::network(config, ep, n, &up, &link, out);
+            (up, down)
+        }
+    };
     atlas::expand::link(config, ep, &upstream, &downstream, out);
 }

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{client_egress, security_group, vpc_endpoint};
-use crate::config::{Config, Endpoint, Source};
+use crate::config::{Config, Endpoint, EndpointAws, Source};
 use crate::model::{Address, Attrs, reference};
 use crate::providers::parts::{Downstream, Resources, Site, Upstream, add};
 use crate::providers::typed::sorted;
@@ -23,10 +23,10 @@ fn source_string(s: &Source) -> String {
 }
 
 /// Where the endpoint's network side is.
-pub fn site(ep: &Endpoint) -> Site {
+pub fn site(aws: &EndpointAws) -> Site {
     Site {
         provider: "AWS",
-        region: ep.aws.region.clone(),
+        region: aws.region.clone(),
     }
 }
 
@@ -35,31 +35,32 @@ pub fn site(ep: &Endpoint) -> Site {
 pub fn network(
     config: &Config,
     ep: &Endpoint,
+    aws: &EndpointAws,
     up: &Upstream,
     link: &Address,
     out: &mut Resources,
 ) -> Downstream {
-    let (name, region) = (ep.name.as_str(), ep.aws.region.as_str());
+    let (name, region) = (ep.name.as_str(), aws.region.as_str());
     let sg = Address::endpoint(name, "security_group");
     let vpce = Address::endpoint(name, "vpc_endpoint");
     let group = json!({
         "region": region,
-        "vpc_id": ep.aws.vpc_id,
+        "vpc_id": aws.vpc_id,
         "name": format!("privlink-{}-{}", config.stack, name),
         "description": format!("privlink {}: interface endpoint {}", config.stack, name),
-        "ingress": sorted(ep.aws.security_group.allow_from.iter().map(source_string).collect()),
+        "ingress": sorted(aws.security_group.allow_from.iter().map(source_string).collect()),
     });
     add(out, sg.clone(), security_group::KIND, obj(group), vec![]);
     let endpoint = json!({
         "region": region,
-        "vpc_id": ep.aws.vpc_id,
+        "vpc_id": aws.vpc_id,
         "service_name": up.service_name,
-        "subnet_ids": sorted(ep.aws.subnet_ids.clone()),
+        "subnet_ids": sorted(aws.subnet_ids.clone()),
         "security_group_ids": [reference(&sg, "id")],
     });
     let deps = vec![up.address.clone(), sg.clone()];
     add(out, vpce.clone(), vpc_endpoint::KIND, obj(endpoint), deps);
-    for group in sorted(ep.aws.client_security_groups.clone()) {
+    for group in sorted(aws.client_security_groups.clone()) {
         let a = Address::client_egress(name, &group);
         let egress = json!({
             "region": region,
