@@ -79,6 +79,7 @@ pub struct Endpoint {
     /// The Atlas side.
     pub atlas: EndpointAtlas,
     /// The network side: the cloud the client endpoint lives in.
+    #[serde(flatten)]
     pub network: Network,
 }
 
@@ -94,6 +95,7 @@ impl Endpoint {
 /// An endpoint's network side: one variant per cloud, each read from its
 /// own block of the endpoint (`aws:`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Network {
     /// The endpoint's `aws` block.
     Aws(EndpointAws),
