@@ -40,10 +40,15 @@ use crate::wait::{CallSlot, CallSlots};
 
 /// Receives the executor's events; implemented by the output module.
 pub trait Events: crate::wait::Progress {
+    /// A step on `address` started; `what` names it (e.g. "creating").
     fn started(&self, address: &Address, what: &str);
+    /// A step succeeded after `took`; `id` is the remote id it produced, if any.
     fn finished(&self, address: &Address, what: &str, id: Option<&str>, took: Duration);
+    /// A step failed with the one-line message `error`.
     fn failed(&self, address: &Address, what: &str, error: &str);
+    /// A step will not run because the step on `because` failed.
     fn skipped(&self, address: &Address, because: &Address);
+    /// An interrupt arrived: no new step starts, `running` steps are let finish.
     fn interrupted(&self, running: usize);
 }
 
@@ -63,13 +68,18 @@ impl Default for ApplyOptions {
 /// What happened.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ApplyOutcome {
+    /// Resources whose change completed (their apply step, or their deletion).
     pub applied: Vec<Address>,
+    /// Failed steps with their error message.
     pub failed: Vec<(Address, String)>,
+    /// Resources not touched because a step they depend on failed (sorted).
     pub skipped: Vec<Address>,
+    /// True when an interrupt stopped the apply before every step ran.
     pub interrupted: bool,
 }
 
 impl ApplyOutcome {
+    /// True when nothing failed, was skipped or was interrupted.
     pub fn is_success(&self) -> bool {
         self.failed.is_empty() && self.skipped.is_empty() && !self.interrupted
     }
@@ -78,17 +88,24 @@ impl ApplyOutcome {
 /// Errors that stop the executor itself.
 #[derive(Debug, Error)]
 pub enum ApplyError {
+    /// The plan's changes do not form a valid action graph.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// Reading or writing the state failed.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A saved plan no longer matches the state it was made against.
     #[error(
         "the saved plan was made against state serial {plan_serial} (lineage {plan_lineage}), but the state is now at serial {state_serial} (lineage {state_lineage}); make a new plan"
     )]
     StalePlan {
+        /// The state serial recorded in the plan.
         plan_serial: u64,
+        /// The state lineage recorded in the plan.
         plan_lineage: String,
+        /// The current state's serial.
         state_serial: u64,
+        /// The current state's lineage.
         state_lineage: String,
     },
 }
@@ -101,12 +118,15 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// A ledger writing `state` through `store` (which holds its lock).
     pub fn new(store: StateStore, state: StateFile) -> Self {
         Ledger { store, state }
     }
+    /// The state as last recorded.
     pub fn state(&self) -> &StateFile {
         &self.state
     }
+    /// The store and the state, once the apply is over.
     pub fn into_parts(self) -> (StateStore, StateFile) {
         (self.store, self.state)
     }
@@ -157,7 +177,10 @@ pub fn check_fresh(plan: &Plan, state: &StateFile) -> Result<(), ApplyError> {
 pub enum StepError {
     /// A desired attribute refers to a resource that is not ready in state.
     #[error("attribute {attribute} refers to a resource that is not ready in state")]
-    Unresolved { attribute: String },
+    Unresolved {
+        /// The name of the desired attribute that could not be resolved.
+        attribute: String,
+    },
     /// An update of a resource the state does not hold.
     #[error("{0} is not in state")]
     NotInState(Address),

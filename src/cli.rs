@@ -68,6 +68,7 @@ pub struct RunArgs {
 pub enum Command {
     /// Show what apply would change, reading live Atlas and AWS.
     Plan {
+        /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
         /// Save the plan to this file, for `privlink apply FILE`.
@@ -87,25 +88,31 @@ pub enum Command {
     Apply {
         /// A plan saved by `privlink plan --out FILE`.
         plan_file: Option<PathBuf>,
+        /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
+        /// Confirmation, parallelism and wait timeout.
         #[command(flatten)]
         run: RunArgs,
     },
     /// Delete everything in state, in dependency order.
     Destroy {
+        /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
+        /// Confirmation, parallelism and wait timeout.
         #[command(flatten)]
         run: RunArgs,
     },
     /// Check the file without calling any API.
     Validate {
+        /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
     },
     /// Show the state file.
     Show {
+        /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
         /// Print the raw state as JSON.
@@ -114,6 +121,7 @@ pub enum Command {
     },
     /// Show the private-endpoint connection strings Atlas has for the file's deployments.
     Output {
+        /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
         /// Print them as JSON.
@@ -131,6 +139,7 @@ pub enum Command {
         address: String,
         /// The remote id.
         id: String,
+        /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
     },
@@ -138,6 +147,7 @@ pub enum Command {
     ForceUnlock {
         /// The lock id, as printed by the run that found the state locked.
         lock_id: String,
+        /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
     },

@@ -33,7 +33,9 @@ pub enum Phase {
 pub struct Node {
     /// Index into `Plan::changes`.
     pub change: usize,
+    /// The address of the resource the change is about.
     pub address: Address,
+    /// Whether this step deletes the old object or applies the desired one.
     pub phase: Phase,
 }
 
@@ -49,6 +51,7 @@ impl std::fmt::Display for Node {
 /// Errors building the graph.
 #[derive(Debug, Error)]
 pub enum GraphError {
+    /// The dependencies loop back on themselves; holds one resource in the loop.
     #[error("dependency cycle involving {0}")]
     Cycle(Address),
 }
@@ -56,6 +59,7 @@ pub enum GraphError {
 /// The DAG: an edge `a -> b` means `a` must finish before `b` starts.
 #[derive(Debug)]
 pub struct ActionGraph {
+    /// The steps and their ordering edges.
     pub graph: DiGraph<Node, ()>,
     /// Per node (by index): its kind's weight (see
     /// [`ResourceRules::weight`](crate::plan::ResourceRules::weight)) plus the

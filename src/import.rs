@@ -25,23 +25,45 @@ use crate::state::{ResourceState, StateFile, Status};
 /// Why an import was refused.
 #[derive(Debug, Error)]
 pub enum ImportError {
+    /// The configuration declares no resource at the address.
     #[error("{address} is not an address of this configuration; it has: {known}")]
-    UnknownAddress { address: String, known: String },
+    UnknownAddress {
+        /// The address asked for.
+        address: String,
+        /// The configuration's addresses, comma-separated.
+        known: String,
+    },
+    /// The state already holds a resource at the address.
     #[error("{address} is already in the state (id {id}); nothing to import")]
-    AlreadyManaged { address: String, id: String },
+    AlreadyManaged {
+        /// The address asked for.
+        address: String,
+        /// The id the state records for it (empty when it has none).
+        id: String,
+    },
+    /// The id does not have the form the kind's ids have.
     #[error("{id} does not look like the id of a {kind} (expected {expected})")]
     BadId {
+        /// The id given.
         id: String,
+        /// The kind of the resource at the address.
         kind: Kind,
+        /// What an id of that kind looks like, e.g. "a vpce-… id".
         expected: &'static str,
     },
+    /// The owning cloud has no such object.
     #[error("no {kind} with id {id} was found in {cloud} for {address}")]
     NotFound {
+        /// The address asked for.
         address: String,
+        /// The kind of the resource at the address.
         kind: Kind,
+        /// The id given.
         id: String,
+        /// The cloud that was asked ("Atlas" or "AWS").
         cloud: &'static str,
     },
+    /// Reading the object from its cloud failed.
     #[error(transparent)]
     Provider(#[from] ProviderError),
 }

@@ -103,7 +103,9 @@ pub const REF_KEY: &str = "$ref";
 /// A reference to another resource's attribute; resolved at apply time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
+    /// The resource referred to.
     pub address: Address,
+    /// The name of its attribute whose value is wanted.
     pub attribute: String,
 }
 
@@ -153,7 +155,9 @@ pub fn visit_refs(v: &Value, f: &mut impl FnMut(Reference)) {
 /// One resource as the configuration wants it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DesiredResource {
+    /// The resource's address, e.g. `endpoint_services.aws.us-east-1`.
     pub address: Address,
+    /// The resource's kind.
     pub kind: Kind,
     /// Desired attributes; values may be references (see [`Reference`]).
     pub attrs: Attrs,

@@ -229,23 +229,33 @@ pub enum WaitError<E: std::error::Error + 'static> {
     /// The remote side reported a terminal failure.
     #[error("{address}: {step} failed: {message}")]
     Failed {
+        /// The address of the resource waited on.
         address: String,
+        /// The step waited on, e.g. "waiting for RESERVED".
         step: String,
+        /// The remote side's message, or a description of the failed state.
         message: String,
     },
     /// The timeout ran out; `last_state` is what was seen last.
     #[error("{address}: {step} timed out after {}s (last state: {last_state})", .waited.as_secs())]
     TimedOut {
+        /// The address of the resource waited on.
         address: String,
+        /// The step waited on, e.g. "waiting for RESERVED".
         step: String,
+        /// The last remote state seen.
         last_state: String,
+        /// How long the wait lasted.
         waited: Duration,
     },
     /// A poll itself failed (after the caller's own retries).
     #[error("{address}: {step}: {source}")]
     Poll {
+        /// The address of the resource waited on.
         address: String,
+        /// The step waited on, e.g. "waiting for RESERVED".
         step: String,
+        /// The poll's own error.
         #[source]
         source: E,
     },

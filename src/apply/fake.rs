@@ -110,20 +110,29 @@ pub enum Ending {
     Succeed,
     /// It returns [`fake_error`] of `message` at `stage`.
     Fail {
+        /// Where it fails: in the call or in the wait.
         stage: Stage,
+        /// True for a terminal failure (the remote object is unusable).
         terminal: bool,
+        /// The error message.
         message: String,
     },
     /// It panics at `stage`.
-    Panic { stage: Stage },
+    Panic {
+        /// Where it panics: in the call or in the wait.
+        stage: Stage,
+    },
 }
 
 /// What one operation does: its call holds a call slot for `call`, its wait
 /// then lasts `wait` without one, and it ends as `ending` says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Script {
+    /// How long the call holds its call slot.
     pub call: Duration,
+    /// How long the wait after it lasts, without a slot.
     pub wait: Duration,
+    /// How the operation ends.
     pub ending: Ending,
 }
 
@@ -207,10 +216,13 @@ pub enum End {
 /// One provider call as the fake saw it; times are since the fake was made.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
+    /// Which provider method was called.
     pub verb: Verb,
+    /// The resource it was called for.
     pub address: Address,
     /// For a create, how it was asked to start.
     pub begin: Option<Begin>,
+    /// When it began.
     pub began: Duration,
     /// When and how it ended; `None` while it runs.
     pub ended: Option<(Duration, End)>,
@@ -219,7 +231,9 @@ pub struct Call {
 /// An object in the fake's remote side.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Remote {
+    /// The object's remote id.
     pub id: String,
+    /// Its attributes, as a read returns them.
     pub attributes: Attrs,
 }
 

@@ -28,11 +28,15 @@ pub const PLAN_FORMAT: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// Nothing to do: the object matches the configuration.
     NoOp,
+    /// Create an object that does not exist yet.
     Create,
+    /// Change the existing object in place.
     Update,
     /// Delete the old object, then create the new one.
     Replace,
+    /// Delete an object the configuration no longer declares.
     Delete,
 }
 
@@ -54,7 +58,10 @@ impl Action {
 #[serde(tag = "live", rename_all = "snake_case")]
 pub enum Live {
     /// The object exists; its attributes as read back.
-    Present { attributes: Attrs },
+    Present {
+        /// The attributes read from the cloud.
+        attributes: Attrs,
+    },
     /// The object no longer exists.
     Gone,
 }
@@ -62,6 +69,7 @@ pub enum Live {
 /// Everything read from the clouds for one plan.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LiveView {
+    /// What was found for each address read.
     pub resources: BTreeMap<Address, Live>,
     /// Objects that exist remotely, are not in state, and that a create would
     /// collide with: address → (remote id, why). The plan refuses to create them.
@@ -71,8 +79,11 @@ pub struct LiveView {
 /// One planned change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
+    /// The resource the change is about.
     pub address: Address,
+    /// The resource's kind.
     pub kind: Kind,
+    /// What will happen to it.
     pub action: Action,
     /// Why, for display only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -107,21 +118,29 @@ pub struct Change {
 /// A complete plan, as shown and as saved with `plan --out`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
+    /// The plan format version ([`PLAN_FORMAT`]).
     pub format: u32,
+    /// The stack of the state the plan was made against.
     pub stack: String,
     /// Lineage and serial of the state the plan was made against; a saved
     /// plan is refused once the state has moved on.
     pub lineage: String,
+    /// See `lineage`.
     pub serial: u64,
+    /// True for a plan made with `--destroy` (everything in state deleted).
     pub destroy: bool,
+    /// The planned changes, no-ops included.
     pub changes: Vec<Change>,
 }
 
 /// Counts of changes by kind of action.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
+    /// Creates and replacements.
     pub add: usize,
+    /// In-place updates.
     pub change: usize,
+    /// Deletions and replacements.
     pub destroy: usize,
 }
 
@@ -152,14 +171,21 @@ impl Plan {
 /// Why a plan cannot be made.
 #[derive(Debug, Error)]
 pub enum PlanError {
+    /// A create would collide with an object that exists remotely but is
+    /// not in the state.
     #[error(
         "{address} would collide with {what} that already exists (id {id}) but is not in this state; adopt it with: privlink import {address} {id}"
     )]
     Conflict {
+        /// The address the configuration gives the object.
         address: Address,
+        /// The remote id of the existing object.
         id: String,
+        /// What the existing object is, e.g. "the Atlas endpoint service for AWS us-east-1".
         what: String,
     },
+    /// The dependencies loop back on themselves, or the replacement rules
+    /// never settle; holds a resource in the loop or the explanation.
     #[error("dependency cycle between: {0}")]
     Cycle(String),
 }

@@ -18,10 +18,12 @@ const MARK: &str = "<privlink:unknown-value>";
 /// Colours for terminals; `Style::plain()` for files, pipes and `NO_COLOR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {
+    /// True to add ANSI colour codes.
     pub color: bool,
 }
 
 impl Style {
+    /// No colour.
     pub fn plain() -> Self {
         Style { color: false }
     }

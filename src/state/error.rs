@@ -18,6 +18,7 @@ pub enum StateError {
         action: &'static str,
         /// The object concerned (the state, its lock, a temporary file...).
         location: Location,
+        /// The I/O error.
         #[source]
         source: io::Error,
     },
@@ -28,13 +29,16 @@ pub enum StateError {
     Locked {
         /// The state (not its lock).
         location: Location,
+        /// The holder's lock details (id, process, host, operation, start).
         info: Option<Box<LockInfo>>,
     },
 
     /// The state does not parse or fails the format checks.
     #[error("{}", corrupt_message(.location, .reason, .backup.as_ref()))]
     Corrupt {
+        /// The state concerned.
         location: Location,
+        /// What is wrong with it.
         reason: String,
         /// The backup (`<path>.backup` for a file), when it exists and is
         /// itself a valid state.
@@ -46,8 +50,11 @@ pub enum StateError {
         "state file {location} belongs to stack {found:?}, not {expected:?}; pass --state to use another file"
     )]
     StackMismatch {
+        /// The state concerned.
         location: Location,
+        /// The stack this run works on.
         expected: String,
+        /// The stack the state records.
         found: String,
     },
 
@@ -57,10 +64,13 @@ pub enum StateError {
         "refusing to write state {location}: it has {what} {found:?} but the file has {expected:?}"
     )]
     Mismatch {
+        /// The state concerned.
         location: Location,
         /// "lineage" or "stack".
         what: &'static str,
+        /// The value of the state this store opened.
         expected: String,
+        /// The value of the state handed to the write.
         found: String,
     },
 
@@ -68,21 +78,35 @@ pub enum StateError {
     #[error(
         "refusing to write state {location}: {reason}; another run may have written it (was the lock forced?). Run the command again"
     )]
-    Conflict { location: Location, reason: String },
+    Conflict {
+        /// The state concerned.
+        location: Location,
+        /// What changed, e.g. another lineage or serial now stored.
+        reason: String,
+    },
 
     /// The state was opened without a lock, for reading only.
     #[error("state {location} was opened read-only (without a lock) and cannot be written")]
-    ReadOnly { location: Location },
+    ReadOnly {
+        /// The state concerned.
+        location: Location,
+    },
 
     /// `force_unlock` found no lock.
     #[error("state {location} is not locked")]
-    NotLocked { location: Location },
+    NotLocked {
+        /// The state concerned.
+        location: Location,
+    },
 
     /// `force_unlock` was given an id other than the live holder's.
     #[error("{}", id_mismatch_message(.location, .given, .holder.as_deref()))]
     LockIdMismatch {
+        /// The state concerned.
         location: Location,
+        /// The lock id given to `force_unlock`.
         given: String,
+        /// The live holder's lock details, `None` when they could not be read.
         holder: Option<Box<LockInfo>>,
     },
 
@@ -96,7 +120,9 @@ pub enum StateError {
     /// The state could not be encoded as JSON.
     #[error("cannot encode state {location}: {source}")]
     Encode {
+        /// The state concerned.
         location: Location,
+        /// The encoder's error.
         #[source]
         source: serde_json::Error,
     },

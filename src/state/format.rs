@@ -29,6 +29,7 @@ pub struct StateFile {
 /// What privlink knows about one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceState {
+    /// The resource's kind.
     pub kind: Kind,
     /// The remote id, once the create call has returned one.
     pub id: Option<String>,
@@ -38,6 +39,7 @@ pub struct ResourceState {
     pub attributes: Attrs,
     /// Resources this one depended on when it was applied.
     pub dependencies: Vec<Address>,
+    /// How far the resource got.
     pub status: Status,
 }
 

@@ -15,7 +15,10 @@ use super::lock_info::LockInfo;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockMode<'a> {
     /// Take the exclusive lock, recording the command name (e.g. "apply").
-    Exclusive { operation: &'a str },
+    Exclusive {
+        /// The command taking the lock, e.g. "apply".
+        operation: &'a str,
+    },
     /// No lock, for read-only commands; the store refuses to write.
     None,
 }

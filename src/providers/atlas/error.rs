@@ -21,19 +21,25 @@ pub enum AtlasError {
     /// Atlas answered with an error envelope (or an unparseable error body).
     #[error("Atlas {method} {path} failed with HTTP {status}{}: {detail}", code_suffix(.error_code))]
     Api {
+        /// The HTTP status of the answer.
         status: u16,
         /// Atlas's `errorCode`, empty when the body carried none.
         error_code: String,
         /// Atlas's `detail` (or `reason`), flattened to one line.
         detail: String,
+        /// The HTTP method of the request, e.g. `GET`.
         method: String,
+        /// The request path, without the query string.
         path: String,
     },
     /// The credentials were refused after a fresh authentication attempt.
     #[error("Atlas rejected the credentials for {method} {path} (HTTP 401): {detail}")]
     Unauthorized {
+        /// Why, as one line: Atlas's message or the failed authentication step.
         detail: String,
+        /// The HTTP method of the request, e.g. `GET`.
         method: String,
+        /// The request path, without the query string.
         path: String,
     },
     /// A serverless private endpoint operation hit the post-sunset API.
@@ -41,25 +47,36 @@ pub enum AtlasError {
         "Atlas answered {method} {path} with HTTP {status} {error_code}: serverless private endpoints were sunset on {SERVERLESS_SUNSET_DATE}, so use a dedicated cluster with the endpoint-service flow instead by setting `atlas: {{ dedicated_clusters: true }}` in the privlink file."
     )]
     ServerlessSunset {
+        /// The HTTP status of the answer.
         status: u16,
+        /// Atlas's `errorCode`, or `Gone` when the body carried none.
         error_code: String,
+        /// The HTTP method of the request, e.g. `GET`.
         method: String,
+        /// The request path, without the query string.
         path: String,
     },
     /// The request never got an HTTP answer (connection refused, timeout, …),
     /// also after retries.
     #[error("cannot reach Atlas for {method} {path}: {message}")]
     Transport {
+        /// The HTTP method of the request, e.g. `GET`.
         method: String,
+        /// The request path, without the query string.
         path: String,
+        /// What went wrong with the connection, as one line.
         message: String,
     },
     /// A success answer whose body did not have the expected shape.
     #[error("unexpected Atlas response to {method} {path} (HTTP {status}): {message}")]
     Decode {
+        /// The HTTP status of the answer.
         status: u16,
+        /// The HTTP method of the request, e.g. `GET`.
         method: String,
+        /// The request path, without the query string.
         path: String,
+        /// Why the body could not be decoded.
         message: String,
     },
     /// Client construction problem: missing environment variables, bad base URL.
@@ -68,7 +85,9 @@ pub enum AtlasError {
     /// A wait ended because Atlas reported a terminal failure (FAILED, REJECTED, …).
     #[error("{address}: {step} failed: {message}")]
     Failed {
+        /// The address of the resource the wait was for.
         address: String,
+        /// The step waited on, e.g. "waiting for the endpoint link (AVAILABLE)".
         step: String,
         /// Atlas's `errorMessage`, or a description of the unexpected state.
         message: String,
@@ -76,16 +95,23 @@ pub enum AtlasError {
     /// A wait ran out of time.
     #[error("{address}: {step} timed out after {}s (last state: {last_state})", .waited.as_secs())]
     TimedOut {
+        /// The address of the resource the wait was for.
         address: String,
+        /// The step waited on, e.g. "waiting for the endpoint link (AVAILABLE)".
         step: String,
+        /// The last remote state seen.
         last_state: String,
+        /// How long the wait lasted.
         waited: Duration,
     },
     /// A poll inside a wait failed.
     #[error("{address}: {step}: {source}")]
     WaitPoll {
+        /// The address of the resource the wait was for.
         address: String,
+        /// The step waited on, e.g. "waiting for the endpoint link (AVAILABLE)".
         step: String,
+        /// The error of the failed poll.
         #[source]
         source: Box<AtlasError>,
     },
@@ -191,16 +217,20 @@ impl AtlasError {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorEnvelope {
+    /// The human-readable explanation.
     #[serde(default)]
     pub detail: Option<String>,
     /// The HTTP status repeated in the body (an integer in Atlas's envelope;
     /// OAuth error bodies put a string code here instead).
     #[serde(default)]
     pub error: Option<Value>,
+    /// The symbolic error code, e.g. `RESOURCE_NOT_FOUND`.
     #[serde(default)]
     pub error_code: Option<String>,
+    /// The values substituted into `detail`.
     #[serde(default)]
     pub parameters: Option<Value>,
+    /// The HTTP reason phrase, e.g. `Not Found`.
     #[serde(default)]
     pub reason: Option<String>,
     /// OAuth token endpoint errors use `error_description`.

@@ -63,12 +63,16 @@ const V2: &str = "/api/atlas/v2";
 pub enum Credentials {
     /// A programmatic API key pair, used with HTTP Digest.
     Digest {
+        /// The public key, the Digest user name (from `MONGODB_ATLAS_PUBLIC_KEY`).
         public_key: String,
+        /// The private key, the Digest password (from `MONGODB_ATLAS_PRIVATE_KEY`).
         private_key: String,
     },
     /// A service account, exchanged for OAuth bearer tokens.
     ServiceAccount {
+        /// The service account's client id (from `MONGODB_ATLAS_CLIENT_ID`).
         client_id: String,
+        /// The service account's secret (from `MONGODB_ATLAS_CLIENT_SECRET`).
         client_secret: String,
     },
 }
@@ -104,6 +108,7 @@ pub struct ClientOptions {
     /// First backoff delay; doubles (with jitter) up to `max_retry_delay`.
     /// `Retry-After` from Atlas is honoured as a minimum on top of this.
     pub min_retry_delay: Duration,
+    /// The longest backoff delay between two retries.
     pub max_retry_delay: Duration,
 }
 

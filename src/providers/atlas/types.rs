@@ -21,19 +21,23 @@ pub struct ServerlessEndpoint {
     /// Atlas id (`_id` on the wire).
     #[serde(rename = "_id")]
     pub id: String,
+    /// The AWS VPC endpoint id (`vpce-…`) linked to it, once there is one.
     #[serde(default)]
     pub cloud_provider_endpoint_id: Option<String>,
+    /// The free-text comment given when it was created.
     #[serde(default)]
     pub comment: Option<String>,
     /// Null while Atlas is still creating its endpoint service.
     #[serde(default)]
     pub endpoint_service_name: Option<String>,
+    /// Atlas's explanation when the endpoint failed.
     #[serde(default)]
     pub error_message: Option<String>,
     /// `RESERVATION_REQUESTED`, `RESERVED`, `INITIATING`, `AVAILABLE`,
     /// `FAILED`, `DELETING`, or any value Atlas adds later.
     #[serde(default, deserialize_with = "null_default")]
     pub status: String,
+    /// The cloud provider, `AWS` here.
     #[serde(default)]
     pub provider_name: Option<String>,
 }
@@ -42,7 +46,9 @@ pub struct ServerlessEndpoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointService {
+    /// Atlas id of the endpoint service (24 hex).
     pub id: String,
+    /// The cloud provider, `AWS` here.
     #[serde(default)]
     pub cloud_provider: Option<String>,
     /// Atlas-style region name, e.g. `US_EAST_1`.
@@ -57,6 +63,7 @@ pub struct EndpointService {
     /// `INITIATING`, `AVAILABLE`, `WAITING_FOR_USER`, `FAILED`, `DELETING`, …
     #[serde(default, deserialize_with = "null_default")]
     pub status: String,
+    /// Atlas's explanation when the service failed.
     #[serde(default)]
     pub error_message: Option<String>,
 }
@@ -71,8 +78,10 @@ pub struct InterfaceEndpoint {
     /// `PENDING_ACCEPTANCE`, `PENDING`, `AVAILABLE`, `REJECTED`, `DELETING`, …
     #[serde(default, deserialize_with = "null_default")]
     pub connection_status: String,
+    /// Atlas's explanation when the connection failed or was rejected.
     #[serde(default)]
     pub error_message: Option<String>,
+    /// True once the removal of this endpoint from the service was requested.
     #[serde(default, deserialize_with = "null_default")]
     pub delete_requested: bool,
 }
@@ -82,6 +91,7 @@ pub struct InterfaceEndpoint {
 /// (and deserializes) in this flat shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerlessInstance {
+    /// The instance name.
     pub name: String,
     /// Atlas-style region (`providerSettings.regionName`), e.g. `US_EAST_1`.
     pub region_name: String,
@@ -97,6 +107,7 @@ pub struct ServerlessInstance {
 /// deserializes) in this flat shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cluster {
+    /// The cluster name.
     pub name: String,
     /// `IDLE`, `CREATING`, `UPDATING`, …
     pub state_name: Option<String>,
@@ -107,7 +118,9 @@ pub struct Cluster {
 /// One private-endpoint-aware connection string of a dedicated cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrivateConnectionString {
+    /// The `mongodb+srv://` form (`srvConnectionString`).
     pub srv_connection_string: Option<String>,
+    /// The standard `mongodb://` form (`connectionString`).
     pub connection_string: Option<String>,
     /// The `vpce-…` ids this connection string goes through.
     pub endpoint_ids: Vec<String>,

@@ -19,30 +19,42 @@ pub enum AwsError {
     /// EC2 answered with an error code.
     #[error("EC2 {operation} failed: {code}: {message}")]
     Api {
+        /// The EC2 operation, e.g. `CreateVpcEndpoint`.
         operation: &'static str,
+        /// EC2's error code, e.g. `InvalidGroup.NotFound`.
         code: String,
+        /// EC2's message, flattened to one line.
         message: String,
     },
     /// A wait ran out of time; `last_state` is what was seen last.
     #[error("{address}: {step} timed out after {waited_secs}s (last state: {last_state})")]
     Timeout {
+        /// The address of the resource the wait was for.
         address: String,
+        /// The step waited on, e.g. "waiting for the VPC endpoint to be available".
         step: String,
+        /// The last remote state seen.
         last_state: String,
+        /// How long the wait lasted, in whole seconds.
         waited_secs: u64,
     },
     /// A wait ended in a terminal remote state such as `failed` or `rejected`.
     #[error("{address}: {step} failed: {message}")]
     Failed {
+        /// The address of the resource the wait was for.
         address: String,
+        /// The step waited on, e.g. "waiting for the VPC endpoint to be available".
         step: String,
+        /// Why, e.g. the endpoint's terminal state with EC2's own message.
         message: String,
     },
     /// No answer from EC2 (connection, timeout, credentials) or an answer
     /// that could not be used.
     #[error("EC2 {operation} failed: {message}")]
     Other {
+        /// The EC2 operation, e.g. `CreateVpcEndpoint`.
         operation: &'static str,
+        /// What went wrong: the SDK's error chain, or what the answer lacked.
         message: String,
     },
 }

@@ -28,34 +28,50 @@ pub struct Rule {
     pub from_port: Option<i32>,
     /// `None` for all traffic.
     pub to_port: Option<i32>,
+    /// The peer: where traffic comes from (ingress) or goes to (egress).
     pub source: Source,
+    /// The rule's description, if it has one.
     pub description: Option<String>,
 }
 
 /// A security group as EC2 reports it; rules sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityGroupInfo {
+    /// The group id, `sg-…`.
     pub id: String,
+    /// The VPC the group belongs to, `vpc-…`.
     pub vpc_id: String,
+    /// The group name.
     pub name: String,
+    /// The group description.
     pub description: String,
+    /// Inbound rules.
     pub ingress: Vec<Rule>,
+    /// Outbound rules.
     pub egress: Vec<Rule>,
+    /// Tags, by key.
     pub tags: BTreeMap<String, String>,
 }
 
 /// An interface VPC endpoint as EC2 reports it; lists sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VpcEndpointInfo {
+    /// The endpoint id, `vpce-…`.
     pub id: String,
+    /// The VPC the endpoint is in, `vpc-…`.
     pub vpc_id: String,
+    /// The endpoint service it connects to, `com.amazonaws.vpce.…`.
     pub service_name: String,
     /// As EC2 reports it: `pendingAcceptance`, `pending`, `available`,
     /// `deleting`, `deleted`, `rejected`, `failed`, `expired`.
     pub state: String,
+    /// The subnets it has a network interface in, `subnet-…`.
     pub subnet_ids: Vec<String>,
+    /// The security groups on its network interfaces, `sg-…`.
     pub security_group_ids: Vec<String>,
+    /// Its network interfaces, `eni-…`.
     pub network_interface_ids: Vec<String>,
+    /// Tags, by key.
     pub tags: BTreeMap<String, String>,
 }
 
@@ -72,10 +88,15 @@ impl VpcEndpointInfo {
 /// What [`super::Ec2::create_vpc_endpoint`] creates: an interface endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateVpcEndpoint {
+    /// The VPC to create it in, `vpc-…`.
     pub vpc_id: String,
+    /// The endpoint service to connect to (Atlas's endpoint service name).
     pub service_name: String,
+    /// The subnets to put its network interfaces in, `subnet-…`.
     pub subnet_ids: Vec<String>,
+    /// The security groups for its network interfaces, `sg-…`.
     pub security_group_ids: Vec<String>,
+    /// Tags to set at creation, as (key, value) pairs.
     pub tags: Vec<(String, String)>,
     /// Makes retries of the same create idempotent on EC2 (at most 64
     /// ASCII characters). Persist it before the call to resume safely.
