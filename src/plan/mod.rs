@@ -19,7 +19,10 @@ use thiserror::Error;
 use crate::model::{Address, Attrs, DesiredResource, Kind, Reference, visit_refs};
 use crate::state::{StateFile, Status};
 
-pub use rules::{Catalog, IdFormat, RemoteState, ResourceRules};
+pub use rules::{
+    Catalog, IdFormat, KindRules, RemoteState, ResourceRules, always_ready, any_change,
+    never_forced,
+};
 
 /// The format version of saved and JSON plans.
 pub const PLAN_FORMAT: u32 = 1;

@@ -59,6 +59,69 @@ pub trait ResourceRules: Send + Sync {
     fn id_format(&self) -> IdFormat;
 }
 
+/// Rules given as data: what most kinds need, one constant per kind.
+#[derive(Clone, Copy)]
+pub struct KindRules {
+    /// See [`ResourceRules::kind`].
+    pub kind: Kind,
+    /// See [`ResourceRules::legacy_names`].
+    pub legacy_names: &'static [&'static str],
+    /// See [`ResourceRules::cloud`].
+    pub cloud: &'static str,
+    /// See [`ResourceRules::weight`].
+    pub weight: u64,
+    /// See [`ResourceRules::forces_replacement`].
+    pub forces_replacement: fn(&str) -> bool,
+    /// See [`ResourceRules::remote_state`]; [`always_ready`] for most kinds.
+    pub remote_state: fn(&Attrs) -> RemoteState,
+    /// See [`ResourceRules::forced_by`]; [`never_forced`] for most kinds.
+    pub forced_by: fn(&Change, &[Change]) -> Option<String>,
+    /// See [`ResourceRules::id_format`].
+    pub id_format: IdFormat,
+}
+
+/// A kind whose objects have no status of their own to wait for.
+pub fn always_ready(_live: &Attrs) -> RemoteState {
+    RemoteState::Ready
+}
+
+/// A kind no other change forces to be replaced.
+pub fn never_forced(_me: &Change, _changes: &[Change]) -> Option<String> {
+    None
+}
+
+/// A kind that cannot change anything in place.
+pub fn any_change(_attribute: &str) -> bool {
+    true
+}
+
+impl ResourceRules for KindRules {
+    fn kind(&self) -> Kind {
+        self.kind
+    }
+    fn legacy_names(&self) -> &'static [&'static str] {
+        self.legacy_names
+    }
+    fn cloud(&self) -> &'static str {
+        self.cloud
+    }
+    fn weight(&self) -> u64 {
+        self.weight
+    }
+    fn forces_replacement(&self, attribute: &str) -> bool {
+        (self.forces_replacement)(attribute)
+    }
+    fn remote_state(&self, live: &Attrs) -> RemoteState {
+        (self.remote_state)(live)
+    }
+    fn forced_by(&self, me: &Change, changes: &[Change]) -> Option<String> {
+        (self.forced_by)(me, changes)
+    }
+    fn id_format(&self) -> IdFormat {
+        self.id_format
+    }
+}
+
 /// Rules for a kind no provider registered (a state written by a build
 /// with other providers): everything forces replacement.
 struct UnknownKind;

@@ -10,6 +10,7 @@
 //! the resource's kind. The clouds are listed in one place, [`registry`].
 //! [`expand()`] turns the configuration into the resources each cloud wants.
 
+pub mod adopt;
 pub mod atlas;
 pub mod aws;
 pub mod clouds;

@@ -13,6 +13,7 @@ use super::serverless::{self, ENDPOINT, Instance, LINK};
 use super::{EndpointService, ServerlessEndpoint};
 use crate::model::{Address, Attrs, DesiredResource};
 use crate::plan::{Live, LiveView, ResourceRules};
+use crate::providers::adopt::{id_to_delete, starting_id};
 use crate::providers::typed::{from_attrs, recorded};
 use crate::providers::{Cloud, Op, ProviderError, RecordCreated, Start};
 use crate::state::StateFile;
@@ -130,17 +131,7 @@ impl AtlasCloud {
         start: Start<'_>,
         record: RecordCreated<'_>,
     ) -> Result<(String, Attrs), ProviderError> {
-        let existing = match start {
-            Start::Resume(id) => Some(id.to_owned()),
-            Start::Adopt => {
-                let found = self.adopt(op, d).await?;
-                if let Some(id) = &found {
-                    record(id.clone()).await?;
-                }
-                found
-            }
-            Start::Fresh => None,
-        };
+        let existing = starting_id(start, self.adopt(op, d), record).await?;
         let resume = existing.as_deref();
         match op.kind {
             ENDPOINT => self.create_endpoint(op, d, resume, record).await,
@@ -152,17 +143,10 @@ impl AtlasCloud {
     }
 
     async fn delete_any(&self, op: &Op, id: Option<&str>, a: &Attrs) -> Result<(), ProviderError> {
-        let found;
-        let id = match id {
-            Some(id) => id,
-            None => {
-                found = self.adopt(op, a).await?;
-                match &found {
-                    Some(id) => id.as_str(),
-                    None => return Ok(()),
-                }
-            }
+        let Some(id) = id_to_delete(id, self.adopt(op, a)).await? else {
+            return Ok(());
         };
+        let id = id.as_str();
         match op.kind {
             ENDPOINT => self.delete_endpoint(op, id, a).await,
             // Atlas has no unlink: the link goes with the Atlas endpoint, and

@@ -6,10 +6,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::context::{AtlasCloud, atlas_region};
+use super::context::{AtlasCloud, atlas_region, remote_state};
 use super::{EndpointService, InterfaceEndpoint, InterfaceTarget, ServiceTarget};
 use crate::model::{Attrs, Kind};
-use crate::plan::{Action, Change, IdFormat, RemoteState, ResourceRules};
+use crate::plan::{Action, Change, IdFormat, KindRules, RemoteState, any_change, never_forced};
 use crate::providers::typed::{from_attrs, hex24, prefixed_hex, to_attrs};
 use crate::providers::{Op, ProviderError, RecordCreated};
 
@@ -83,59 +83,42 @@ fn interface_attrs(want: &WantInterface, e: &InterfaceEndpoint) -> Attrs {
 }
 
 /// Rules of [`SERVICE`].
-pub struct ServiceRules;
+pub const SERVICE_RULES: KindRules = KindRules {
+    kind: SERVICE,
+    legacy_names: &["endpoint_service"],
+    cloud: "Atlas",
+    weight: 300,
+    forces_replacement: any_change,
+    remote_state: |live| remote_state(SERVICE, live, "INITIATING"),
+    forced_by: last_interface_removed,
+    id_format: IdFormat {
+        expected: "a 24-hex Atlas id",
+        check: hex24,
+    },
+};
 
-impl ResourceRules for ServiceRules {
-    fn kind(&self) -> Kind {
-        SERVICE
-    }
-    fn legacy_names(&self) -> &'static [&'static str] {
-        &["endpoint_service"]
-    }
-    fn cloud(&self) -> &'static str {
-        "Atlas"
-    }
-    fn weight(&self) -> u64 {
-        300
-    }
-    fn forces_replacement(&self, _attribute: &str) -> bool {
-        true
-    }
-    fn remote_state(&self, live: &Attrs) -> RemoteState {
-        super::context::remote_state(SERVICE, live, "INITIATING")
-    }
-    /// Atlas removes an endpoint service together with its last interface
-    /// endpoint: a plan that removes them all replaces the service.
-    fn forced_by(&self, me: &Change, changes: &[Change]) -> Option<String> {
-        let listed: Vec<&str> = me
-            .before
-            .as_ref()
-            .and_then(|b| b.get("interface_endpoints"))
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let removed = changes
-            .iter()
-            .filter(|c| {
-                c.kind == INTERFACE
-                    && matches!(c.action, Action::Replace | Action::Delete)
-                    && c.id.as_deref().is_some_and(|id| listed.contains(&id))
-            })
-            .count();
-        (!listed.is_empty() && removed >= listed.len()).then(|| {
-            "Atlas removes an endpoint service together with its last interface endpoint".into()
+/// Atlas removes an endpoint service together with its last interface
+/// endpoint: a plan that removes them all replaces the service.
+fn last_interface_removed(me: &Change, changes: &[Change]) -> Option<String> {
+    let listed: Vec<&str> = me
+        .before
+        .as_ref()
+        .and_then(|b| b.get("interface_endpoints"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let removed = changes
+        .iter()
+        .filter(|c| {
+            c.kind == INTERFACE
+                && matches!(c.action, Action::Replace | Action::Delete)
+                && c.id.as_deref().is_some_and(|id| listed.contains(&id))
         })
-    }
-    fn id_format(&self) -> IdFormat {
-        IdFormat {
-            expected: "a 24-hex Atlas id",
-            check: hex24,
-        }
-    }
+        .count();
+    (!listed.is_empty() && removed >= listed.len()).then(|| {
+        "Atlas removes an endpoint service together with its last interface endpoint".into()
+    })
 }
-
-/// Rules of [`INTERFACE`].
-pub struct InterfaceRules;
 
 /// The status part of an interface endpoint's attributes.
 #[derive(Debug, Default, Deserialize)]
@@ -146,39 +129,32 @@ struct ConnectionStatus {
     error_message: Option<String>,
 }
 
-impl ResourceRules for InterfaceRules {
-    fn kind(&self) -> Kind {
-        INTERFACE
-    }
-    fn legacy_names(&self) -> &'static [&'static str] {
-        &["interface_endpoint"]
-    }
-    fn cloud(&self) -> &'static str {
-        "Atlas"
-    }
-    fn weight(&self) -> u64 {
-        120
-    }
-    fn forces_replacement(&self, _attribute: &str) -> bool {
-        true
-    }
-    fn remote_state(&self, live: &Attrs) -> RemoteState {
-        let s: ConnectionStatus = from_attrs(INTERFACE, live).unwrap_or_default();
-        match s.connection_status.as_deref() {
-            Some(status @ ("REJECTED" | "FAILED")) => RemoteState::Failed(format!(
-                "Atlas reports it {status}: {}",
-                s.error_message.as_deref().unwrap_or("no errorMessage")
-            )),
-            _ => RemoteState::Ready,
-        }
-    }
-    fn id_format(&self) -> IdFormat {
-        IdFormat {
-            expected: "a vpce-… id",
-            check: |s| prefixed_hex(s, "vpce-"),
-        }
+/// An interface endpoint Atlas REJECTED or FAILED is replaced.
+fn connection_state(live: &Attrs) -> RemoteState {
+    let s: ConnectionStatus = from_attrs(INTERFACE, live).unwrap_or_default();
+    match s.connection_status.as_deref() {
+        Some(status @ ("REJECTED" | "FAILED")) => RemoteState::Failed(format!(
+            "Atlas reports it {status}: {}",
+            s.error_message.as_deref().unwrap_or("no errorMessage")
+        )),
+        _ => RemoteState::Ready,
     }
 }
+
+/// Rules of [`INTERFACE`].
+pub const INTERFACE_RULES: KindRules = KindRules {
+    kind: INTERFACE,
+    legacy_names: &["interface_endpoint"],
+    cloud: "Atlas",
+    weight: 120,
+    forces_replacement: any_change,
+    remote_state: connection_state,
+    forced_by: never_forced,
+    id_format: IdFormat {
+        expected: "a vpce-… id",
+        check: |s| prefixed_hex(s, "vpce-"),
+    },
+};
 
 /// What a project's service list says of an interface endpoint in state:
 /// present (with its recorded attributes) when its service lists it.

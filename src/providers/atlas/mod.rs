@@ -46,10 +46,10 @@ use http::{Reply, Transport};
 
 /// The rules of every Atlas kind.
 pub const KINDS: &[&dyn crate::plan::ResourceRules] = &[
-    &serverless::EndpointRules,
-    &serverless::LinkRules,
-    &dedicated::ServiceRules,
-    &dedicated::InterfaceRules,
+    &serverless::ENDPOINT_RULES,
+    &serverless::LINK_RULES,
+    &dedicated::SERVICE_RULES,
+    &dedicated::INTERFACE_RULES,
 ];
 use shared_read::SharedRead;
 

@@ -5,11 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::context::AtlasCloud;
+use super::context::{AtlasCloud, remote_state};
 use super::marker::{marked_comment, marker, strip_marker};
 use super::{ServerlessEndpoint, ServerlessTarget};
 use crate::model::{Address, Attrs, Kind};
-use crate::plan::{Action, Change, IdFormat, RemoteState, ResourceRules};
+use crate::plan::{Action, Change, IdFormat, KindRules, always_ready, any_change, never_forced};
 use crate::providers::typed::{from_attrs, hex24, to_attrs};
 use crate::providers::{Op, ProviderError, RecordCreated};
 
@@ -101,66 +101,41 @@ const ATLAS_ID: IdFormat = IdFormat {
 };
 
 /// Rules of [`ENDPOINT`].
-pub struct EndpointRules;
+pub const ENDPOINT_RULES: KindRules = KindRules {
+    kind: ENDPOINT,
+    legacy_names: &["serverless_endpoint"],
+    cloud: "Atlas",
+    weight: 120,
+    forces_replacement: |attribute| matches!(attribute, "project_id" | "instance"),
+    remote_state: |live| remote_state(ENDPOINT, live, "RESERVATION_REQUESTED"),
+    forced_by: link_replaced,
+    id_format: ATLAS_ID,
+};
 
-impl ResourceRules for EndpointRules {
-    fn kind(&self) -> Kind {
-        ENDPOINT
-    }
-    fn legacy_names(&self) -> &'static [&'static str] {
-        &["serverless_endpoint"]
-    }
-    fn cloud(&self) -> &'static str {
-        "Atlas"
-    }
-    fn weight(&self) -> u64 {
-        120
-    }
-    fn forces_replacement(&self, attribute: &str) -> bool {
-        matches!(attribute, "project_id" | "instance")
-    }
-    fn remote_state(&self, live: &Attrs) -> RemoteState {
-        super::context::remote_state(ENDPOINT, live, "RESERVATION_REQUESTED")
-    }
-    fn forced_by(&self, me: &Change, changes: &[Change]) -> Option<String> {
-        changes
-            .iter()
-            .any(|c| {
-                c.kind == LINK && c.action == Action::Replace && c.depends_on.contains(&me.address)
-            })
-            .then(|| {
-                "its link must change, and Atlas cannot change cloudProviderEndpointId once set"
-                    .into()
-            })
-    }
-    fn id_format(&self) -> IdFormat {
-        ATLAS_ID
-    }
+/// A linked endpoint cannot take another cloud endpoint id: replacing the
+/// link replaces the endpoint.
+fn link_replaced(me: &Change, changes: &[Change]) -> Option<String> {
+    changes
+        .iter()
+        .any(|c| {
+            c.kind == LINK && c.action == Action::Replace && c.depends_on.contains(&me.address)
+        })
+        .then(|| {
+            "its link must change, and Atlas cannot change cloudProviderEndpointId once set".into()
+        })
 }
 
 /// Rules of [`LINK`].
-pub struct LinkRules;
-
-impl ResourceRules for LinkRules {
-    fn kind(&self) -> Kind {
-        LINK
-    }
-    fn legacy_names(&self) -> &'static [&'static str] {
-        &["serverless_link"]
-    }
-    fn cloud(&self) -> &'static str {
-        "Atlas"
-    }
-    fn weight(&self) -> u64 {
-        120
-    }
-    fn forces_replacement(&self, _attribute: &str) -> bool {
-        true
-    }
-    fn id_format(&self) -> IdFormat {
-        ATLAS_ID
-    }
-}
+pub const LINK_RULES: KindRules = KindRules {
+    kind: LINK,
+    legacy_names: &["serverless_link"],
+    cloud: "Atlas",
+    weight: 120,
+    forces_replacement: any_change,
+    remote_state: always_ready,
+    forced_by: never_forced,
+    id_format: ATLAS_ID,
+};
 
 /// What one listed endpoint says of a state resource of either kind.
 pub fn live(kind: Kind, at: &Instance, found: Option<&ServerlessEndpoint>) -> Option<Attrs> {

@@ -10,7 +10,7 @@ use super::SecurityGroupInfo;
 use super::context::{AwsCloud, rule_description};
 use super::security_group::source_string;
 use crate::model::{Attrs, Kind};
-use crate::plan::{IdFormat, ResourceRules};
+use crate::plan::{IdFormat, KindRules, always_ready, never_forced};
 use crate::providers::typed::{from_attrs, prefixed_hex, sorted, to_attrs};
 use crate::providers::{Op, ProviderError};
 
@@ -62,31 +62,19 @@ pub fn egress_live(region: &str, group: &str, recorded: &Attrs, g: &SecurityGrou
 }
 
 /// Rules of [`KIND`].
-pub struct Rules;
-
-impl ResourceRules for Rules {
-    fn kind(&self) -> Kind {
-        KIND
-    }
-    fn legacy_names(&self) -> &'static [&'static str] {
-        &["client_egress"]
-    }
-    fn cloud(&self) -> &'static str {
-        "AWS"
-    }
-    fn weight(&self) -> u64 {
-        1
-    }
-    fn forces_replacement(&self, attribute: &str) -> bool {
-        matches!(attribute, "region" | "group_id")
-    }
-    fn id_format(&self) -> IdFormat {
-        IdFormat {
-            expected: "an sg-… id",
-            check: |s| prefixed_hex(s, "sg-"),
-        }
-    }
-}
+pub const RULES: KindRules = KindRules {
+    kind: KIND,
+    legacy_names: &["client_egress"],
+    cloud: "AWS",
+    weight: 1,
+    forces_replacement: |attribute| matches!(attribute, "region" | "group_id"),
+    remote_state: always_ready,
+    forced_by: never_forced,
+    id_format: IdFormat {
+        expected: "an sg-… id",
+        check: |s| prefixed_hex(s, "sg-"),
+    },
+};
 
 impl AwsCloud {
     /// Authorizes the egress rules.

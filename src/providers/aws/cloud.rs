@@ -14,6 +14,7 @@ use super::vpc_endpoint::{self, vpce_attrs, vpce_gone};
 use super::{SecurityGroupInfo, VpcEndpointInfo};
 use crate::model::{Address, Attrs, DesiredResource};
 use crate::plan::{Live, LiveView, ResourceRules};
+use crate::providers::adopt::{id_to_delete, starting_id};
 use crate::providers::typed::recorded;
 use crate::providers::{Cloud, Op, ProviderError, RecordCreated, Start};
 use crate::state::StateFile;
@@ -120,17 +121,7 @@ impl AwsCloud {
         start: Start<'_>,
         record: RecordCreated<'_>,
     ) -> Result<(String, Attrs), ProviderError> {
-        let existing = match start {
-            Start::Resume(id) => Some(id.to_owned()),
-            Start::Adopt => {
-                let found = self.adopt(op, d).await?;
-                if let Some(id) = &found {
-                    record(id.clone()).await?;
-                }
-                found
-            }
-            Start::Fresh => None,
-        };
+        let existing = starting_id(start, self.adopt(op, d), record).await?;
         let resume = existing.as_deref();
         match op.kind {
             security_group::KIND => self.create_group(op, d, resume, record).await,
@@ -141,17 +132,10 @@ impl AwsCloud {
     }
 
     async fn delete_any(&self, op: &Op, id: Option<&str>, a: &Attrs) -> Result<(), ProviderError> {
-        let found;
-        let id = match id {
-            Some(id) => id,
-            None => {
-                found = self.adopt(op, a).await?;
-                match &found {
-                    Some(id) => id.as_str(),
-                    None => return Ok(()),
-                }
-            }
+        let Some(id) = id_to_delete(id, self.adopt(op, a)).await? else {
+            return Ok(());
         };
+        let id = id.as_str();
         match op.kind {
             security_group::KIND => self.delete_group(op, id, a).await,
             vpc_endpoint::KIND => self.delete_vpce(op, id, a).await,

@@ -49,9 +49,9 @@ pub const TAG_ADDRESS: &str = "privlink:address";
 
 /// The rules of every AWS kind.
 pub const KINDS: &[&dyn crate::plan::ResourceRules] = &[
-    &security_group::Rules,
-    &vpc_endpoint::Rules,
-    &client_egress::Rules,
+    &security_group::RULES,
+    &vpc_endpoint::RULES,
+    &client_egress::RULES,
 ];
 pub use retry::BusyRetry;
 pub use types::{CreateVpcEndpoint, Rule, SecurityGroupInfo, Source, VpcEndpointInfo, VpceTarget};

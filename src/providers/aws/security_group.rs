@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::context::{AwsCloud, aws_tags, rule_description, stack_matches};
 use super::{Ec2, SecurityGroupInfo, Source};
 use crate::model::{Attrs, Kind};
-use crate::plan::{IdFormat, ResourceRules};
+use crate::plan::{IdFormat, KindRules, always_ready, never_forced};
 use crate::providers::typed::{from_attrs, prefixed_hex, sorted, to_attrs};
 use crate::providers::{Op, ProviderError, RecordCreated};
 
@@ -71,31 +71,21 @@ pub fn group_attrs(region: &str, g: &SecurityGroupInfo) -> Attrs {
 }
 
 /// Rules of [`KIND`].
-pub struct Rules;
-
-impl ResourceRules for Rules {
-    fn kind(&self) -> Kind {
-        KIND
-    }
-    fn legacy_names(&self) -> &'static [&'static str] {
-        &["security_group"]
-    }
-    fn cloud(&self) -> &'static str {
-        "AWS"
-    }
-    fn weight(&self) -> u64 {
-        2
-    }
-    fn forces_replacement(&self, attribute: &str) -> bool {
+pub const RULES: KindRules = KindRules {
+    kind: KIND,
+    legacy_names: &["security_group"],
+    cloud: "AWS",
+    weight: 2,
+    forces_replacement: |attribute| {
         matches!(attribute, "region" | "vpc_id" | "name" | "description")
-    }
-    fn id_format(&self) -> IdFormat {
-        IdFormat {
-            expected: "an sg-… id",
-            check: |s| prefixed_hex(s, "sg-"),
-        }
-    }
-}
+    },
+    remote_state: always_ready,
+    forced_by: never_forced,
+    id_format: IdFormat {
+        expected: "an sg-… id",
+        check: |s| prefixed_hex(s, "sg-"),
+    },
+};
 
 async fn read_back(ec2: &Ec2, region: &str, id: &str) -> Result<Attrs, ProviderError> {
     let groups = ec2.describe_security_groups(&[id.to_owned()]).await?;

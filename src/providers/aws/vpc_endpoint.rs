@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::context::{AwsCloud, aws_tags, region_of, stack_matches};
 use super::{CreateVpcEndpoint, Ec2, VpcEndpointInfo, VpceTarget};
 use crate::model::{Address, Attrs, Kind};
-use crate::plan::{IdFormat, ResourceRules};
+use crate::plan::{IdFormat, KindRules, always_ready, never_forced};
 use crate::providers::typed::{from_attrs, prefixed_hex, sorted, stable_hash, to_attrs};
 use crate::providers::{Op, ProviderError, RecordCreated};
 
@@ -78,31 +78,19 @@ pub fn vpce_gone(v: &VpcEndpointInfo) -> bool {
 }
 
 /// Rules of [`KIND`].
-pub struct Rules;
-
-impl ResourceRules for Rules {
-    fn kind(&self) -> Kind {
-        KIND
-    }
-    fn legacy_names(&self) -> &'static [&'static str] {
-        &["vpc_endpoint"]
-    }
-    fn cloud(&self) -> &'static str {
-        "AWS"
-    }
-    fn weight(&self) -> u64 {
-        60
-    }
-    fn forces_replacement(&self, attribute: &str) -> bool {
-        matches!(attribute, "region" | "vpc_id" | "service_name")
-    }
-    fn id_format(&self) -> IdFormat {
-        IdFormat {
-            expected: "a vpce-… id",
-            check: |s| prefixed_hex(s, "vpce-"),
-        }
-    }
-}
+pub const RULES: KindRules = KindRules {
+    kind: KIND,
+    legacy_names: &["vpc_endpoint"],
+    cloud: "AWS",
+    weight: 60,
+    forces_replacement: |attribute| matches!(attribute, "region" | "vpc_id" | "service_name"),
+    remote_state: always_ready,
+    forced_by: never_forced,
+    id_format: IdFormat {
+        expected: "a vpce-… id",
+        check: |s| prefixed_hex(s, "vpce-"),
+    },
+};
 
 /// A ClientToken that is the same for a retried create of the same request
 /// and different for a different one (EC2 limits it to 64 ASCII characters).
