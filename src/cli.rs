@@ -147,6 +147,9 @@ pub enum Command {
     ForceUnlock {
         /// The lock id, as printed by the run that found the state locked.
         lock_id: String,
+        /// Remove the lock of a run that is still alive without asking.
+        #[arg(long)]
+        force: bool,
         /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
@@ -225,8 +228,8 @@ async fn run(command: Command, settings: &Settings, out: &Output) -> Result<Outc
         Command::Import { address, id, .. } => {
             commands::import::run(settings, out, address, &id).await
         }
-        Command::ForceUnlock { lock_id, .. } => {
-            commands::unlock::run(settings, out, &lock_id).await
+        Command::ForceUnlock { lock_id, force, .. } => {
+            commands::unlock::run(settings, out, &lock_id, force).await
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::apply::{ApplyOutcome, Events};
 use crate::model::Address;
 use crate::plan::render::{Style, render_plan};
 use crate::plan::{Plan, Summary};
-use crate::providers::clouds::Connection;
+use crate::providers::clouds::EndpointConnection;
 use crate::state::StateFile;
 use crate::wait::{Progress, WaitEvent};
 
@@ -139,6 +139,30 @@ impl Output {
         ));
     }
 
+    /// Says that lock `lock_id` is held by a live run, `holder` (operation,
+    /// pid, host, since when).
+    pub fn live_lock(&self, lock_id: &str, holder: &str) {
+        self.out(&format!(
+            "Lock {lock_id} is held by a live run: {holder}.\n\
+             Removing it lets another run write the state while that one still works.\n"
+        ));
+    }
+
+    /// Asks to confirm removing the lock of a live run.
+    pub fn force_unlock_prompt(&self) {
+        self.out(
+            "\nDo you really want to force-unlock? Only 'yes' will be accepted.\n  Enter a value: ",
+        );
+    }
+
+    /// Says that there is no state for `stack` at `location` yet.
+    pub fn nothing_applied(&self, stack: &str, location: &Path) {
+        self.out(&format!(
+            "No state for stack \"{stack}\" at {}: nothing applied yet\n",
+            location.display()
+        ));
+    }
+
     /// Says that lock `lock_id` was removed from the state at `path`.
     pub fn unlocked(&self, lock_id: &str, path: &Path) {
         self.out(&format!(
@@ -147,10 +171,10 @@ impl Output {
         ));
     }
 
-    /// Prints the private-endpoint connection strings (nothing when there
-    /// are no deployments).
-    pub fn connections(&self, conns: &[Connection]) {
-        self.out(&render_connections(conns));
+    /// Prints the private-endpoint connection strings, grouped by the
+    /// file's endpoints (nothing when there are none).
+    pub fn connections(&self, rows: &[EndpointConnection]) {
+        self.out(&render_connections(rows));
     }
 
     /// Prints a plan.
@@ -200,21 +224,34 @@ impl Output {
     }
 }
 
-fn render_connections(conns: &[Connection]) -> String {
+/// Why an endpoint shows no connection string for a deployment.
+const NOT_YET: &str = "not available yet (Atlas adds them once an endpoint is AVAILABLE and the deployment is configured; run privlink output later)";
+
+fn render_connections(rows: &[EndpointConnection]) -> String {
     let mut text = String::new();
-    if conns.is_empty() {
+    if rows.is_empty() {
         return text;
     }
     text.push_str("\nPrivate-endpoint connection strings:\n");
-    for c in conns {
-        if c.connection_strings.is_empty() {
-            text.push_str(&format!(
-                "  {}: not available yet (Atlas adds them once an endpoint is AVAILABLE and the deployment is configured; run privlink output later)\n",
-                c.deployment
-            ));
+    let mut current: Option<&str> = None;
+    for r in rows {
+        if current != Some(r.endpoint.as_str()) {
+            current = Some(r.endpoint.as_str());
+            let vpce = r
+                .vpc_endpoint_id
+                .as_deref()
+                .unwrap_or("no VPC endpoint yet");
+            text.push_str(&format!("  {} ({vpce}):\n", r.endpoint));
         }
-        for s in &c.connection_strings {
-            text.push_str(&format!("  {}: {s}\n", c.deployment));
+        let Some(deployment) = &r.deployment else {
+            text.push_str("    no cluster in the project yet\n");
+            continue;
+        };
+        if r.connection_strings.is_empty() {
+            text.push_str(&format!("    {deployment}: {NOT_YET}\n"));
+        }
+        for s in &r.connection_strings {
+            text.push_str(&format!("    {deployment}: {s}\n"));
         }
     }
     text

@@ -4,12 +4,14 @@
 use std::path::Path;
 
 use crate::apply::check_fresh;
+use crate::config::Config;
 use crate::output::Output;
-use crate::plan;
-use crate::providers::Provider;
+use crate::plan::{self, Plan};
+use crate::providers::{Clouds, Provider};
 use crate::settings::Settings;
+use crate::state::StateFile;
 
-use super::common::{clouds, confirm, execute, load_config, lock_state};
+use super::common::{clouds, confirm, execute, load_config, lock_state, read_state};
 use super::output::connections;
 use super::plan::load_saved;
 use super::{CommandError, Outcome};
@@ -39,12 +41,22 @@ pub async fn apply(
     }
     let outcome = execute(plan, &clouds, store, state, settings, out).await?;
     if outcome == Outcome::Done {
-        match connections(&clouds, &config).await {
-            Ok(conns) => out.connections(&conns),
-            Err(e) => out.note(&format!("could not read connection strings: {e}")),
-        }
+        print_connections(settings, out, &clouds, &config).await;
     }
     Ok(outcome)
+}
+
+/// Prints the connection strings by endpoint after a complete apply; a
+/// failure to read them is only a note.
+async fn print_connections(settings: &Settings, out: &Output, clouds: &Clouds, config: &Config) {
+    let state = match read_state(settings).await {
+        Ok(state) => state.unwrap_or_else(|| StateFile::new(config.stack.clone())),
+        Err(e) => return out.note(&format!("could not read connection strings: {e}")),
+    };
+    match connections(clouds, config, &state).await {
+        Ok(rows) => out.connections(&rows),
+        Err(e) => out.note(&format!("could not read connection strings: {e}")),
+    }
 }
 
 /// Carries out a saved plan: it was reviewed already, so it needs no
@@ -54,11 +66,52 @@ async fn apply_saved(
     out: &Output,
     plan_file: &Path,
 ) -> Result<Outcome, CommandError> {
-    let plan = load_saved(plan_file)?;
+    let plan = read_plan(plan_file)?;
+    let settings = &recorded_settings(settings, &plan);
     let (store, state) = lock_state(settings, &plan.stack, "apply").await?;
     check_fresh(&plan, &state)?;
     let clouds = clouds(settings)?;
-    execute(plan, &clouds, store, state, settings, out).await
+    let destroy = plan.destroy;
+    let outcome = execute(plan, &clouds, store, state, settings, out).await?;
+    if outcome == Outcome::Done
+        && !destroy
+        && let Ok((config, _)) = load_config(settings)
+    {
+        print_connections(settings, out, &clouds, &config).await;
+    }
+    Ok(outcome)
+}
+
+/// Reads the saved plan at `path`, refusing a configuration file given in
+/// its place (by its extension, or because it reads as one) with a hint.
+fn read_plan(path: &Path) -> Result<Plan, CommandError> {
+    let config_as_plan = || CommandError::ConfigAsPlan {
+        path: path.to_owned(),
+    };
+    let ext = path.extension().and_then(|e| e.to_str());
+    if matches!(ext, Some("yaml" | "yml")) {
+        return Err(config_as_plan());
+    }
+    match load_saved(path) {
+        Err(CommandError::NotAPlan { .. }) if crate::config::load(path).is_ok() => {
+            Err(config_as_plan())
+        }
+        other => other,
+    }
+}
+
+/// The settings with the configuration file and the state location the
+/// plan was made with, when it records them (plans saved by older builds
+/// do not).
+fn recorded_settings(settings: &Settings, plan: &Plan) -> Settings {
+    let mut recorded = settings.clone();
+    if let Some(file) = &plan.config_file {
+        recorded.file = file.clone();
+    }
+    if let Some(state) = &plan.state_location {
+        recorded.state_path = state.clone();
+    }
+    recorded
 }
 
 /// Plans the deletion of everything in state, asks for confirmation and

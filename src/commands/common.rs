@@ -3,6 +3,7 @@
 //! executor.
 
 use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use std::time::Instant;
@@ -87,10 +88,21 @@ pub fn confirm(
     if settings.auto_approve {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() {
+    if !has_terminal() {
         return Err(CommandError::NoTerminal { verb });
     }
     out.confirm_prompt(verb);
+    ask_yes(verb, out)
+}
+
+/// Whether there is somebody to ask: standard input is a terminal.
+pub fn has_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// Reads the answer to a prompt already printed: true for `yes`; anything
+/// else says `verb` was cancelled.
+pub fn ask_yes(verb: &str, out: &Output) -> Result<bool, CommandError> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -102,6 +114,12 @@ pub fn confirm(
         out.cancelled(verb);
         Ok(false)
     }
+}
+
+/// `path` made absolute against the working directory (unchanged when it
+/// cannot be), so that it still names the same file from elsewhere.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 /// Runs the executor on `plan` and prints its summary.

@@ -73,6 +73,28 @@ pub enum CommandError {
         /// The format this privlink reads.
         expected: u32,
     },
+    /// A configuration file was given where a saved plan was expected.
+    #[error(
+        "that is a configuration file; did you mean `privlink apply -f {}`?",
+        path.display()
+    )]
+    ConfigAsPlan {
+        /// The file given as the plan.
+        path: PathBuf,
+    },
+    /// `force-unlock` of a lock whose holder is alive, with nobody to
+    /// confirm and no `--force`.
+    #[error(
+        "lock {lock_id} of state {location} is held by a live run ({holder}); there is no terminal to confirm, so nothing was changed; pass --force to remove it anyway"
+    )]
+    LiveLock {
+        /// The lock id given.
+        lock_id: String,
+        /// The state.
+        location: String,
+        /// Who holds it (operation, pid, host, since when).
+        holder: String,
+    },
     /// A plan could not be saved.
     #[error("saving the plan to {}", path.display())]
     SavePlan {

@@ -9,7 +9,7 @@ use crate::providers::Provider;
 use crate::settings::Settings;
 use crate::state::StateFile;
 
-use super::common::{clouds, load_config, read_state};
+use super::common::{absolute, clouds, load_config, read_state};
 use super::{CommandError, Outcome};
 
 /// The arguments of `plan` beyond the settings.
@@ -49,6 +49,9 @@ pub async fn run(
         out.plan(&plan);
     }
     if let Some(path) = &args.save {
+        let mut plan = plan.clone();
+        plan.config_file = Some(absolute(&settings.file));
+        plan.state_location = Some(absolute(&settings.state_path));
         save(&plan, path)?;
         out.plan_saved(path);
     }

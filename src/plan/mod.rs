@@ -11,6 +11,7 @@ pub mod render;
 pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -134,6 +135,15 @@ pub struct Plan {
     pub destroy: bool,
     /// The planned changes, no-ops included.
     pub changes: Vec<Change>,
+    /// The configuration file the plan was made from (absolute), recorded
+    /// by `plan --out` so that `apply PLANFILE` needs no `-f`; absent in
+    /// plans saved by older builds and in `plan --json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<PathBuf>,
+    /// The state location the plan was made against (absolute), recorded
+    /// by `plan --out`; absent in plans saved by older builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_location: Option<PathBuf>,
 }
 
 /// Counts of changes by kind of action.
@@ -315,6 +325,8 @@ pub fn diff(
                 serial: state.serial,
                 destroy: false,
                 changes,
+                config_file: None,
+                state_location: None,
             });
         }
     }
@@ -552,6 +564,8 @@ pub fn destroy(state: &StateFile, live: &LiveView) -> Plan {
             .iter()
             .map(|(a, r)| delete_change(a, r, live))
             .collect(),
+        config_file: None,
+        state_location: None,
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use futures_util::future::try_join_all;
 
 use super::atlas::AtlasClient;
-pub use super::atlas::Connection;
+pub use super::atlas::{Connection, EndpointConnection, through_endpoint};
 use super::{Cloud, Op, Provider, ProviderError, RecordCreated, Start, registry};
 use crate::model::{Attrs, DesiredResource, Kind};
 use crate::plan::{Catalog, LiveView};

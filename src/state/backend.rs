@@ -56,4 +56,21 @@ pub trait StateBackend: Send + Sync + fmt::Debug {
     /// [`StateError::LockIdMismatch`] while a live run holds it under
     /// another id, [`StateError::NotLocked`] when there is no lock.
     fn force_unlock<'a>(&'a self, lock_id: &'a str) -> BoxFuture<'a, Result<(), StateError>>;
+
+    /// Whether a live run holds the lock, as far as this backend can tell
+    /// ([`LockHolder::Unknown`] for a backend that cannot).
+    fn lock_holder(&self) -> BoxFuture<'_, Result<LockHolder, StateError>> {
+        Box::pin(async { Ok(LockHolder::Unknown) })
+    }
+}
+
+/// Who holds the lock of a state, as [`StateBackend::lock_holder`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockHolder {
+    /// No live run holds it (no lock, or one left by a run that is gone).
+    Gone,
+    /// A live run holds it; its details when they could be read.
+    Live(Option<Box<LockInfo>>),
+    /// The backend cannot tell whether the holder is alive.
+    Unknown,
 }

@@ -45,6 +45,18 @@ pub enum StateError {
         backup: Option<Location>,
     },
 
+    /// The state was written by a newer privlink, in a format this one
+    /// does not read.
+    #[error(
+        "state file {location} was written by a newer privlink (format {found}); upgrade privlink"
+    )]
+    NewerFormat {
+        /// The state.
+        location: Location,
+        /// The format version it has.
+        found: u64,
+    },
+
     /// The state belongs to another stack.
     #[error(
         "state file {location} belongs to stack {found:?}, not {expected:?}; pass --state to use another file"

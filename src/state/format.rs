@@ -122,6 +122,17 @@ pub fn validate(bytes: &[u8]) -> Result<StateFile, String> {
     Ok(state)
 }
 
+/// The format version of a stored state written by a newer privlink (above
+/// [`FORMAT_VERSION`]); `None` for any other content.
+pub fn newer_version(bytes: &[u8]) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: u64,
+    }
+    let v: Versioned = serde_json::from_slice(bytes).ok()?;
+    (v.version > u64::from(FORMAT_VERSION)).then_some(v.version)
+}
+
 /// Encodes a state as stored: pretty JSON and a final newline.
 pub fn encode(state: &StateFile) -> Result<Vec<u8>, serde_json::Error> {
     let mut body = serde_json::to_vec_pretty(state)?;
@@ -178,6 +189,14 @@ pub(crate) mod tests {
         ] {
             assert_eq!(serde_json::to_value(st).unwrap(), json!(name));
         }
+    }
+
+    #[test]
+    fn only_a_higher_version_is_newer() {
+        assert_eq!(newer_version(br#"{"version": 99, "serial": 1}"#), Some(99));
+        assert_eq!(newer_version(br#"{"version": 1}"#), None);
+        assert_eq!(newer_version(br#"{"version": 0}"#), None);
+        assert_eq!(newer_version(b"not json"), None);
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub mod memory;
 mod secrets;
 mod store;
 
-pub use backend::StateBackend;
+pub use backend::{LockHolder, StateBackend};
 pub use error::StateError;
 pub use format::{FORMAT_VERSION, ResourceState, StateFile, Status};
 pub use local::LocalBackend;

@@ -39,7 +39,7 @@ pub use types::{
     ServerlessInstance,
 };
 
-pub use connections::{Connection, connections};
+pub use connections::{Connection, EndpointConnection, connections, through_endpoint};
 pub use context::{AtlasCloud, atlas_region};
 
 use http::{Reply, Transport};

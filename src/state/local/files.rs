@@ -9,7 +9,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::state::error::StateError;
-use crate::state::format::{StateFile, validate};
+use crate::state::format::{StateFile, newer_version, validate};
 use crate::state::location::Location;
 
 /// `<path>.backup`.
@@ -98,9 +98,16 @@ fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
     }
 }
 
-/// Parses and validates; failures are [`StateError::Corrupt`] naming the
-/// backup when that one is valid.
+/// Parses and validates; a state of a newer format is
+/// [`StateError::NewerFormat`], other failures are [`StateError::Corrupt`]
+/// naming the backup when that one is valid.
 fn parse(path: &Path, bytes: &[u8]) -> Result<StateFile, StateError> {
+    if let Some(found) = newer_version(bytes) {
+        return Err(StateError::NewerFormat {
+            location: path.into(),
+            found,
+        });
+    }
     validate(bytes).map_err(|reason| StateError::Corrupt {
         location: path.into(),
         reason,

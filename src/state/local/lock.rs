@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use fs4::{FileExt, TryLockError};
 
 use super::files::sibling;
+use crate::state::backend::LockHolder;
 use crate::state::error::StateError;
 use crate::state::lock_info::LockInfo;
 
@@ -116,6 +117,22 @@ pub(crate) fn force_unlock(state_path: &Path, lock_id: &str) -> Result<(), State
                 }),
             }
         }
+        Err(TryLockError::Error(e)) => Err(StateError::io("lock", &lock_path, e)),
+    }
+}
+
+/// Whether a live run holds the lock of `state_path`: its `flock` is held.
+pub(crate) fn holder(state_path: &Path) -> Result<LockHolder, StateError> {
+    let lock_path = lock_path(state_path);
+    let file = match OpenOptions::new().read(true).open(&lock_path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(LockHolder::Gone),
+        Err(e) => return Err(StateError::io("open lock file", &lock_path, e)),
+    };
+    match FileExt::try_lock_shared(&file) {
+        // Closing the file releases the shared lock taken to look.
+        Ok(()) => Ok(LockHolder::Gone),
+        Err(TryLockError::WouldBlock) => Ok(LockHolder::Live(read_holder(&file).map(Box::new))),
         Err(TryLockError::Error(e)) => Err(StateError::io("lock", &lock_path, e)),
     }
 }

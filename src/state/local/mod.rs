@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use futures_util::future::BoxFuture;
 
 use self::lock::LockGuard;
-use crate::state::backend::StateBackend;
+use crate::state::backend::{LockHolder, StateBackend};
 use crate::state::error::StateError;
 use crate::state::format::{StateFile, encode};
 use crate::state::location::Location;
@@ -147,6 +147,10 @@ impl StateBackend for LocalBackend {
     fn force_unlock<'a>(&'a self, lock_id: &'a str) -> BoxFuture<'a, Result<(), StateError>> {
         let lock_id = lock_id.to_owned();
         Box::pin(self.blocking(move |path| lock::force_unlock(path, &lock_id)))
+    }
+
+    fn lock_holder(&self) -> BoxFuture<'_, Result<LockHolder, StateError>> {
+        Box::pin(self.blocking(lock::holder))
     }
 }
 
@@ -317,11 +321,24 @@ mod tests {
         v["lineage"] = json!("nope");
         let bad_lineage = serde_json::to_vec(&v).unwrap();
 
-        let cases: [(&str, &[u8], &str); 7] = [
+        // A newer format is not corrupt: it asks for an upgrade instead.
+        fs::write(&path, &newer).unwrap();
+        let err = read(&path).map(|_| ()).unwrap_err();
+        assert!(
+            matches!(err, StateError::NewerFormat { found: 2, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("written by a newer privlink (format 2); upgrade privlink"),
+            "{err}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), newer, "newer: file was touched");
+
+        let cases: [(&str, &[u8], &str); 6] = [
             ("truncated", &good[..good.len() / 2], "not valid JSON"),
             ("garbage", b"\x00\x01 not json at all", "not valid JSON"),
             ("empty", b"", "empty"),
-            ("newer version", &newer, "format version 2 is not supported"),
             ("negative serial", &negative, "unexpected content"),
             ("zero serial", &zero, "serial is 0"),
             ("bad lineage", &bad_lineage, "not a UUID"),
