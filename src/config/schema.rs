@@ -12,7 +12,8 @@
 //! block, values once `${VAR}` is expanded, duplicate keys (JSON has none
 //! once YAML is read), and the limits on the file itself (size, encoding,
 //! nesting, aliases, documents). The schema also asks for strings where the
-//! loader reads a bare number as text (`comment: 42`).
+//! loader reads any scalar as its text (`comment: 42`, `comment: ~`,
+//! `serverless_instance: 123`): quoting such values satisfies both.
 
 // The types below exist only for the schema they describe.
 #![allow(dead_code)]
