@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands::{self, CommandError, Outcome};
 use crate::limits;
@@ -26,7 +26,7 @@ use crate::settings::{DEFAULT_PARALLELISM, Flags, Settings};
 /// https://cloud.mongodb.com. AWS: the standard credential and region chain
 /// (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_EC2, ...).
 #[derive(Debug, Parser)]
-#[command(name = "privlink", version, about, long_about)]
+#[command(name = "privlink", version = commands::version::VERSION, about, long_about)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -36,11 +36,14 @@ pub struct Cli {
     pub no_color: bool,
 }
 
+/// The desired-state file when `-f/--file` is not given.
+const DEFAULT_FILE: &str = "privlink.yaml";
+
 /// Where the desired-state file and the state file are.
 #[derive(Debug, Args, Clone)]
 pub struct FileArgs {
     /// The desired-state file.
-    #[arg(short = 'f', long = "file", default_value = "privlink.yaml")]
+    #[arg(short = 'f', long = "file", default_value = DEFAULT_FILE)]
     pub file: PathBuf,
     /// The state file [default: state/<file stem>.state.json].
     #[arg(long)]
@@ -154,6 +157,15 @@ pub enum Command {
         #[command(flatten)]
         files: FileArgs,
     },
+    /// Print the JSON Schema of the file (for editors: see the README).
+    Schema,
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the version and the git commit it was built from.
+    Version,
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -177,6 +189,7 @@ pub fn main() -> i32 {
 
 /// The settings-relevant flags of a command line.
 fn flags(cli: &Cli) -> Flags {
+    let no_files;
     let (files, run, default_timeout) = match &cli.command {
         Command::Plan { files, .. } => (files, None, Some(limits::WAIT_TIMEOUT)),
         Command::Apply { files, run, .. } | Command::Destroy { files, run } => {
@@ -188,6 +201,14 @@ fn flags(cli: &Cli) -> Flags {
         Command::Validate { files }
         | Command::Show { files, .. }
         | Command::ForceUnlock { files, .. } => (files, None, None),
+        // These read no file: the defaults.
+        Command::Schema | Command::Completions { .. } | Command::Version => {
+            no_files = FileArgs {
+                file: PathBuf::from(DEFAULT_FILE),
+                state: None,
+            };
+            (&no_files, None, None)
+        }
     };
     Flags {
         file: files.file.clone(),
@@ -231,5 +252,8 @@ async fn run(command: Command, settings: &Settings, out: &Output) -> Result<Outc
         Command::ForceUnlock { lock_id, force, .. } => {
             commands::unlock::run(settings, out, &lock_id, force).await
         }
+        Command::Schema => commands::schema::run(out),
+        Command::Completions { shell } => commands::completions::run(out, shell, Cli::command()),
+        Command::Version => commands::version::run(out),
     }
 }

@@ -5,12 +5,15 @@
 
 pub mod apply;
 pub mod common;
+pub mod completions;
 pub mod error;
 pub mod import;
 pub mod output;
 pub mod plan;
+pub mod schema;
 pub mod show;
 pub mod unlock;
 pub mod validate;
+pub mod version;
 
 pub use error::{CommandError, Outcome, exit_code};

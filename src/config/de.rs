@@ -486,18 +486,19 @@ pub(crate) struct RawEndpointAws {
 
 /// Keys of the top level.
 pub(crate) const ROOT_KEYS: &[&str] = &["version", "stack", "atlas", "aws", "endpoints"];
-const ATLAS_KEYS: &[&str] = &["project_id"];
-const AWS_KEYS: &[&str] = &["region"];
-const ENDPOINT_KEYS: &[&str] = &["atlas", "aws"];
-const ENDPOINT_ATLAS_KEYS: &[&str] = &["serverless_instance", "dedicated_clusters", "comment"];
-const ENDPOINT_AWS_KEYS: &[&str] = &[
+pub(crate) const ATLAS_KEYS: &[&str] = &["project_id"];
+pub(crate) const AWS_KEYS: &[&str] = &["region"];
+pub(crate) const ENDPOINT_KEYS: &[&str] = &["atlas", "aws"];
+pub(crate) const ENDPOINT_ATLAS_KEYS: &[&str] =
+    &["serverless_instance", "dedicated_clusters", "comment"];
+pub(crate) const ENDPOINT_AWS_KEYS: &[&str] = &[
     "region",
     "vpc_id",
     "subnet_ids",
     "security_group",
     "client_security_groups",
 ];
-const SECURITY_GROUP_KEYS: &[&str] = &["allow_from"];
+pub(crate) const SECURITY_GROUP_KEYS: &[&str] = &["allow_from"];
 
 /// The whole document.
 pub(crate) struct Root<'c, 'a>(pub(crate) &'c Ctx<'a>);
@@ -831,7 +832,7 @@ impl<'de> DeserializeSeed<'de> for EndpointAwsSeed<'_, '_> {
 }
 
 /// Most subnets an interface endpoint may have.
-const MAX_SUBNETS: usize = 16;
+pub(crate) const MAX_SUBNETS: usize = 16;
 
 impl<'de> Visitor<'de> for EndpointAwsSeed<'_, '_> {
     type Value = RawEndpointAws;

@@ -22,6 +22,7 @@ mod env;
 mod error;
 mod ids;
 mod nesting;
+mod schema;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +34,7 @@ use serde::de::DeserializeSeed;
 use serde::{Deserialize, Serialize};
 
 pub use error::ConfigError;
+pub use schema::file_schema;
 
 /// Largest file the loader reads, in bytes.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
