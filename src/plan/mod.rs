@@ -28,11 +28,15 @@ pub const PLAN_FORMAT: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// Nothing to do.
     NoOp,
+    /// Create the object (or resume the wait of a create).
     Create,
+    /// Change the object in place.
     Update,
     /// Delete the old object, then create the new one.
     Replace,
+    /// Delete the object.
     Delete,
 }
 
@@ -71,8 +75,11 @@ pub struct LiveView {
 /// One planned change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
+    /// The resource address.
     pub address: Address,
+    /// The resource's kind.
     pub kind: Kind,
+    /// What will happen.
     pub action: Action,
     /// Why, for display only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -105,24 +112,88 @@ pub struct Change {
 }
 
 /// A complete plan, as shown and as saved with `plan --out`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// It serialises with two derived fields besides its own, `summary` and
+/// `replaces` (see [`PlanDocument`]); reading a plan ignores them, so a plan
+/// saved before they existed still loads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Plan {
+    /// [`PLAN_FORMAT`] when made by this privlink.
     pub format: u32,
+    /// The stack the plan is for.
     pub stack: String,
     /// Lineage and serial of the state the plan was made against; a saved
     /// plan is refused once the state has moved on.
     pub lineage: String,
+    /// See `lineage`.
     pub serial: u64,
+    /// True for a plan of `destroy`.
     pub destroy: bool,
+    /// One change per address.
     pub changes: Vec<Change>,
 }
 
 /// Counts of changes by kind of action.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Objects created (a replacement creates one).
     pub add: usize,
+    /// Objects updated in place.
     pub change: usize,
+    /// Objects deleted (a replacement deletes one).
     pub destroy: usize,
+}
+
+/// One address whose replacement the plan forces, and what forces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replacement {
+    /// The address replaced.
+    pub address: Address,
+    /// Its kind.
+    pub kind: Kind,
+    /// The changed attributes that cannot be changed in place; empty when
+    /// something else forces it (see `reasons`).
+    pub attributes: Vec<String>,
+    /// Why, for people: a dependency replaced, a remote FAILED state, a taint.
+    pub reasons: Vec<String>,
+}
+
+/// The JSON document of a plan (`plan --json`, `plan --out`): the plan's own
+/// fields, with the `summary` and `replaces` derived from its changes.
+#[derive(Serialize)]
+pub struct PlanDocument<'a> {
+    /// [`PLAN_FORMAT`] when made by this privlink.
+    pub format: u32,
+    /// The stack the plan is for.
+    pub stack: &'a str,
+    /// Lineage of the state the plan was made against.
+    pub lineage: &'a str,
+    /// Serial of the state the plan was made against.
+    pub serial: u64,
+    /// True for a plan of `destroy`.
+    pub destroy: bool,
+    /// Counts as Terraform gives them.
+    pub summary: Summary,
+    /// The changes with action replace.
+    pub replaces: Vec<Replacement>,
+    /// Every change.
+    pub changes: &'a [Change],
+}
+
+impl Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        PlanDocument {
+            format: self.format,
+            stack: &self.stack,
+            lineage: &self.lineage,
+            serial: self.serial,
+            destroy: self.destroy,
+            summary: self.summary(),
+            replaces: self.replaces(),
+            changes: &self.changes,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Plan {
@@ -146,6 +217,19 @@ impl Plan {
             }
         }
         s
+    }
+    /// The changes with action replace, each with what forces it.
+    pub fn replaces(&self) -> Vec<Replacement> {
+        self.changes
+            .iter()
+            .filter(|c| c.action == Action::Replace)
+            .map(|c| Replacement {
+                address: c.address.clone(),
+                kind: c.kind,
+                attributes: c.forces_replacement.clone(),
+                reasons: c.reasons.clone(),
+            })
+            .collect()
     }
 }
 
