@@ -160,4 +160,24 @@ async fn plan_and_apply_and_destroy_speak_json() {
         w.live_vpc_endpoints().await.is_empty(),
         "nothing left in moto"
     );
+
+    // A saved plan was reviewed already: apply --json FILE needs no --auto-approve.
+    w.expect(
+        2,
+        &[
+            "plan",
+            "-f",
+            "orders.yaml",
+            "--out",
+            "saved.json",
+            "--detailed-exitcode",
+        ],
+    );
+    let run = w.expect(0, &["apply", "saved.json", "-f", "orders.yaml", "--json"]);
+    let saved = events(&run);
+    check_stream(&saved, "apply", (5, 0, 0));
+    w.expect(
+        0,
+        &["destroy", "-f", "orders.yaml", "--json", "--auto-approve"],
+    );
 }

@@ -146,3 +146,14 @@ fn the_documented_kinds_are_the_kinds_plans_use() {
         .collect();
     assert_eq!(documented, used);
 }
+
+#[test]
+fn a_plan_saved_without_summary_and_replaces_still_loads() {
+    let mut saved = serde_json::to_value(drift_plan()).unwrap();
+    let fields = saved.as_object_mut().unwrap();
+    fields.remove("summary");
+    fields.remove("replaces");
+    let plan: Plan = serde_json::from_value(saved).expect("a format 1 plan");
+    assert_eq!(plan, drift_plan());
+    assert_eq!(plan.format, PLAN_FORMAT);
+}
