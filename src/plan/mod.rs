@@ -58,7 +58,10 @@ impl Action {
 #[serde(tag = "live", rename_all = "snake_case")]
 pub enum Live {
     /// The object exists; its attributes as read back.
-    Present { attributes: Attrs },
+    Present {
+        /// The attributes read back.
+        attributes: Attrs,
+    },
     /// The object no longer exists.
     Gone,
 }
@@ -66,6 +69,7 @@ pub enum Live {
 /// Everything read from the clouds for one plan.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LiveView {
+    /// What each address's cloud reports.
     pub resources: BTreeMap<Address, Live>,
     /// Objects that exist remotely, are not in state, and that a create would
     /// collide with: address → (remote id, why). The plan refuses to create them.
@@ -236,14 +240,19 @@ impl Plan {
 /// Why a plan cannot be made.
 #[derive(Debug, Error)]
 pub enum PlanError {
+    /// A create would collide with an object that is not in the state.
     #[error(
         "{address} would collide with {what} that already exists (id {id}) but is not in this state; adopt it with: privlink import {address} {id}"
     )]
     Conflict {
+        /// The address to create.
         address: Address,
+        /// The existing object's remote id.
         id: String,
+        /// What the existing object is.
         what: String,
     },
+    /// The dependencies, or the replacement rules, go round in a cycle.
     #[error("dependency cycle between: {0}")]
     Cycle(String),
 }
