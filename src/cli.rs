@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// How long any one wait on Atlas or AWS may take (e.g. 30m, 90s).
     #[arg(long, default_value = limits::WAIT_TIMEOUT_ARG, value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Report progress as JSON lines on standard output (see
+    /// docs/plan-json.md); needs --auto-approve unless a saved plan is applied.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The commands.
@@ -240,10 +244,14 @@ async fn run(command: Command, settings: &Settings, out: &Output) -> Result<Outc
             };
             commands::plan::run(settings, out, args).await
         }
-        Command::Apply { plan_file, .. } => {
-            commands::apply::apply(settings, out, plan_file.as_deref()).await
+        Command::Apply { plan_file, run, .. } => {
+            let args = commands::apply::ApplyArgs {
+                plan_file,
+                json: run.json,
+            };
+            commands::apply::apply(settings, out, args).await
         }
-        Command::Destroy { .. } => commands::apply::destroy(settings, out).await,
+        Command::Destroy { run, .. } => commands::apply::destroy(settings, out, run.json).await,
         Command::Show { json, .. } => commands::show::run(settings, out, json).await,
         Command::Output { json, .. } => commands::output::run(settings, out, json).await,
         Command::Import { address, id, .. } => {

@@ -4,7 +4,10 @@
 //! Progress lines go to standard error (so `plan --json` and `output` stay
 //! clean on standard output) with the elapsed time of the whole run; while an
 //! asynchronous wait goes on, a line is printed when the remote state changes
-//! and at least every 10 seconds otherwise.
+//! and at least every 10 seconds otherwise. [`json`] writes the same
+//! progress as JSON lines on standard output (`apply --json`).
+
+pub mod json;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -257,17 +260,41 @@ fn render_connections(rows: &[EndpointConnection]) -> String {
     text
 }
 
+/// Decides which wait reports are worth printing: a change of remote state,
+/// or [`HEARTBEAT`] since the last line about the same wait.
+#[derive(Default)]
+pub struct WaitThrottle {
+    waits: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl WaitThrottle {
+    /// True when `ev` should be reported (and remembered as reported).
+    pub fn due(&self, ev: &WaitEvent<'_>) -> bool {
+        let mut waits = self.waits.lock().unwrap_or_else(|p| p.into_inner());
+        let key = format!("{}/{}", ev.address, ev.step);
+        let now = Instant::now();
+        let due = match waits.get(&key) {
+            Some((state, at)) => state != ev.state || now.duration_since(*at) >= HEARTBEAT,
+            None => true,
+        };
+        if due {
+            waits.insert(key, (ev.state.to_owned(), now));
+        }
+        due
+    }
+}
+
 /// Prints apply progress; implements the executor's and the waits' sinks.
 pub struct Reporter {
     started: Instant,
-    waits: Mutex<HashMap<String, (String, Instant)>>,
+    throttle: WaitThrottle,
 }
 
 impl Default for Reporter {
     fn default() -> Self {
         Reporter {
             started: Instant::now(),
-            waits: Mutex::new(HashMap::new()),
+            throttle: WaitThrottle::default(),
         }
     }
 }
@@ -282,16 +309,7 @@ impl Reporter {
 
 impl Progress for Reporter {
     fn waiting(&self, ev: &WaitEvent<'_>) {
-        let mut waits = self.waits.lock().unwrap_or_else(|p| p.into_inner());
-        let key = format!("{}/{}", ev.address, ev.step);
-        let now = Instant::now();
-        let print = match waits.get(&key) {
-            Some((state, at)) => state != ev.state || now.duration_since(*at) >= HEARTBEAT,
-            None => true,
-        };
-        if print {
-            waits.insert(key, (ev.state.to_owned(), now));
-            drop(waits);
+        if self.throttle.due(ev) {
             self.line(&format!(
                 "{}: {} (state {}, {}s so far)",
                 ev.address,

@@ -1,7 +1,7 @@
 //! `privlink apply` and `privlink destroy`: converge Atlas and AWS to the file
 //! (or carry out a saved plan), or delete everything in state.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::apply::check_fresh;
 use crate::config::Config;
@@ -11,10 +11,20 @@ use crate::providers::{Clouds, Provider};
 use crate::settings::Settings;
 use crate::state::StateFile;
 
-use super::common::{clouds, confirm, execute, load_config, lock_state, read_state};
+use super::common::{Ui, clouds, confirm, execute, load_config, lock_state, read_state};
 use super::output::connections;
 use super::plan::load_saved;
 use super::{CommandError, Outcome};
+
+/// The arguments of `apply` beyond the settings.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyArgs {
+    /// A plan saved by `plan --out`, to carry out exactly.
+    pub plan_file: Option<PathBuf>,
+    /// Report as JSON lines on standard output (needs `--auto-approve`
+    /// unless `plan_file` is given).
+    pub json: bool,
+}
 
 /// Applies a saved plan when one is given, or plans against the file, asks
 /// for confirmation and applies; prints the connection strings after a
@@ -22,39 +32,49 @@ use super::{CommandError, Outcome};
 pub async fn apply(
     settings: &Settings,
     out: &Output,
-    plan_file: Option<&Path>,
+    args: ApplyArgs,
 ) -> Result<Outcome, CommandError> {
-    if let Some(plan_file) = plan_file {
-        return apply_saved(settings, out, plan_file).await;
+    let ui = Ui::for_run(settings, args.json, "apply", args.plan_file.is_some())?;
+    if let Some(plan_file) = &args.plan_file {
+        return apply_saved(settings, out, plan_file, &ui).await;
     }
     let (config, desired) = load_config(settings)?;
     let (store, state) = lock_state(settings, &config.stack, "apply").await?;
     let clouds = clouds(settings)?;
     let live = clouds.refresh(&state, &desired).await?;
     let plan = plan::diff(&desired, &state, &live, clouds.catalog())?;
-    out.plan(&plan);
+    ui.plan(out, &plan);
     if plan.is_empty() {
+        ui.nothing_to_do(&plan);
+        ui.finish();
         return Ok(Outcome::Done);
     }
     if !confirm(settings, "apply", out)? {
         return Ok(Outcome::Declined);
     }
-    let outcome = execute(plan, &clouds, store, state, settings, out).await?;
+    let outcome = execute(plan, &clouds, store, state, settings, out, &ui).await?;
     if outcome == Outcome::Done {
-        print_connections(settings, out, &clouds, &config).await;
+        print_connections(settings, out, &ui, &clouds, &config).await;
     }
+    ui.finish();
     Ok(outcome)
 }
 
 /// Prints the connection strings by endpoint after a complete apply; a
 /// failure to read them is only a note.
-async fn print_connections(settings: &Settings, out: &Output, clouds: &Clouds, config: &Config) {
+async fn print_connections(
+    settings: &Settings,
+    out: &Output,
+    ui: &Ui,
+    clouds: &Clouds,
+    config: &Config,
+) {
     let state = match read_state(settings).await {
         Ok(state) => state.unwrap_or_else(|| StateFile::new(config.stack.clone())),
         Err(e) => return out.note(&format!("could not read connection strings: {e}")),
     };
     match connections(clouds, config, &state).await {
-        Ok(rows) => out.connections(&rows),
+        Ok(rows) => ui.connections(out, &rows),
         Err(e) => out.note(&format!("could not read connection strings: {e}")),
     }
 }
@@ -65,6 +85,7 @@ async fn apply_saved(
     settings: &Settings,
     out: &Output,
     plan_file: &Path,
+    ui: &Ui,
 ) -> Result<Outcome, CommandError> {
     let plan = read_plan(plan_file)?;
     let settings = &recorded_settings(settings, &plan);
@@ -72,13 +93,17 @@ async fn apply_saved(
     check_fresh(&plan, &state)?;
     let clouds = clouds(settings)?;
     let destroy = plan.destroy;
-    let outcome = execute(plan, &clouds, store, state, settings, out).await?;
+    if let Ui::Json(r) = ui {
+        r.plan(&plan);
+    }
+    let outcome = execute(plan, &clouds, store, state, settings, out, ui).await?;
     if outcome == Outcome::Done
         && !destroy
         && let Ok((config, _)) = load_config(settings)
     {
-        print_connections(settings, out, &clouds, &config).await;
+        print_connections(settings, out, ui, &clouds, &config).await;
     }
+    ui.finish();
     Ok(outcome)
 }
 
@@ -115,19 +140,29 @@ fn recorded_settings(settings: &Settings, plan: &Plan) -> Settings {
 }
 
 /// Plans the deletion of everything in state, asks for confirmation and
-/// carries it out.
-pub async fn destroy(settings: &Settings, out: &Output) -> Result<Outcome, CommandError> {
+/// carries it out; with `json`, reports as JSON lines (needs
+/// `--auto-approve`).
+pub async fn destroy(
+    settings: &Settings,
+    out: &Output,
+    json: bool,
+) -> Result<Outcome, CommandError> {
+    let ui = Ui::for_run(settings, json, "destroy", false)?;
     let (config, _) = load_config(settings)?;
     let (store, state) = lock_state(settings, &config.stack, "destroy").await?;
     let clouds = clouds(settings)?;
     let live = clouds.refresh(&state, &[]).await?;
     let plan = plan::destroy(&state, &live);
-    out.plan(&plan);
+    ui.plan(out, &plan);
     if plan.is_empty() {
+        ui.nothing_to_do(&plan);
+        ui.finish();
         return Ok(Outcome::Done);
     }
     if !confirm(settings, "destroy", out)? {
         return Ok(Outcome::Declined);
     }
-    execute(plan, &clouds, store, state, settings, out).await
+    let outcome = execute(plan, &clouds, store, state, settings, out, &ui).await?;
+    ui.finish();
+    Ok(outcome)
 }

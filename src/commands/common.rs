@@ -12,10 +12,12 @@ use tokio::sync::Mutex;
 use crate::apply::{self, ApplyOptions, Ledger};
 use crate::config::{self, Config};
 use crate::model::DesiredResource;
+use crate::output::json::JsonReporter;
 use crate::output::{Output, Reporter};
 use crate::plan::Plan;
 use crate::providers::Clouds;
 use crate::providers::atlas::AtlasClient;
+use crate::providers::clouds::EndpointConnection;
 use crate::settings::Settings;
 use crate::state::{LocalBackend, LockMode, StateBackend, StateFile, StateStore};
 use crate::wait::WaitPolicy;
@@ -122,7 +124,72 @@ pub fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
-/// Runs the executor on `plan` and prints its summary.
+/// How apply and destroy report: text for people (plan on standard output,
+/// progress on standard error), or JSON lines on standard output.
+pub enum Ui {
+    /// Text for people.
+    Text,
+    /// One JSON object per line (`--json`).
+    Json(Arc<JsonReporter>),
+}
+
+impl Ui {
+    /// The reporting `json` asks for. JSON output cannot be answered at a
+    /// prompt: unless a reviewed plan is applied (`saved`), it needs
+    /// `--auto-approve`, and is refused before any API call otherwise.
+    pub fn for_run(
+        settings: &Settings,
+        json: bool,
+        verb: &'static str,
+        saved: bool,
+    ) -> Result<Ui, CommandError> {
+        match (json, settings.auto_approve || saved) {
+            (false, _) => Ok(Ui::Text),
+            (true, true) => Ok(Ui::Json(Arc::new(JsonReporter::default()))),
+            (true, false) => Err(CommandError::JsonNeedsAutoApprove { verb }),
+        }
+    }
+
+    /// Shows the plan about to be carried out (as text, or as the `plan` event).
+    pub fn plan(&self, out: &Output, plan: &Plan) {
+        match self {
+            Ui::Text => out.plan(plan),
+            Ui::Json(r) => r.plan(plan),
+        }
+    }
+
+    /// Ends a run that had nothing to do (JSON only: the text plan said so).
+    pub fn nothing_to_do(&self, plan: &Plan) {
+        if let Ui::Json(r) = self {
+            r.summary(&apply::ApplyOutcome::default(), plan.destroy);
+        }
+    }
+
+    /// Ends the run's report: the JSON `summary` event comes last.
+    pub fn finish(&self) {
+        if let Ui::Json(r) = self {
+            r.finish();
+        }
+    }
+
+    /// Shows the connection strings after a complete apply.
+    pub fn connections(&self, out: &Output, conns: &[EndpointConnection]) {
+        match self {
+            Ui::Text => out.connections(conns),
+            Ui::Json(r) => r.connections(conns),
+        }
+    }
+
+    /// The executor's event sink.
+    fn events(&self) -> Arc<dyn apply::Events> {
+        match self {
+            Ui::Text => Arc::new(Reporter::default()),
+            Ui::Json(r) => r.clone(),
+        }
+    }
+}
+
+/// Runs the executor on `plan` and reports its summary through `ui`.
 pub async fn execute(
     plan: Plan,
     clouds: &Arc<Clouds>,
@@ -130,6 +197,7 @@ pub async fn execute(
     state: StateFile,
     settings: &Settings,
     out: &Output,
+    ui: &Ui,
 ) -> Result<Outcome, CommandError> {
     let started = Instant::now();
     let summary = plan.summary();
@@ -142,11 +210,14 @@ pub async fn execute(
         ApplyOptions {
             parallelism: settings.parallelism,
         },
-        Arc::new(Reporter::default()),
+        ui.events(),
     )
     .await?;
     apply::release(ledger).await?;
-    out.apply_summary(&outcome, summary, destroy, started.elapsed());
+    match ui {
+        Ui::Text => out.apply_summary(&outcome, summary, destroy, started.elapsed()),
+        Ui::Json(r) => r.summary(&outcome, destroy),
+    }
     Ok(if outcome.is_success() {
         Outcome::Done
     } else {

@@ -115,6 +115,14 @@ pub enum CommandError {
         /// `apply` or `destroy`.
         verb: &'static str,
     },
+    /// `--json` was given to a run that would have to ask for confirmation.
+    #[error(
+        "{verb} --json cannot ask for confirmation: nothing was changed; pass --auto-approve (or apply a plan saved with plan --out)"
+    )]
+    JsonNeedsAutoApprove {
+        /// `apply` or `destroy`.
+        verb: &'static str,
+    },
     /// The answer to the confirmation could not be read.
     #[error(transparent)]
     Prompt(std::io::Error),

@@ -120,7 +120,11 @@ pub struct Change {
 }
 
 /// A complete plan, as shown and as saved with `plan --out`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// It serialises with two derived fields besides its own, `summary` and
+/// `replaces` (see [`PlanDocument`]); reading a plan ignores them, so a plan
+/// saved before they existed still loads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Plan {
     /// The plan format version ([`PLAN_FORMAT`]).
     pub format: u32,
@@ -147,7 +151,7 @@ pub struct Plan {
 }
 
 /// Counts of changes by kind of action.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Creates and replacements.
     pub add: usize,
@@ -155,6 +159,66 @@ pub struct Summary {
     pub change: usize,
     /// Deletions and replacements.
     pub destroy: usize,
+}
+
+/// One address whose replacement the plan forces, and what forces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replacement {
+    /// The address replaced.
+    pub address: Address,
+    /// Its kind.
+    pub kind: Kind,
+    /// The changed attributes that cannot be changed in place; empty when
+    /// something else forces it (see `reasons`).
+    pub attributes: Vec<String>,
+    /// Why, for people: a dependency replaced, a remote FAILED state, a taint.
+    pub reasons: Vec<String>,
+}
+
+/// The JSON document of a plan (`plan --json`, `plan --out`): the plan's own
+/// fields, with the `summary` and `replaces` derived from its changes.
+#[derive(Serialize)]
+pub struct PlanDocument<'a> {
+    /// [`PLAN_FORMAT`] when made by this privlink.
+    pub format: u32,
+    /// The stack the plan is for.
+    pub stack: &'a str,
+    /// Lineage of the state the plan was made against.
+    pub lineage: &'a str,
+    /// Serial of the state the plan was made against.
+    pub serial: u64,
+    /// True for a plan of `destroy`.
+    pub destroy: bool,
+    /// Counts as Terraform gives them.
+    pub summary: Summary,
+    /// The changes with action replace.
+    pub replaces: Vec<Replacement>,
+    /// Every change.
+    pub changes: &'a [Change],
+    /// See [`Plan::config_file`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<&'a PathBuf>,
+    /// See [`Plan::state_location`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_location: Option<&'a PathBuf>,
+}
+
+impl Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        PlanDocument {
+            format: self.format,
+            stack: &self.stack,
+            lineage: &self.lineage,
+            serial: self.serial,
+            destroy: self.destroy,
+            summary: self.summary(),
+            replaces: self.replaces(),
+            changes: &self.changes,
+            config_file: self.config_file.as_ref(),
+            state_location: self.state_location.as_ref(),
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Plan {
@@ -178,6 +242,19 @@ impl Plan {
             }
         }
         s
+    }
+    /// The changes with action replace, each with what forces it.
+    pub fn replaces(&self) -> Vec<Replacement> {
+        self.changes
+            .iter()
+            .filter(|c| c.action == Action::Replace)
+            .map(|c| Replacement {
+                address: c.address.clone(),
+                kind: c.kind,
+                attributes: c.forces_replacement.clone(),
+                reasons: c.reasons.clone(),
+            })
+            .collect()
     }
 }
 

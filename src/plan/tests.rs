@@ -292,3 +292,5 @@ fn an_existing_unmanaged_endpoint_service_is_refused_with_the_import_command() {
         "{err}"
     );
 }
+
+mod doc_examples;

@@ -7,5 +7,6 @@ mod crash;
 mod dedicated;
 mod engine;
 mod everyday;
+mod json;
 mod reliability;
 mod support;
