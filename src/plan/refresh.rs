@@ -5,12 +5,17 @@
 //! privlink; [`RefreshPlan::record`] writes the live attributes into the
 //! state and forgets the objects that are gone, without any change to a
 //! remote object.
+//!
+//! As in a normal plan, an object has drifted when one of the attributes
+//! privlink sets differs from what the state records, or when it fell into
+//! a failed state; read-only attributes that privlink's own steps move along
+//! (an endpoint turning available once linked) are not drift.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Catalog, Live, LiveView, PLAN_FORMAT};
+use super::{Catalog, Live, LiveView, PLAN_FORMAT, RemoteState, ResourceRules};
 use crate::model::{Address, Attrs, Kind};
 use crate::state::StateFile;
 
@@ -97,20 +102,22 @@ pub fn refresh_only(state: &StateFile, live: &LiveView, catalog: &Catalog) -> Re
         .resources
         .iter()
         .filter_map(|(a, r)| {
-            let after = match live.resources.get(a)? {
-                Live::Gone => None,
-                Live::Present { attributes } if *attributes == r.attributes => return None,
-                Live::Present { attributes } => Some(attributes.clone()),
+            let rules = catalog.rules(r.kind);
+            let (after, changed) = match live.resources.get(a)? {
+                Live::Gone => (None, Vec::new()),
+                Live::Present { attributes } => {
+                    let changed = changed_keys(&r.attributes, attributes);
+                    if !drifted(&changed, r, attributes, rules) {
+                        return None;
+                    }
+                    (Some(attributes.clone()), changed)
+                }
             };
-            let changed = after
-                .as_ref()
-                .map(|now| changed_keys(&r.attributes, now))
-                .unwrap_or_default();
             Some(Drift {
                 address: a.clone(),
                 kind: r.kind,
                 id: r.id.clone(),
-                cloud: catalog.rules(r.kind).cloud().to_owned(),
+                cloud: rules.cloud().to_owned(),
                 before: r.attributes.clone(),
                 after,
                 changed,
@@ -125,6 +132,19 @@ pub fn refresh_only(state: &StateFile, live: &LiveView, catalog: &Catalog) -> Re
         refresh_only: true,
         drifts,
     }
+}
+
+/// True when one of the `changed` attributes is one privlink sets, or when
+/// the object newly reports a failure.
+fn drifted(
+    changed: &[String],
+    recorded: &crate::state::ResourceState,
+    live: &Attrs,
+    rules: &dyn ResourceRules,
+) -> bool {
+    let failed = |attrs: &Attrs| matches!(rules.remote_state(attrs), RemoteState::Failed(_));
+    changed.iter().any(|k| recorded.desired.contains_key(k))
+        || (failed(live) && !failed(&recorded.attributes))
 }
 
 /// The attribute names whose values differ between `before` and `after`.

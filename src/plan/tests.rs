@@ -369,6 +369,31 @@ fn refresh_only_forgets_deleted_objects_and_records_changed_ones() {
 }
 
 #[test]
+fn refresh_only_leaves_out_status_moved_along_by_privlink_itself() {
+    let (state, mut live) = applied();
+    let ep = Address::new("endpoints.orders.atlas_endpoint");
+    let mut reserved = state.resources[&ep].attributes.clone();
+    reserved.insert("status".into(), json!("RESERVED"));
+    let mut state = state;
+    let recorded = state.resources.get_mut(&ep).unwrap();
+    recorded.attributes = reserved;
+    // What privlink sets on an Atlas endpoint; the rest is read back.
+    recorded
+        .desired
+        .retain(|k, _| ["project_id", "instance", "comment"].contains(&k.as_str()));
+    assert!(refresh_only(&state, &live, &catalog()).is_empty());
+    // A failure is drift, whatever attribute carries it.
+    let mut failed = state.resources[&ep].attributes.clone();
+    failed.insert("status".into(), json!("FAILED"));
+    failed.insert("error_message".into(), json!("gone wrong"));
+    live.resources
+        .insert(ep.clone(), Live::Present { attributes: failed });
+    let plan = refresh_only(&state, &live, &catalog());
+    assert_eq!(plan.counts(), (1, 0));
+    assert_eq!(plan.drifts[0].changed, vec!["error_message", "status"]);
+}
+
+#[test]
 fn a_targeted_diff_keeps_the_target_and_its_dependencies() {
     let mut state = StateFile::new("orders");
     state.lineage = "00000000-0000-4000-8000-000000000000".into();

@@ -7,3 +7,4 @@ mod dedicated;
 mod engine;
 mod reliability;
 mod support;
+mod targeting;
