@@ -244,6 +244,29 @@ mod tests {
     }
 
     #[test]
+    fn targets_become_addresses_and_refresh_only_passes_through() {
+        let s = resolve(flags("x"), &[], false);
+        assert!(s.targets.is_empty() && !s.refresh_only);
+        let f = Flags {
+            targets: vec![
+                "endpoints.orders".into(),
+                "endpoint_services.aws.us-east-1".into(),
+            ],
+            refresh_only: true,
+            ..flags("x")
+        };
+        let s = resolve(f, &[], false);
+        assert_eq!(
+            s.targets,
+            vec![
+                Address::new("endpoints.orders"),
+                Address::new("endpoint_services.aws.us-east-1")
+            ]
+        );
+        assert!(s.refresh_only);
+    }
+
+    #[test]
     fn colour_needs_a_terminal_and_no_opt_out() {
         assert!(!resolve(flags("x"), &[(ENV_NO_COLOR, "1")], true).color);
         assert!(resolve(flags("x"), &[(ENV_NO_COLOR, "")], true).color);

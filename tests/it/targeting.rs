@@ -323,3 +323,79 @@ async fn refresh_only_forgets_a_vpc_endpoint_deleted_in_aws() {
     w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]);
     assert!(w.live_vpc_endpoints().await.is_empty());
 }
+
+/// Two dedicated-cluster endpoints sharing the region's endpoint service.
+const SHARED: &str = r#"
+version: 1
+atlas:
+  project_id: 5f7cac1adf5d6c6306f4b280
+aws:
+  region: us-east-1
+endpoints:
+  east-a:
+    atlas: { dedicated_clusters: true }
+    aws:
+      vpc_id: "${PRIVLINK_VPC_ID}"
+      subnet_ids: ["${PRIVLINK_SUBNET_A}"]
+      security_group: { allow_from: [10.0.0.0/16] }
+  east-b:
+    atlas: { dedicated_clusters: true }
+    aws:
+      vpc_id: "${PRIVLINK_VPC_ID}"
+      subnet_ids: ["${PRIVLINK_SUBNET_B}"]
+      security_group: { allow_from: [10.0.0.0/16] }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_targeted_endpoint_brings_the_shared_service_and_destroy_leaves_it() {
+    let w = World::start(&[], &["main"], &[]).await;
+    w.write("shared.yaml", SHARED);
+    let f = ["-f", "shared.yaml"];
+    w.expect(
+        0,
+        &[
+            "apply",
+            f[0],
+            f[1],
+            "-target",
+            "endpoints.east-a",
+            "--auto-approve",
+        ],
+    );
+    let recorded = addresses(&w, "shared.yaml");
+    assert!(
+        recorded.contains(&"endpoint_services.aws.us-east-1".to_owned()),
+        "the shared dependency is created: {recorded:?}"
+    );
+    assert!(
+        !recorded.iter().any(|a| a.starts_with("endpoints.east-b.")),
+        "{recorded:?}"
+    );
+    w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
+    let all = addresses(&w, "shared.yaml").len();
+
+    w.expect(
+        0,
+        &[
+            "destroy",
+            f[0],
+            f[1],
+            "-target",
+            "endpoints.east-a",
+            "--auto-approve",
+        ],
+    );
+    let left = addresses(&w, "shared.yaml");
+    assert!(
+        left.contains(&"endpoint_services.aws.us-east-1".to_owned()),
+        "a dependency is not a dependent: {left:?}"
+    );
+    assert!(
+        !left.iter().any(|a| a.starts_with("endpoints.east-a.")),
+        "{left:?}"
+    );
+    assert!(left.len() < all);
+    w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]);
+    assert!(addresses(&w, "shared.yaml").is_empty());
+    assert!(w.live_vpc_endpoints().await.is_empty());
+}
