@@ -94,6 +94,7 @@ pub enum Command {
         /// Exit 0 when there are no changes, 2 when there are, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// `-target` addresses.
         #[command(flatten)]
         targets: TargetArgs,
         /// Show only what changed outside privlink since the last apply
@@ -110,6 +111,7 @@ pub enum Command {
         files: FileArgs,
         #[command(flatten)]
         run: RunArgs,
+        /// `-target` addresses.
         #[command(flatten)]
         targets: TargetArgs,
         /// Record in the state what changed outside privlink since the last
@@ -123,6 +125,7 @@ pub enum Command {
         files: FileArgs,
         #[command(flatten)]
         run: RunArgs,
+        /// `-target` addresses.
         #[command(flatten)]
         targets: TargetArgs,
     },
