@@ -70,6 +70,18 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+/// Resource targeting, for plan, apply and destroy.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TargetArgs {
+    /// Limit the run to the resource ADDRESS and what it needs (repeatable;
+    /// -target works too). A prefix such as endpoints.orders targets every
+    /// resource of that endpoint. Creates and updates bring what they depend
+    /// on, deletions what depends on them. For exceptional cases such as
+    /// recovering from errors, not for routine use.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub target: Vec<String>,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -90,10 +102,18 @@ pub enum Command {
         /// Exit 0 when there are no changes, 2 when there are, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// `-target` addresses.
+        #[command(flatten)]
+        targets: TargetArgs,
+        /// Show only what changed outside privlink since the last apply
+        /// (-refresh-only works too); proposes no change to any object.
+        #[arg(long, conflicts_with_all = ["destroy", "out", "target"])]
+        refresh_only: bool,
     },
     /// Converge Atlas and AWS to the file (or carry out a saved plan).
     Apply {
         /// A plan saved by `privlink plan --out FILE`.
+        #[arg(conflicts_with_all = ["target", "refresh_only"])]
         plan_file: Option<PathBuf>,
         /// Where the desired-state file and the state file are.
         #[command(flatten)]
@@ -101,6 +121,13 @@ pub enum Command {
         /// Confirmation, parallelism and wait timeout.
         #[command(flatten)]
         run: RunArgs,
+        /// `-target` addresses.
+        #[command(flatten)]
+        targets: TargetArgs,
+        /// Record in the state what changed outside privlink since the last
+        /// apply, changing no object in Atlas or AWS (-refresh-only works too).
+        #[arg(long, conflicts_with = "target")]
+        refresh_only: bool,
     },
     /// Delete everything in state, in dependency order.
     Destroy {
@@ -110,6 +137,9 @@ pub enum Command {
         /// Confirmation, parallelism and wait timeout.
         #[command(flatten)]
         run: RunArgs,
+        /// `-target` addresses.
+        #[command(flatten)]
+        targets: TargetArgs,
     },
     /// Check the file without calling any API.
     Validate {
@@ -177,7 +207,7 @@ pub fn main() -> i32 {
     // Reads FAILPOINTS from the environment in builds with the `failpoints`
     // feature; does nothing otherwise.
     let _failpoints = fail::FailScenario::setup();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(terraform_style(std::env::args_os()));
     let settings = Settings::resolve(flags(&cli));
     let out = Output::with_color(settings.color);
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -196,7 +226,7 @@ fn flags(cli: &Cli) -> Flags {
     let no_files;
     let (files, run, default_timeout) = match &cli.command {
         Command::Plan { files, .. } => (files, None, Some(limits::WAIT_TIMEOUT)),
-        Command::Apply { files, run, .. } | Command::Destroy { files, run } => {
+        Command::Apply { files, run, .. } | Command::Destroy { files, run, .. } => {
             (files, Some(run), None)
         }
         Command::Output { files, .. } | Command::Import { files, .. } => {
@@ -222,7 +252,50 @@ fn flags(cli: &Cli) -> Flags {
         default_timeout,
         auto_approve: run.is_some_and(|r| r.auto_approve),
         no_color: cli.no_color,
+        targets: scope(&cli.command).0,
+        refresh_only: scope(&cli.command).1,
     }
+}
+
+/// The `-target` addresses and `-refresh-only` of a command line.
+fn scope(command: &Command) -> (Vec<String>, bool) {
+    match command {
+        Command::Plan {
+            targets,
+            refresh_only,
+            ..
+        }
+        | Command::Apply {
+            targets,
+            refresh_only,
+            ..
+        } => (targets.target.clone(), *refresh_only),
+        Command::Destroy { targets, .. } => (targets.target.clone(), false),
+        _ => (Vec::new(), false),
+    }
+}
+
+/// The single-dash spellings Terraform uses (`-target ADDRESS`,
+/// `-target=ADDRESS`, `-refresh-only`) rewritten to their long options;
+/// everything after `--` is left as it is.
+pub fn terraform_style(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let mut rest = false;
+    args.into_iter()
+        .map(|a| {
+            if rest {
+                return a;
+            }
+            rest = a == "--";
+            match a.to_str() {
+                Some(s) if s == "-target" || s.starts_with("-target=") || s == "-refresh-only" => {
+                    format!("-{s}").into()
+                }
+                _ => a,
+            }
+        })
+        .collect()
 }
 
 /// Runs one command.

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use crate::apply::{ApplyOutcome, Events};
 use crate::model::Address;
-use crate::plan::render::{Style, render_plan};
-use crate::plan::{Plan, Summary};
+use crate::plan::render::{Style, render_plan, render_refresh};
+use crate::plan::{Plan, RefreshPlan, Summary};
 use crate::providers::clouds::EndpointConnection;
 use crate::state::StateFile;
 use crate::wait::{Progress, WaitEvent};
@@ -183,6 +183,44 @@ impl Output {
     /// Prints a plan.
     pub fn plan(&self, plan: &Plan) {
         self.out(&render_plan(plan, self.style));
+    }
+
+    /// Prints a refresh-only plan.
+    pub fn refresh_plan(&self, plan: &RefreshPlan) {
+        self.out(&render_refresh(plan, self.style));
+    }
+
+    /// Says what `apply -refresh-only` recorded in the state.
+    pub fn refresh_recorded(&self, changed: usize, gone: usize, serial: u64) {
+        self.out(&format!(
+            "\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.\n\
+             The state now records what Atlas and AWS hold: {changed} object(s) updated, \
+             {gone} forgotten (serial {serial}).\n"
+        ));
+    }
+
+    /// Warns, before a plan, that `-target` is in effect.
+    pub fn targeting_warning(&self) {
+        self.note(
+            "Warning: Resource targeting is in effect\n\n\
+             You are creating a plan with the -target option, which means that the result \
+             of this plan may not represent all of the changes requested by the current \
+             configuration.\n\n\
+             The -target option is not for routine use, and is provided only for exceptional \
+             situations such as recovering from errors or mistakes, or when privlink \
+             specifically suggests to use it as part of an error message.\n",
+        );
+    }
+
+    /// Warns, after a targeted apply or destroy, that other changes may be
+    /// pending.
+    pub fn targeted_apply_warning(&self) {
+        self.note(
+            "\nWarning: Applied changes may be incomplete\n\n\
+             The plan was created with the -target option in effect, so some changes \
+             requested in the configuration may have been ignored. Run the following \
+             command to verify that no other changes are pending:\n    privlink plan\n",
+        );
     }
 
     /// Prints the closing line of an apply or destroy.

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::limits;
+use crate::model::Address;
 use crate::providers::atlas::{AtlasError, ClientOptions, Credentials, DEFAULT_BASE_URL};
 use crate::state::LocalBackend;
 
@@ -45,6 +46,11 @@ pub struct Settings {
     pub color: bool,
     /// Where Atlas is and how to authenticate to it.
     pub atlas: AtlasAccess,
+    /// `-target` addresses: when any, plans are limited to them (and what
+    /// they pull in, see [`crate::plan::target()`]).
+    pub targets: Vec<Address>,
+    /// `-refresh-only`: plan and record only what changed outside privlink.
+    pub refresh_only: bool,
 }
 
 /// What the command line gives [`Settings::resolve`].
@@ -64,6 +70,10 @@ pub struct Flags {
     pub auto_approve: bool,
     /// `--no-color`.
     pub no_color: bool,
+    /// `-target`, for the commands that have it.
+    pub targets: Vec<String>,
+    /// `-refresh-only`, for the commands that have it.
+    pub refresh_only: bool,
 }
 
 impl Settings {
@@ -96,6 +106,8 @@ impl Settings {
             auto_approve: flags.auto_approve,
             color: !flags.no_color && !no_color_env && stdout_is_terminal,
             atlas: AtlasAccess::from_env(&env),
+            targets: flags.targets.iter().map(Address::new).collect(),
+            refresh_only: flags.refresh_only,
             file: flags.file,
         }
     }
@@ -229,6 +241,29 @@ mod tests {
         assert_eq!(s.parallelism, 3);
         assert_eq!(s.wait_timeout, Duration::from_secs(90));
         assert!(s.color);
+    }
+
+    #[test]
+    fn targets_become_addresses_and_refresh_only_passes_through() {
+        let s = resolve(flags("x"), &[], false);
+        assert!(s.targets.is_empty() && !s.refresh_only);
+        let f = Flags {
+            targets: vec![
+                "endpoints.orders".into(),
+                "endpoint_services.aws.us-east-1".into(),
+            ],
+            refresh_only: true,
+            ..flags("x")
+        };
+        let s = resolve(f, &[], false);
+        assert_eq!(
+            s.targets,
+            vec![
+                Address::new("endpoints.orders"),
+                Address::new("endpoint_services.aws.us-east-1")
+            ]
+        );
+        assert!(s.refresh_only);
     }
 
     #[test]

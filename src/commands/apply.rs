@@ -1,5 +1,7 @@
 //! `privlink apply` and `privlink destroy`: converge Atlas and AWS to the file
-//! (or carry out a saved plan), or delete everything in state.
+//! (or carry out a saved plan), or delete everything in state; either limited
+//! to `-target` addresses, and `apply -refresh-only`, which only records in
+//! the state what changed outside privlink.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +15,7 @@ use crate::state::StateFile;
 
 use super::common::{Ui, clouds, confirm, execute, load_config, lock_state, read_state};
 use super::output::connections;
-use super::plan::load_saved;
+use super::plan::{load_saved, targeted};
 use super::{CommandError, Outcome};
 
 /// The arguments of `apply` beyond the settings.
@@ -38,11 +40,15 @@ pub async fn apply(
     if let Some(plan_file) = &args.plan_file {
         return apply_saved(settings, out, plan_file, &ui).await;
     }
+    if settings.refresh_only {
+        return apply_refresh_only(settings, out).await;
+    }
     let (config, desired) = load_config(settings)?;
     let (store, state) = lock_state(settings, &config.stack, "apply").await?;
     let clouds = clouds(settings)?;
     let live = clouds.refresh(&state, &desired).await?;
     let plan = plan::diff(&desired, &state, &live, clouds.catalog())?;
+    let plan = targeted(settings, out, plan)?;
     ui.plan(out, &plan);
     if plan.is_empty() {
         ui.nothing_to_do(&plan);
@@ -53,6 +59,9 @@ pub async fn apply(
         return Ok(Outcome::Declined);
     }
     let outcome = execute(plan, &clouds, store, state, settings, out, &ui).await?;
+    if !settings.targets.is_empty() {
+        out.targeted_apply_warning();
+    }
     if outcome == Outcome::Done {
         print_connections(settings, out, &ui, &clouds, &config).await;
     }
@@ -152,7 +161,7 @@ pub async fn destroy(
     let (store, state) = lock_state(settings, &config.stack, "destroy").await?;
     let clouds = clouds(settings)?;
     let live = clouds.refresh(&state, &[]).await?;
-    let plan = plan::destroy(&state, &live);
+    let plan = targeted(settings, out, plan::destroy(&state, &live))?;
     ui.plan(out, &plan);
     if plan.is_empty() {
         ui.nothing_to_do(&plan);
@@ -163,6 +172,34 @@ pub async fn destroy(
         return Ok(Outcome::Declined);
     }
     let outcome = execute(plan, &clouds, store, state, settings, out, &ui).await?;
+    if !settings.targets.is_empty() {
+        out.targeted_apply_warning();
+    }
     ui.finish();
+    Ok(outcome)
+}
+
+/// `apply -refresh-only`: shows what changed outside privlink, asks for
+/// confirmation and records it in the state in one write, without any
+/// create, update or delete call.
+async fn apply_refresh_only(settings: &Settings, out: &Output) -> Result<Outcome, CommandError> {
+    let (config, desired) = load_config(settings)?;
+    let (mut store, mut state) = lock_state(settings, &config.stack, "apply").await?;
+    let clouds = clouds(settings)?;
+    let live = clouds.refresh(&state, &desired).await?;
+    let plan = plan::refresh_only(&state, &live, clouds.catalog());
+    out.refresh_plan(&plan);
+    let outcome = if plan.is_empty() {
+        Outcome::Done
+    } else if !confirm(settings, "apply", out)? {
+        Outcome::Declined
+    } else {
+        plan.record(&mut state);
+        store.write(&mut state).await?;
+        let (changed, gone) = plan.counts();
+        out.refresh_recorded(changed, gone, state.serial);
+        Outcome::Done
+    };
+    store.close().await?;
     Ok(outcome)
 }

@@ -1,5 +1,7 @@
 //! `privlink plan`: shows what apply would change, reading live Atlas and AWS,
-//! and can save the plan for `privlink apply FILE`.
+//! and can save the plan for `privlink apply FILE`; with `-target` limited to
+//! some resources ([`targeted`], shared with apply and destroy), with
+//! `-refresh-only` limited to what changed outside privlink.
 
 use std::path::{Path, PathBuf};
 
@@ -38,11 +40,21 @@ pub async fn run(
         .unwrap_or_else(|| StateFile::new(config.stack.clone()));
     let clouds = clouds(settings)?;
     let live = clouds.refresh(&state, &desired).await?;
+    if settings.refresh_only {
+        let plan = plan::refresh_only(&state, &live, clouds.catalog());
+        if args.json {
+            out.json(&plan)?;
+        } else {
+            out.refresh_plan(&plan);
+        }
+        return Ok(exit_outcome(&args, plan.is_empty()));
+    }
     let plan = if args.destroy {
         plan::destroy(&state, &live)
     } else {
         plan::diff(&desired, &state, &live, clouds.catalog())?
     };
+    let plan = targeted(settings, out, plan)?;
     if args.json {
         out.json(&plan)?;
     } else {
@@ -55,11 +67,27 @@ pub async fn run(
         save(&plan, path)?;
         out.plan_saved(path);
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() {
+    Ok(exit_outcome(&args, plan.is_empty()))
+}
+
+/// What the exit code reports: changes only with `--detailed-exitcode`.
+fn exit_outcome(args: &PlanArgs, empty: bool) -> Outcome {
+    if args.detailed_exitcode && !empty {
         Outcome::ChangesPresent
     } else {
         Outcome::Done
-    })
+    }
+}
+
+/// The plan limited to the settings' `-target` addresses, with Terraform's
+/// warning that targeting is in effect; the plan as it is without targets.
+pub fn targeted(settings: &Settings, out: &Output, plan: Plan) -> Result<Plan, CommandError> {
+    if settings.targets.is_empty() {
+        return Ok(plan);
+    }
+    let plan = plan::target(plan, &settings.targets)?;
+    out.targeting_warning();
+    Ok(plan)
 }
 
 /// Writes the plan as JSON, readable by its owner only.

@@ -5,10 +5,13 @@
 //! read, and yields one [`Change`] per address with an [`Action`] and the
 //! reasons for it, following each kind's [`rules`]; [`render`] prints a plan
 //! for people, and the plan serialises to JSON for machines (`plan --json`,
-//! `plan --out`).
+//! `plan --out`). [`target()`] narrows a plan to `-target` addresses and
+//! [`refresh_only`] builds the plan of `-refresh-only`.
 
+pub mod refresh;
 pub mod render;
 pub mod rules;
+pub mod target;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -20,10 +23,12 @@ use thiserror::Error;
 use crate::model::{Address, Attrs, DesiredResource, Kind, Reference, visit_refs};
 use crate::state::{StateFile, Status};
 
+pub use refresh::{RefreshPlan, refresh_only};
 pub use rules::{
     Catalog, IdFormat, KindRules, RemoteState, ResourceRules, always_ready, any_change,
     never_forced,
 };
+pub use target::target;
 
 /// The format version of saved and JSON plans.
 pub const PLAN_FORMAT: u32 = 1;
@@ -278,6 +283,9 @@ pub enum PlanError {
     /// never settle; holds a resource in the loop or the explanation.
     #[error("dependency cycle between: {0}")]
     Cycle(String),
+    /// A `-target` address that names no resource of the plan.
+    #[error("-target {0}: no resource has this address or an address under it")]
+    UnknownTarget(Address),
 }
 
 /// Resolves every reference in `v` with `lookup`; `None` means unknown.

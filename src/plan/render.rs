@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
+use super::refresh::{Drift, RefreshPlan};
 use super::{Action, Change, Plan, has_unknown};
 use crate::model::{Attrs, REF_KEY};
 
@@ -112,6 +113,11 @@ fn width(keys: impl Iterator<Item = usize>) -> usize {
 /// Renders one change block.
 pub fn render_change(c: &Change, style: Style, out: &mut String) {
     let _ = writeln!(out, "  {}", headline(c));
+    render_block(c, style, out);
+}
+
+/// Renders the attributes of one change, without its headline.
+fn render_block(c: &Change, style: Style, out: &mut String) {
     let _ = writeln!(
         out,
         "{:>3} {} \"{}\" {{",
@@ -247,4 +253,69 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         s.add, s.change, s.destroy
     );
     out
+}
+
+/// The text of a refresh-only plan that found no difference.
+pub const REFRESH_NO_CHANGES: &str =
+    "No changes. Your infrastructure still matches the configuration.";
+
+/// Renders a refresh-only plan: the objects changed outside privlink, in
+/// the shape of plan blocks (`~` changed, `-` deleted), or that none was.
+pub fn render_refresh(plan: &RefreshPlan, style: Style) -> String {
+    let mut out = String::new();
+    if plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "{REFRESH_NO_CHANGES}\n\nprivlink has checked that the real remote objects still match \
+             the result of your most recent changes, and found no differences."
+        );
+        return out;
+    }
+    out.push_str(
+        "Note: Objects have changed outside of privlink\n\n\
+         privlink detected the following changes made outside of privlink since the last \
+         \"privlink apply\":\n\n",
+    );
+    for d in &plan.drifts {
+        let what = if d.deleted() {
+            format!("has been deleted ({} no longer has it)", d.cloud)
+        } else {
+            format!("has changed ({})", d.cloud)
+        };
+        let _ = writeln!(out, "  # {} {what}", d.address);
+        render_block(&drift_change(d), style, &mut out);
+        out.push('\n');
+    }
+    let (changed, gone) = plan.counts();
+    let _ = writeln!(
+        out,
+        "This is a refresh-only plan, so privlink will not take any actions to undo these. \
+         If you were expecting these changes then you can apply this plan to record the \
+         updated values in the privlink state without changing any remote objects.\n\n\
+         Refresh: {changed} to record, {gone} to forget."
+    );
+    out
+}
+
+/// A drift in the shape of a change, for [`render_block`]: a deletion
+/// when the object is gone, an update from recorded to live otherwise.
+fn drift_change(d: &Drift) -> Change {
+    Change {
+        address: d.address.clone(),
+        kind: d.kind,
+        action: if d.deleted() {
+            Action::Delete
+        } else {
+            Action::Update
+        },
+        reasons: vec![],
+        id: d.id.clone(),
+        before: Some(d.before.clone()),
+        after: d.after.clone(),
+        changed: d.changed.clone(),
+        forces_replacement: vec![],
+        depends_on: vec![],
+        resume: false,
+        drift: Some(d.cloud.clone()),
+    }
 }

@@ -294,3 +294,125 @@ fn an_existing_unmanaged_endpoint_service_is_refused_with_the_import_command() {
 }
 
 mod doc_examples;
+
+#[test]
+fn refresh_only_of_an_unchanged_world_finds_nothing() {
+    let (state, live) = applied();
+    let plan = refresh_only(&state, &live, &catalog());
+    assert!(plan.is_empty());
+    let text = super::render::render_refresh(&plan, Style::plain());
+    assert!(
+        text.starts_with("No changes. Your infrastructure still matches the configuration."),
+        "{text}"
+    );
+}
+
+#[test]
+fn refresh_only_forgets_deleted_objects_and_records_changed_ones() {
+    let (mut state, mut live) = applied();
+    let vpce = Address::new("endpoints.orders.vpc_endpoint");
+    let sg = Address::new("endpoints.orders.security_group");
+    live.resources.insert(vpce.clone(), Live::Gone);
+    let mut changed = state.resources[&sg].attributes.clone();
+    changed.insert("ingress".into(), json!(["10.9.0.0/16"]));
+    live.resources.insert(
+        sg.clone(),
+        Live::Present {
+            attributes: changed.clone(),
+        },
+    );
+    let plan = refresh_only(&state, &live, &catalog());
+    assert_eq!(plan.counts(), (1, 1));
+    assert_eq!(
+        (plan.serial, plan.lineage.as_str()),
+        (7, state.lineage.as_str())
+    );
+    let gone = plan.drifts.iter().find(|d| d.address == vpce).unwrap();
+    assert!(gone.deleted());
+    assert_eq!(gone.cloud, "AWS");
+    let moved = plan.drifts.iter().find(|d| d.address == sg).unwrap();
+    assert_eq!(moved.changed, vec!["ingress".to_owned()]);
+
+    let text = super::render::render_refresh(&plan, Style::plain());
+    assert!(
+        text.starts_with("Note: Objects have changed outside of privlink"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# endpoints.orders.vpc_endpoint has been deleted (AWS no longer has it)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# endpoints.orders.security_group has changed (AWS)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Refresh: 1 to record, 1 to forget."),
+        "{text}"
+    );
+
+    // Recording touches the state only: the other objects are as they were.
+    let before = state.clone();
+    plan.record(&mut state);
+    assert!(
+        state.get(&vpce).is_none(),
+        "the deleted object is forgotten"
+    );
+    assert_eq!(state.resources[&sg].attributes, changed);
+    assert_eq!(state.resources[&sg].desired, before.resources[&sg].desired);
+    assert_eq!(state.resources.len(), before.resources.len() - 1);
+    assert_eq!(state.serial, 7, "the serial is the store's to bump");
+    // Afterwards the next refresh finds nothing, and a full plan creates it again.
+    live.resources.remove(&vpce);
+    assert!(refresh_only(&state, &live, &catalog()).is_empty());
+    let next = diff(&desired(FILE), &state, &live, &catalog()).unwrap();
+    let c = next.changes.iter().find(|c| c.address == vpce).unwrap();
+    assert_eq!(c.action, Action::Create);
+}
+
+#[test]
+fn refresh_only_leaves_out_status_moved_along_by_privlink_itself() {
+    let (state, mut live) = applied();
+    let ep = Address::new("endpoints.orders.atlas_endpoint");
+    let mut reserved = state.resources[&ep].attributes.clone();
+    reserved.insert("status".into(), json!("RESERVED"));
+    let mut state = state;
+    let recorded = state.resources.get_mut(&ep).unwrap();
+    recorded.attributes = reserved;
+    // What privlink sets on an Atlas endpoint; the rest is read back.
+    recorded
+        .desired
+        .retain(|k, _| ["project_id", "instance", "comment"].contains(&k.as_str()));
+    assert!(refresh_only(&state, &live, &catalog()).is_empty());
+    // A failure is drift, whatever attribute carries it.
+    let mut failed = state.resources[&ep].attributes.clone();
+    failed.insert("status".into(), json!("FAILED"));
+    failed.insert("error_message".into(), json!("gone wrong"));
+    live.resources
+        .insert(ep.clone(), Live::Present { attributes: failed });
+    let plan = refresh_only(&state, &live, &catalog());
+    assert_eq!(plan.counts(), (1, 0));
+    assert_eq!(plan.drifts[0].changed, vec!["error_message", "status"]);
+}
+
+#[test]
+fn a_targeted_diff_keeps_the_target_and_its_dependencies() {
+    let mut state = StateFile::new("orders");
+    state.lineage = "00000000-0000-4000-8000-000000000000".into();
+    let plan = diff(&desired(FILE), &state, &LiveView::default(), &catalog()).unwrap();
+    let plan = target(plan, &[Address::new("endpoints.orders.vpc_endpoint")]).unwrap();
+    let kept: Vec<&str> = plan.changes.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(
+        kept,
+        vec![
+            "endpoints.orders.atlas_endpoint",
+            "endpoints.orders.security_group",
+            "endpoints.orders.vpc_endpoint",
+        ]
+    );
+    let err = target(plan, &[Address::new("endpoints.billing")]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "-target endpoints.billing: no resource has this address or an address under it"
+    );
+}

@@ -10,3 +10,4 @@ mod everyday;
 mod json;
 mod reliability;
 mod support;
+mod targeting;
