@@ -5,5 +5,6 @@ mod aws_provider;
 mod crash;
 mod dedicated;
 mod engine;
+mod logging;
 mod reliability;
 mod support;
