@@ -9,10 +9,12 @@
 //!
 //! Only privlink's own events pass at the chosen level. The libraries under
 //! it (the AWS SDK, hyper, reqwest, rustls, ...) pass at `warn`, and at
-//! `debug` only when `PRIVLINK_LOG=trace` is set explicitly: never at their
-//! own `trace` level, where the AWS SDK prints canonical requests with the
-//! signed headers (a session token among them). privlink itself logs
-//! methods, paths, statuses, operations and durations, never a header.
+//! `trace` only when `PRIVLINK_LOG=trace` is set explicitly (`-vvv` does
+//! not open them). At `trace` the AWS SDK prints the requests it signs and
+//! sends, with the `authorization` and `x-amz-security-token` values
+//! redacted and the credentials' secret shown as `** redacted **`; reqwest
+//! logs through `log`, which is not collected. privlink itself logs methods,
+//! paths, statuses, operations and durations, never a header or a body.
 //!
 //! [`progress`] is the one way to tell the user that a call is being retried
 //! or is slow: it is an `info` event, and without a log on standard error
@@ -44,7 +46,7 @@ const PROGRESS_TARGET: &str = "privlink::progress";
 pub struct LogSettings {
     /// privlink's own level; `None` logs nothing.
     pub level: Option<LevelFilter>,
-    /// `PRIVLINK_LOG=trace` was set: the libraries log at `debug` too.
+    /// `PRIVLINK_LOG=trace` was set: the libraries log at `trace` too.
     pub libraries_open: bool,
     /// `PRIVLINK_LOG_PATH`: the file the log is appended to.
     pub path: Option<PathBuf>,
@@ -80,17 +82,15 @@ impl LogSettings {
     }
 
     /// The filter: privlink at its level, every other target at `warn`
-    /// (`debug` when the libraries are open).
+    /// (`trace` when the libraries are open).
     fn filter(&self) -> EnvFilter {
         let ours = self.level.unwrap_or(LevelFilter::OFF);
         let others = if self.libraries_open {
-            LevelFilter::DEBUG
+            LevelFilter::TRACE
         } else {
             LevelFilter::WARN
         };
-        EnvFilter::builder()
-            .with_default_directive(others.into())
-            .parse_lossy(format!("privlink={ours}"))
+        EnvFilter::builder().parse_lossy(format!("{others},privlink={ours}"))
     }
 }
 
@@ -248,7 +248,7 @@ mod tests {
         let t = resolve(0, &[(ENV_LOG, "trace"), (ENV_LOG_PATH, "/tmp/p.log")]);
         assert!(t.libraries_open);
         assert_eq!(t.path, Some(PathBuf::from("/tmp/p.log")));
-        assert_eq!(t.filter().to_string(), "privlink=trace,debug");
+        assert_eq!(t.filter().to_string(), "privlink=trace,trace");
         assert_eq!(resolve(2, &[]).filter().to_string(), "privlink=debug,warn");
     }
 
