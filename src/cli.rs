@@ -34,6 +34,29 @@ pub struct Cli {
     /// Never colour the output (also: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Log to standard error: -v info (every Atlas request and EC2 call),
+    /// -vv debug (also: PRIVLINK_LOG=LEVEL, PRIVLINK_LOG_PATH=FILE).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// How long opening a connection to Atlas or EC2 may take [default: 10s].
+    #[arg(long, global = true, env = "PRIVLINK_CONNECT_TIMEOUT", value_parser = network_timeout)]
+    pub connect_timeout: Option<Duration>,
+    /// How long one attempt of an Atlas request or EC2 call may take
+    /// [default: 60s].
+    #[arg(long, global = true, env = "PRIVLINK_REQUEST_TIMEOUT", value_parser = network_timeout)]
+    pub request_timeout: Option<Duration>,
+}
+
+/// A network timeout: a duration (`90s`, `2m`) or whole seconds, not zero.
+fn network_timeout(text: &str) -> Result<Duration, String> {
+    let d = match text.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(text.trim()).map_err(|e| e.to_string())?,
+    };
+    if d.is_zero() {
+        return Err("must be more than zero".to_owned());
+    }
+    Ok(d)
 }
 
 /// The desired-state file when `-f/--file` is not given.
@@ -210,6 +233,11 @@ pub fn main() -> i32 {
     let cli = Cli::parse_from(terraform_style(std::env::args_os()));
     let settings = Settings::resolve(flags(&cli));
     let out = Output::with_color(settings.color);
+    if let Err(e) = crate::logging::init(&settings.log) {
+        out.failure(&e);
+        return 1;
+    }
+    crate::providers::aws::set_timeouts(settings.connect_timeout, settings.request_timeout);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -254,6 +282,9 @@ fn flags(cli: &Cli) -> Flags {
         no_color: cli.no_color,
         targets: scope(&cli.command).0,
         refresh_only: scope(&cli.command).1,
+        verbose: cli.verbose,
+        connect_timeout: cli.connect_timeout,
+        request_timeout: cli.request_timeout,
     }
 }
 

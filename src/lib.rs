@@ -7,7 +7,8 @@
 //! [`providers`] talk to Atlas and EC2, [`output`] is the only place that
 //! prints, [`wait`] owns polling. [`cli`] parses the command line into
 //! [`settings`] and hands it to one of the [`commands`]; [`limits`] names
-//! every fixed timeout and delay.
+//! every fixed timeout and delay; [`logging`] sets up the log and the
+//! progress lines about retries and slow calls.
 
 #![warn(missing_docs)]
 
@@ -19,6 +20,7 @@ mod crash;
 pub mod graph;
 pub mod import;
 pub mod limits;
+pub mod logging;
 pub mod model;
 pub mod output;
 pub mod plan;

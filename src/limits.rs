@@ -54,6 +54,25 @@ pub const ATLAS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 /// halfway through its life, for shorter-lived tokens).
 pub const ATLAS_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
+/// How long an Atlas request may take to open its connection by default
+/// (`--connect-timeout`, `PRIVLINK_CONNECT_TIMEOUT`); the EC2 client uses the
+/// same setting.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one attempt of an Atlas request may take by default, from
+/// sending to the last byte of the answer (`--request-timeout`,
+/// `PRIVLINK_REQUEST_TIMEOUT`); the EC2 client uses the same setting for
+/// one attempt of an operation. Atlas answers in well under a second; a
+/// minute covers a slow link without hiding a server that never answers.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ----- progress lines (src/logging.rs) ---------------------------------------
+
+/// Without `-v`, the least time between two progress lines about retries
+/// and slow calls on standard error, and how often a call that has not been
+/// answered yet is reported.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
+
 // ----- AWS client (src/providers/aws) ---------------------------------------
 
 /// How long the EC2 client may take to open a connection.

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::limits;
+use crate::logging::LogSettings;
 use crate::model::Address;
 use crate::providers::atlas::{AtlasError, ClientOptions, Credentials, DEFAULT_BASE_URL};
 use crate::state::LocalBackend;
@@ -51,6 +52,12 @@ pub struct Settings {
     pub targets: Vec<Address>,
     /// `-refresh-only`: plan and record only what changed outside privlink.
     pub refresh_only: bool,
+    /// What to log, and where (`-v`, `PRIVLINK_LOG`, `PRIVLINK_LOG_PATH`).
+    pub log: LogSettings,
+    /// How long opening a connection to Atlas or EC2 may take.
+    pub connect_timeout: Duration,
+    /// How long one attempt of an Atlas request or an EC2 operation may take.
+    pub request_timeout: Duration,
 }
 
 /// What the command line gives [`Settings::resolve`].
@@ -74,6 +81,12 @@ pub struct Flags {
     pub targets: Vec<String>,
     /// `-refresh-only`, for the commands that have it.
     pub refresh_only: bool,
+    /// How many `-v`.
+    pub verbose: u8,
+    /// `--connect-timeout` (or `PRIVLINK_CONNECT_TIMEOUT`), when given.
+    pub connect_timeout: Option<Duration>,
+    /// `--request-timeout` (or `PRIVLINK_REQUEST_TIMEOUT`), when given.
+    pub request_timeout: Option<Duration>,
 }
 
 impl Settings {
@@ -96,6 +109,11 @@ impl Settings {
             .state
             .clone()
             .unwrap_or_else(|| LocalBackend::default_path(&flags.file));
+        let connect_timeout = flags.connect_timeout.unwrap_or(limits::CONNECT_TIMEOUT);
+        let request_timeout = flags.request_timeout.unwrap_or(limits::REQUEST_TIMEOUT);
+        let mut atlas = AtlasAccess::from_env(&env);
+        atlas.client.connect_timeout = connect_timeout;
+        atlas.client.request_timeout = request_timeout;
         Settings {
             state_path,
             parallelism: usize::from(flags.parallelism.unwrap_or(DEFAULT_PARALLELISM)),
@@ -105,9 +123,12 @@ impl Settings {
                 .unwrap_or(limits::WAIT_TIMEOUT),
             auto_approve: flags.auto_approve,
             color: !flags.no_color && !no_color_env && stdout_is_terminal,
-            atlas: AtlasAccess::from_env(&env),
             targets: flags.targets.iter().map(Address::new).collect(),
             refresh_only: flags.refresh_only,
+            atlas,
+            log: LogSettings::resolve(flags.verbose, &env),
+            connect_timeout,
+            request_timeout,
             file: flags.file,
         }
     }
@@ -225,6 +246,27 @@ mod tests {
         assert!(!s.auto_approve && !s.color);
         assert_eq!(s.atlas.base_url, DEFAULT_BASE_URL);
         assert_eq!(s.atlas.credentials, CredentialsSource::Missing);
+        assert_eq!(s.atlas.client.connect_timeout, limits::CONNECT_TIMEOUT);
+        assert_eq!(s.request_timeout, limits::REQUEST_TIMEOUT);
+        assert_eq!(s.log.level, None);
+    }
+
+    #[test]
+    fn network_timeouts_and_the_log_come_from_flags_and_environment() {
+        let f = Flags {
+            verbose: 1,
+            connect_timeout: Some(Duration::from_secs(3)),
+            request_timeout: Some(Duration::from_secs(7)),
+            ..flags("x")
+        };
+        let s = resolve(f, &[("PRIVLINK_LOG", "debug")], false);
+        assert_eq!(s.connect_timeout, Duration::from_secs(3));
+        assert_eq!(s.atlas.client.connect_timeout, Duration::from_secs(3));
+        assert_eq!(s.atlas.client.request_timeout, Duration::from_secs(7));
+        assert_eq!(
+            s.log.level,
+            Some(tracing::level_filters::LevelFilter::DEBUG)
+        );
     }
 
     #[test]

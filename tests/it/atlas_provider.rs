@@ -33,6 +33,7 @@ fn fast_options() -> ClientOptions {
         burst: 3,
         min_retry_delay: Duration::from_millis(20),
         max_retry_delay: Duration::from_millis(200),
+        ..ClientOptions::default()
     }
 }
 

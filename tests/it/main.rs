@@ -8,6 +8,7 @@ mod dedicated;
 mod engine;
 mod everyday;
 mod json;
+mod logging;
 mod reliability;
 mod support;
 mod targeting;

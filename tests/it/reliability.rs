@@ -805,6 +805,16 @@ async fn bad_input_is_refused_with_a_position_before_any_call() {
 const AWS_SECRET: &str = "aws-secret-key-world-3c9b7e1f0a";
 const WRONG_PRIVATE_KEY: &str = "wrong-private-key-5b0e2c8d71";
 const WRONG_CLIENT_SECRET: &str = "mdb_sa_sk_wrong-secret-6f2a9c04";
+const AWS_SESSION_SECRET: &str = "aws-session-token-world-8e4d2a6c1f";
+
+/// What a log must never show, whatever its level: an `Authorization`
+/// header's value (Digest or Bearer) or the token request's form.
+const HEADER_MARKERS: [&str; 4] = [
+    "authorization: ",
+    "digest username",
+    "bearer ",
+    "client_secret=",
+];
 
 /// Every regular file under `dir`.
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -837,6 +847,7 @@ async fn no_secret_reaches_output_state_or_plans() {
         AWS_SECRET,
         WRONG_PRIVATE_KEY,
         WRONG_CLIENT_SECRET,
+        AWS_SESSION_SECRET,
     ];
     let keys: Vec<(&str, &str)> = vec![
         ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
@@ -846,17 +857,41 @@ async fn no_secret_reaches_output_state_or_plans() {
     service.push(("MONGODB_ATLAS_CLIENT_ID", CLIENT_ID));
     service.push(("MONGODB_ATLAS_CLIENT_SECRET", CLIENT_SECRET));
     let no_keys = ["MONGODB_ATLAS_PUBLIC_KEY", "MONGODB_ATLAS_PRIVATE_KEY"];
+    // The same cycles with the most verbose logs: -vv on standard error,
+    // and PRIVLINK_LOG=trace (the libraries' logs let in) into a file, with
+    // an AWS session token to sign with.
+    let trace_log = w.dir.path().join("trace.log");
+    let trace_path = trace_log.to_str().expect("UTF-8 path").to_owned();
+    let trace_env = [
+        ("PRIVLINK_LOG", "trace"),
+        ("PRIVLINK_LOG_PATH", trace_path.as_str()),
+        ("AWS_SESSION_TOKEN", AWS_SESSION_SECRET),
+    ];
+    let mut keys_traced = keys.clone();
+    keys_traced.extend(trace_env);
+    let mut service_traced = service.clone();
+    service_traced.extend(trace_env);
     let f = ["-f", "sec.yaml"];
     let mut runs: Vec<Run> = Vec::new();
+    let mut verbose_runs: Vec<String> = Vec::new();
     let mut plan_files = Vec::new();
 
-    for (label, set, remove) in [
-        ("digest", &keys, &[][..]),
-        ("service account", &service, &no_keys[..]),
+    for (label, set, remove, vv) in [
+        ("digest", &keys, &[][..], false),
+        ("service account", &service, &no_keys[..], false),
+        ("digest -vv", &keys, &[][..], true),
+        ("service account -vv", &service, &no_keys[..], true),
+        ("digest trace", &keys_traced, &[][..], false),
+        (
+            "service account trace",
+            &service_traced,
+            &no_keys[..],
+            false,
+        ),
     ] {
         w.sandbox.clear_requests().await;
         let plan_file = format!("{}.plan", label.replace(' ', "-"));
-        let steps: Vec<(i32, Vec<&str>)> = vec![
+        let mut steps: Vec<(i32, Vec<&str>)> = vec![
             (0, vec!["validate", f[0], f[1]]),
             (2, vec!["plan", f[0], f[1], "--detailed-exitcode"]),
             (0, vec!["plan", f[0], f[1], "--out", &plan_file]),
@@ -869,14 +904,23 @@ async fn no_secret_reaches_output_state_or_plans() {
             (0, vec!["plan", f[0], f[1], "--destroy", "--out", "d.plan"]),
             (0, vec!["destroy", f[0], f[1], "--auto-approve"]),
         ];
+        if vv {
+            steps.iter_mut().for_each(|(_, args)| args.push("-vv"));
+        }
         for (code, args) in steps {
             let run = w.privlink_with(&args, set, remove);
             assert_eq!(run.code, code, "{label}: {}\n{}", args.join(" "), run.all());
+            if vv {
+                if matches!(args[0], "apply" | "destroy") {
+                    assert!(run.stderr.contains(" DEBUG "), "{label}: {}", run.all());
+                }
+                verbose_runs.push(run.all());
+            }
             runs.push(run);
         }
         plan_files.push(w.dir.path().join(&plan_file));
         let log = w.sandbox.requests().await;
-        let want = if label == "digest" {
+        let want = if label.starts_with("digest") {
             "digest"
         } else {
             "bearer"
@@ -914,6 +958,18 @@ async fn no_secret_reaches_output_state_or_plans() {
         wrong_key.all()
     );
     runs.push(wrong_key);
+    for extra in [&["-vv"][..], &[][..]] {
+        let mut args = vec!["plan", f[0], f[1]];
+        args.extend(extra);
+        let mut set = vec![("MONGODB_ATLAS_PRIVATE_KEY", WRONG_PRIVATE_KEY)];
+        if extra.is_empty() {
+            set.extend(trace_env);
+        }
+        let run = w.privlink_with(&args, &set, &[]);
+        assert_eq!(run.code, 1, "{}", run.all());
+        verbose_runs.push(run.all());
+        runs.push(run);
+    }
     let wrong_secret = w.privlink_with(
         &["apply", f[0], f[1], "--auto-approve"],
         &[
@@ -924,6 +980,21 @@ async fn no_secret_reaches_output_state_or_plans() {
     );
     assert_eq!(wrong_secret.code, 1, "{}", wrong_secret.all());
     runs.push(wrong_secret);
+    let mut wrong_env = vec![
+        ("MONGODB_ATLAS_CLIENT_ID", CLIENT_ID),
+        ("MONGODB_ATLAS_CLIENT_SECRET", WRONG_CLIENT_SECRET),
+    ];
+    wrong_env.extend(trace_env);
+    for vv in [true, false] {
+        let mut args = vec!["plan", f[0], f[1]];
+        if vv {
+            args.push("-vv");
+        }
+        let run = w.privlink_with(&args, &wrong_env, &no_keys);
+        assert_eq!(run.code, 1, "{}", run.all());
+        verbose_runs.push(run.all());
+        runs.push(run);
+    }
     runs.push(w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]));
     assert_clean(&w, "secrets").await;
 
@@ -946,6 +1017,29 @@ async fn no_secret_reaches_output_state_or_plans() {
             }
         }
     }
+    // The logs: the trace file holds every request and call, and neither
+    // it nor a -vv run shows a header.
+    let trace = std::fs::read_to_string(&trace_log).expect("the trace log");
+    assert!(
+        trace.contains(" TRACE ") || trace.contains(" DEBUG "),
+        "{trace}"
+    );
+    assert!(trace.contains("Atlas request") && trace.contains("EC2 call"));
+    assert!(
+        trace.contains(" aws_"),
+        "the AWS SDK's own lines are let in at trace:\n{}",
+        trace.lines().take(40).collect::<Vec<_>>().join("\n")
+    );
+    let mut logs: Vec<String> = verbose_runs.clone();
+    logs.push(trace.clone());
+    for text in &logs {
+        let lower = text.to_lowercase();
+        for marker in HEADER_MARKERS {
+            if lower.contains(marker) {
+                leaks.push(format!("{marker:?} in a log:\n{text}"));
+            }
+        }
+    }
     assert!(leaks.is_empty(), "{}", leaks.join("\n"));
 
     // Modes: state, its backup and plan files are the owner's alone.
@@ -963,6 +1057,8 @@ async fn no_secret_reaches_output_state_or_plans() {
             "secrets": secrets.len(),
             "runs_grepped": runs.len(),
             "files_grepped": files.len(),
+            "verbose_runs_grepped": verbose_runs.len(),
+            "trace_log_lines": trace.lines().count(),
             "files_mode_0600": checked.len(),
             "leaks": 0,
         }),

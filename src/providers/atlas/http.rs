@@ -2,6 +2,12 @@
 //! (HTTP Digest with a reused challenge, or a cached service-account token),
 //! a shared request budget, a shared pause after `429`, and retries with
 //! exponential backoff and jitter for `429`, `5xx` and connection errors.
+//!
+//! Every attempt is logged (method, path without the query, status,
+//! duration, attempt number) and every retry with the pause before it; a
+//! retry and an attempt still unanswered after a while are reported through
+//! [`crate::logging::progress`]. Headers and bodies are never logged: they
+//! carry the `Authorization` header, the client secret and tokens.
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -24,10 +30,6 @@ pub(crate) const MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
 
 /// Path of the OAuth token endpoint, relative to the base URL.
 const TOKEN_PATH: &str = "/api/oauth/token";
-
-/// Per-request timeout and connect timeout.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The answer to one request, after retries. Deliberately not `Debug`: a
 /// token answer's body is a secret.
@@ -72,6 +74,18 @@ enum Sent {
     Basic,
 }
 
+impl Sent {
+    /// How the attempt authenticated, as the log names it.
+    fn name(&self) -> &'static str {
+        match self {
+            Sent::Nothing => "none",
+            Sent::SharedDigest | Sent::OwnDigest => "digest",
+            Sent::Bearer => "bearer",
+            Sent::Basic => "basic",
+        }
+    }
+}
+
 /// What a request carries in `Authorization`.
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -111,8 +125,8 @@ impl Transport {
         }
         let http = reqwest::Client::builder()
             .user_agent(concat!("privlink/", env!("CARGO_PKG_VERSION")))
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(options.request_timeout)
+            .connect_timeout(options.connect_timeout)
             .build()
             .map_err(|e| AtlasError::Config(format!("cannot build the HTTP client: {e}")))?;
         let auth = match credentials {
@@ -205,18 +219,26 @@ impl Transport {
             let (request, sent) = self
                 .prepare(request, &method, path_and_query, &body, mode, &mut call)
                 .await?;
-            let (status, headers, bytes) = match answer(request).await {
+            let attempt = Attempt {
+                method: &method,
+                path: &path,
+                number: call.retries + 1,
+            };
+            let (status, headers, bytes) = match self.send_once(request, &attempt, &sent).await {
                 Ok(answer) => answer,
-                Err(_) if call.retries < self.options.max_retries => {
+                Err(message) if call.retries < self.options.max_retries => {
                     call.retries += 1;
-                    crate::wait::idle(call.next_delay(&self.options)).await;
+                    let delay = call.next_delay(&self.options);
+                    let what = message.split(':').next().unwrap_or("request failed");
+                    self.announce_retry(&attempt, what, delay, &call);
+                    crate::wait::idle(delay).await;
                     continue;
                 }
-                Err(e) => {
+                Err(message) => {
                     return Err(AtlasError::Transport {
                         method: method.to_string(),
                         path,
-                        message: describe_transport_error(e),
+                        message,
                     });
                 }
             };
@@ -231,7 +253,7 @@ impl Transport {
             {
                 *challenge.lock().expect("digest lock") = Some(prompt);
             }
-            if self.throttled(status, &headers, &mut call).await {
+            if self.throttled(status, &headers, &attempt, &mut call).await {
                 continue;
             }
             return Ok(Reply {
@@ -239,6 +261,56 @@ impl Transport {
                 body: bytes,
             });
         }
+    }
+
+    /// Sends one attempt and reads its answer, logging it and reporting it
+    /// while it is unanswered; a transport error comes back described.
+    async fn send_once(
+        &self,
+        request: reqwest::RequestBuilder,
+        attempt: &Attempt<'_>,
+        sent: &Sent,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), String> {
+        let Attempt {
+            method,
+            path,
+            number,
+        } = *attempt;
+        tracing::debug!(%method, path, attempt = number, auth = sent.name(), "Atlas request sent");
+        let started = Instant::now();
+        let subject = format!("Atlas ({method} {path})");
+        let result = crate::logging::watch(&subject, answer(request)).await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(answer) => {
+                let status = answer.0.as_u16();
+                tracing::info!(%method, path, status, duration_ms, attempt = number, "Atlas request");
+                Ok(answer)
+            }
+            Err(e) => {
+                let error = describe_transport_error(e);
+                tracing::info!(%method, path, duration_ms, attempt = number, %error, "Atlas request failed");
+                Err(error)
+            }
+        }
+    }
+
+    /// Logs a retry and reports it: `Atlas: 503, retrying in 8 s (attempt 3
+    /// of 6)`. `call.retries` already counts it.
+    fn announce_retry(&self, attempt: &Attempt<'_>, what: &str, delay: Duration, call: &CallState) {
+        let next = call.retries + 1;
+        let of = self.options.max_retries + 1;
+        tracing::debug!(
+            method = %attempt.method,
+            path = attempt.path,
+            wait_ms = delay.as_millis() as u64,
+            next_attempt = next,
+            "Atlas retry"
+        );
+        crate::logging::progress(&format!(
+            "Atlas: {what}, retrying in {} (attempt {next} of {of})",
+            crate::logging::pause(delay)
+        ));
     }
 
     /// Adds what the request needs to authenticate (and its body).
@@ -292,6 +364,7 @@ impl Transport {
             // challenge (whose nonce may have expired or been raced by a
             // concurrent request): answer the fresh challenge.
             Sent::Nothing | Sent::SharedDigest => {
+                tracing::debug!("answering a fresh digest challenge");
                 call.own_challenge = digest_challenge(headers);
                 call.own_challenge.is_some()
             }
@@ -321,6 +394,7 @@ impl Transport {
         &self,
         status: StatusCode,
         headers: &HeaderMap,
+        attempt: &Attempt<'_>,
         call: &mut CallState,
     ) -> bool {
         let limited = status == StatusCode::TOO_MANY_REQUESTS;
@@ -336,6 +410,7 @@ impl Transport {
             return false;
         }
         call.retries += 1;
+        self.announce_retry(attempt, status.as_str(), delay, call);
         if !limited {
             crate::wait::idle(delay).await;
         }
@@ -356,7 +431,13 @@ impl Transport {
         loop {
             let until = *self.paused_until.lock().expect("pause lock");
             match until {
-                Some(t) if t > Instant::now() => crate::wait::idle_until(t.into()).await,
+                Some(t) if t > Instant::now() => {
+                    tracing::debug!(
+                        wait_ms = (t - Instant::now()).as_millis() as u64,
+                        "waiting for the pause Atlas asked for (429)"
+                    );
+                    crate::wait::idle_until(t.into()).await
+                }
                 _ => break,
             }
         }
@@ -435,6 +516,7 @@ impl Transport {
         {
             return Ok(t.value.clone());
         }
+        tracing::debug!(path = TOKEN_PATH, "requesting a service-account token");
         let requested_at = Instant::now();
         let reply =
             Box::pin(self.execute(Method::POST, TOKEN_PATH, None, Mode::TokenBasic)).await?;
@@ -469,6 +551,10 @@ impl Transport {
             .map_or(crate::limits::ATLAS_TOKEN_LIFETIME, Duration::from_secs);
         // Refresh a minute early (or halfway, for short-lived tokens).
         let margin = crate::limits::ATLAS_TOKEN_REFRESH_MARGIN.min(lifetime / 2);
+        tracing::debug!(
+            lifetime_s = lifetime.as_secs(),
+            "service-account token received"
+        );
         let value = answer.access_token;
         *guard = Some(Token {
             value: value.clone(),
@@ -515,6 +601,16 @@ fn describe_transport_error(e: reqwest::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
+}
+
+/// One attempt of a call, as the log names it.
+#[derive(Clone, Copy)]
+struct Attempt<'a> {
+    method: &'a Method,
+    /// The path without its query.
+    path: &'a str,
+    /// 1 for the first attempt.
+    number: u32,
 }
 
 /// What one call keeps between its attempts.

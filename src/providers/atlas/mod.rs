@@ -110,6 +110,11 @@ pub struct ClientOptions {
     pub min_retry_delay: Duration,
     /// The longest backoff delay between two retries.
     pub max_retry_delay: Duration,
+    /// How long opening a connection may take.
+    pub connect_timeout: Duration,
+    /// How long one attempt may take, from sending to the last byte of the
+    /// answer.
+    pub request_timeout: Duration,
 }
 
 impl Default for ClientOptions {
@@ -129,6 +134,8 @@ impl Default for ClientOptions {
             burst: 50,
             min_retry_delay: crate::limits::ATLAS_MIN_RETRY_DELAY,
             max_retry_delay: crate::limits::ATLAS_MAX_RETRY_DELAY,
+            connect_timeout: crate::limits::CONNECT_TIMEOUT,
+            request_timeout: crate::limits::REQUEST_TIMEOUT,
         }
     }
 }

@@ -16,6 +16,9 @@
 //!   [`SDK_MAX_ATTEMPTS`] attempts); "busy" answers to creates, modifies and
 //!   deletes are retried here with backoff (see [`retry`]).
 //! - Every wait goes through [`crate::wait::wait_for`].
+//! - Every SDK call goes through `observed`, which logs its
+//!   operation, duration and outcome and reports it while it is unanswered
+//!   (see [`crate::logging`]).
 
 mod client_egress;
 mod cloud;
@@ -28,11 +31,15 @@ mod types;
 mod vpc_endpoint;
 
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::Client;
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair,
     VpcEndpoint, VpcEndpointType,
@@ -70,6 +77,18 @@ const FILTER_CHUNK: usize = 200;
 /// The protocol value that means all traffic.
 const ALL_TRAFFIC: &str = "-1";
 
+/// The connect and attempt timeouts set by [`set_timeouts`].
+static TIMEOUTS: OnceLock<(Duration, Duration)> = OnceLock::new();
+
+/// Sets, once for the process, how long the EC2 clients made by
+/// [`Ec2::from_env`] may take to connect and to get an answer to one
+/// attempt (`--connect-timeout`, `--request-timeout`). Without it they use
+/// [`AWS_CONNECT_TIMEOUT`](crate::limits::AWS_CONNECT_TIMEOUT) and
+/// [`AWS_ATTEMPT_TIMEOUT`](crate::limits::AWS_ATTEMPT_TIMEOUT).
+pub fn set_timeouts(connect: Duration, attempt: Duration) {
+    let _ = TIMEOUTS.set((connect, attempt));
+}
+
 /// An EC2 client for one region.
 #[derive(Debug, Clone)]
 pub struct Ec2 {
@@ -88,10 +107,14 @@ impl Ec2 {
             loader =
                 loader.retry_config(RetryConfig::standard().with_max_attempts(SDK_MAX_ATTEMPTS));
         }
+        let (connect, attempt) = TIMEOUTS.get().copied().unwrap_or((
+            crate::limits::AWS_CONNECT_TIMEOUT,
+            crate::limits::AWS_ATTEMPT_TIMEOUT,
+        ));
         let loader = loader.timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(crate::limits::AWS_CONNECT_TIMEOUT)
-                .operation_attempt_timeout(crate::limits::AWS_ATTEMPT_TIMEOUT)
+                .connect_timeout(connect)
+                .operation_attempt_timeout(attempt)
                 .build(),
         );
         Self::from_conf(&loader.load().await).await
@@ -141,6 +164,7 @@ impl Ec2 {
                 .description(description)
                 .set_tag_specifications(spec.clone())
                 .send()
+                .observed(&self.region, OP)
                 .await
                 .map_err(|e| AwsError::from_sdk(OP, e))
         })
@@ -189,7 +213,11 @@ impl Ec2 {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
+        while let Some(page) = async { pages.next().await.transpose() }
+            .observed(&self.region, OP)
+            .await
+            .transpose()
+        {
             let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
             out.extend(
                 page.security_groups()
@@ -328,6 +356,7 @@ impl Ec2 {
                         .group_id(group_id)
                         .ip_permissions(perm.clone())
                         .send()
+                        .observed(&self.region, op)
                         .await
                         .map(drop)
                         .map_err(|e| AwsError::from_sdk(op, e))
@@ -366,6 +395,7 @@ impl Ec2 {
                     .delete_security_group()
                     .group_id(id)
                     .send()
+                    .observed(&self.region, OP)
                     .await
                     .map(drop)
                     .map_err(|e| AwsError::from_sdk(OP, e));
@@ -398,6 +428,7 @@ impl Ec2 {
                 .set_tag_specifications(spec.clone())
                 .set_client_token(Some(req.client_token.clone()).filter(|t| !t.is_empty()))
                 .send()
+                .observed(&self.region, OP)
                 .await
                 .map_err(|e| AwsError::from_sdk(OP, e))
         })
@@ -495,7 +526,11 @@ impl Ec2 {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
+        while let Some(page) = async { pages.next().await.transpose() }
+            .observed(&self.region, OP)
+            .await
+            .transpose()
+        {
             let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
             out.extend(page.vpc_endpoints().iter().filter_map(|e: &VpcEndpoint| {
                 Some((types::vpc_endpoint_info(e)?, types::last_error(e)))
@@ -533,6 +568,7 @@ impl Ec2 {
                 .set_add_security_group_ids(some(add_groups))
                 .set_remove_security_group_ids(some(remove_groups))
                 .send()
+                .observed(&self.region, OP)
                 .await
                 .map(drop)
                 .map_err(|e| AwsError::from_sdk(OP, e))
@@ -550,6 +586,7 @@ impl Ec2 {
                 .delete_vpc_endpoints()
                 .vpc_endpoint_ids(id)
                 .send()
+                .observed(&self.region, OP)
                 .await
                 .map_err(|e| AwsError::from_sdk(OP, e))?;
             // EC2 reports per-id failures in the answer, not as an error.
@@ -609,7 +646,11 @@ impl Ec2 {
                 .filters(filter("network-interface-id", chunk))
                 .into_paginator()
                 .send();
-            while let Some(page) = pages.next().await {
+            while let Some(page) = async { pages.next().await.transpose() }
+                .observed(&self.region, OP)
+                .await
+                .transpose()
+            {
                 let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
                 for eni in page.network_interfaces() {
                     if let (Some(id), Some(ip)) =
@@ -627,6 +668,62 @@ impl Ec2 {
         out.dedup();
         Ok(out)
     }
+}
+
+/// Logs and watches one EC2 call: see [`observed`].
+trait Observed<T, E>: Future<Output = Result<T, E>> + Sized
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    /// This call, logged and watched as `op` in `region`.
+    fn observed(self, region: &str, op: &'static str) -> impl Future<Output = Result<T, E>> {
+        observed(region, op, self)
+    }
+}
+
+impl<F, T, E> Observed<T, E> for F
+where
+    F: Future<Output = Result<T, E>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+}
+
+/// Runs one EC2 call (`op`, SDK retries included): logs its duration and
+/// outcome, and reports it every
+/// [`PROGRESS_INTERVAL`](crate::limits::PROGRESS_INTERVAL) while it is
+/// unanswered. Only the operation, the region and EC2's error code and
+/// message (or the transport's error) are logged, never a request.
+async fn observed<T, E>(
+    region: &str,
+    op: &'static str,
+    call: impl Future<Output = Result<T, E>>,
+) -> Result<T, E>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    tracing::debug!(region, operation = op, "EC2 call sent");
+    let started = Instant::now();
+    let subject = format!("EC2 {region} ({op})");
+    let out = crate::logging::watch(&subject, call).await;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    match &out {
+        Ok(_) => tracing::info!(
+            region,
+            operation = op,
+            duration_ms,
+            outcome = "ok",
+            "EC2 call"
+        ),
+        Err(e) => tracing::info!(
+            region,
+            operation = op,
+            duration_ms,
+            outcome = e.code().unwrap_or("error"),
+            error = %DisplayErrorContext(e),
+            "EC2 call"
+        ),
+    }
+    out
 }
 
 /// The four rule-changing calls.

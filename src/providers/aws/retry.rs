@@ -5,7 +5,8 @@
 //! modify or delete while another operation on the same VPC or endpoint is
 //! running (`IncorrectState`, "idempotent operation going on"); the same
 //! request succeeds a little later. [`retry_busy`] retries exactly those
-//! answers, with exponential backoff and jitter.
+//! answers, with exponential backoff and jitter, and reports each retry
+//! through [`crate::logging::progress`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -47,7 +48,19 @@ where
         .with_max_delay(policy.max_delay)
         .with_max_times(policy.max_retries)
         .with_jitter();
-    op.retry(backoff).when(AwsError::is_busy).await
+    let mut attempt = 1;
+    op.retry(backoff)
+        .when(AwsError::is_busy)
+        .notify(|e: &AwsError, delay: Duration| {
+            attempt += 1;
+            crate::logging::progress(&format!(
+                "EC2: {}, retrying in {} (attempt {attempt} of {})",
+                e.code().unwrap_or("busy"),
+                crate::logging::pause(delay),
+                policy.max_retries + 1
+            ));
+        })
+        .await
 }
 
 #[cfg(test)]
