@@ -168,8 +168,10 @@ async fn retries_show_one_progress_line_at_most_every_ten_seconds() {
     let mut lines = StderrLines::watch(&mut child);
     let is_retry = |l: &str| l.starts_with("Atlas: 503, retrying in ") && l.contains(" of 6)");
     let first = lines.wait_for(Duration::from_secs(30), is_retry);
-    // Several retries go by, most of them in silence.
-    std::thread::sleep(Duration::from_secs(13));
+    // Several retries go by, most of them in silence. The backoff doubles
+    // from 2 s with jitter: within 30 s at least one more attempt fails
+    // more than 10 s after the first line, whatever the jitter.
+    std::thread::sleep(Duration::from_secs(30));
     w.control_put("/__sandbox/faults", json!({"rate": 0.0}))
         .await;
     let code = wait_exit(&mut child, Duration::from_secs(180));
@@ -249,6 +251,8 @@ async fn a_silent_ec2_is_reported_and_ends_in_a_timeout_error() {
 async fn a_silent_atlas_is_reported_while_it_does_not_answer() {
     let w = World::start(&["orders-prod"], &[], &[]).await;
     w.write("slow.yaml", SERVERLESS);
+    // `output` reads Atlas only for what the state holds.
+    w.expect(0, &["apply", "-f", "slow.yaml", "--auto-approve"]);
     let silent = black_hole();
     let started = Instant::now();
     let mut child = spawn(
@@ -271,4 +275,5 @@ async fn a_silent_atlas_is_reported_while_it_does_not_answer() {
     );
     child.kill().expect("stop privlink");
     let _ = child.wait();
+    w.expect(0, &["destroy", "-f", "slow.yaml", "--auto-approve"]);
 }
