@@ -546,8 +546,11 @@ async fn apply_step<P: Provider>(
     let result = if change.action == Action::Update {
         let prior = prior.ok_or_else(|| StepError::NotInState(change.address.clone()))?;
         let id = prior.id.clone().unwrap_or_default();
+        // The update starts from what the plan read live, not from what the
+        // state last recorded: drift made outside privlink is repaired too.
+        let before = change.before.as_ref().unwrap_or(&prior.attributes);
         provider
-            .update(&op, &id, &prior.attributes, &desired)
+            .update(&op, &id, before, &desired)
             .await
             .map(|attributes| (id, attributes))
     } else {

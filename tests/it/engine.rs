@@ -241,6 +241,58 @@ async fn a_vpc_endpoint_deleted_in_aws_is_planned_and_repaired() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_client_egress_rule_revoked_in_aws_is_repaired() {
+    let w = World::start(&["orders-prod"], &[], &[]).await;
+    w.write("egress.yaml", EXAMPLE);
+    let f = ["-f", "egress.yaml"];
+    w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
+    let state = w.state("egress.yaml");
+    let address = format!("endpoints.orders.client_egress[{}]", w.client_sg);
+    let cidrs: Vec<String> = state["resources"][&address]["attributes"]["cidrs"]
+        .as_array()
+        .expect("recorded cidrs")
+        .iter()
+        .map(|c| c.as_str().expect("a cidr").to_owned())
+        .collect();
+    assert!(!cidrs.is_empty(), "{state}");
+    let revoked = &cidrs[0];
+    w.ec2()
+        .await
+        .revoke_security_group_egress()
+        .group_id(&w.client_sg)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("-1")
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip(revoked)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("revoke in moto");
+    let has_rule = |g: &aws_sdk_ec2::types::SecurityGroup| {
+        g.ip_permissions_egress().iter().any(|p| {
+            p.ip_ranges()
+                .iter()
+                .any(|r| r.cidr_ip() == Some(revoked.as_str()))
+        })
+    };
+    assert!(!has_rule(&w.group(&w.client_sg).await), "revoked in moto");
+
+    let plan = w.expect(2, &["plan", f[0], f[1], "--detailed-exitcode"]);
+    assert!(plan.stdout.contains(&address), "{}", plan.all());
+    w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
+    assert!(has_rule(&w.group(&w.client_sg).await), "authorized again");
+    let again = w.expect(0, &["plan", f[0], f[1], "--detailed-exitcode"]);
+    assert!(again.stdout.contains("No changes."), "{}", again.all());
+    w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]);
+    check_destroyed(&w, "egress.yaml").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_failed_link_is_reported_recorded_and_converges_next_time() {
     let w = World::start(&["orders-prod"], &[], &[]).await;
     w.write("fail.yaml", EXAMPLE);
