@@ -293,6 +293,60 @@ async fn a_client_egress_rule_revoked_in_aws_is_repaired() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_rule_in_privlinks_group_is_removed() {
+    let w = World::start(&["orders-prod"], &[], &[]).await;
+    w.write("foreign.yaml", EXAMPLE);
+    let f = ["-f", "foreign.yaml"];
+    w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
+    let state = w.state("foreign.yaml");
+    let sg = id_of(&state, "endpoints.orders.security_group").to_owned();
+    let ingress_before = w.group(&sg).await.ip_permissions().len();
+    w.ec2()
+        .await
+        .authorize_security_group_ingress()
+        .group_id(&sg)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("authorize in moto");
+    let ssh = |g: &aws_sdk_ec2::types::SecurityGroup| {
+        g.ip_permissions().iter().any(|p| {
+            p.from_port() == Some(22)
+                && p.ip_ranges()
+                    .iter()
+                    .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
+        })
+    };
+    assert!(ssh(&w.group(&sg).await), "added in moto");
+
+    let plan = w.expect(2, &["plan", f[0], f[1], "--detailed-exitcode"]);
+    assert!(
+        plan.stdout.contains("endpoints.orders.security_group"),
+        "{}",
+        plan.all()
+    );
+    w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
+    let group = w.group(&sg).await;
+    assert!(!ssh(&group), "the foreign rule is revoked: {group:?}");
+    assert_eq!(group.ip_permissions().len(), ingress_before, "{group:?}");
+    let again = w.expect(0, &["plan", f[0], f[1], "--detailed-exitcode"]);
+    assert!(again.stdout.contains("No changes."), "{}", again.all());
+    w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]);
+    check_destroyed(&w, "foreign.yaml").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_failed_link_is_reported_recorded_and_converges_next_time() {
     let w = World::start(&["orders-prod"], &[], &[]).await;
     w.write("fail.yaml", EXAMPLE);

@@ -295,12 +295,27 @@ impl Ec2 {
             RuleChange::RevokeEgress => &group.egress,
             _ => &group.ingress,
         };
-        let rules: Vec<(Source, Option<String>)> = listed
+        let (all, narrow): (Vec<&Rule>, Vec<&Rule>) = listed
             .iter()
-            .filter(|r| r.protocol == ALL_TRAFFIC && sources.contains(&r.source))
+            .filter(|r| sources.contains(&r.source))
+            .partition(|r| r.protocol == ALL_TRAFFIC);
+        let rules = all
+            .iter()
             .map(|r| (r.source.clone(), r.description.clone()))
             .collect();
-        self.change_rules(change, group_id, rules).await
+        self.change_rules(change, group_id, rules).await?;
+        // Rules for one protocol or port range (added outside privlink, say)
+        // go one by one, exactly as EC2 lists them.
+        for rule in narrow {
+            match self
+                .send_rules(change, group_id, narrow_permission(rule))
+                .await
+            {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// One call for all rules; when EC2 refuses it because one rule exists
@@ -772,6 +787,25 @@ fn permission(rules: &[(Source, Option<String>)]) -> IpPermission {
         };
     }
     p.build()
+}
+
+/// The permission of one rule for a protocol and port range.
+fn narrow_permission(rule: &Rule) -> IpPermission {
+    let p = IpPermission::builder()
+        .ip_protocol(&rule.protocol)
+        .set_from_port(rule.from_port)
+        .set_to_port(rule.to_port);
+    let desc = rule.description.clone();
+    match &rule.source {
+        Source::Group(g) => p.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(g)
+                .set_description(desc)
+                .build(),
+        ),
+        Source::Cidr(c) => p.ip_ranges(IpRange::builder().cidr_ip(c).set_description(desc).build()),
+    }
+    .build()
 }
 
 /// What one delete attempt means for the delete-security-group wait.
