@@ -304,8 +304,12 @@ impl Ec2 {
             .map(|r| (r.source.clone(), r.description.clone()))
             .collect();
         self.change_rules(change, group_id, rules).await?;
-        // Rules for one protocol or port range (added outside privlink, say)
-        // go one by one, exactly as EC2 lists them.
+        // Rules for one protocol or port range go one by one, exactly as EC2
+        // lists them; only in the ingress of the group privlink owns, never
+        // in a client group's egress, where such a rule is the user's own.
+        if !matches!(change, RuleChange::RevokeIngress) {
+            return Ok(());
+        }
         for rule in narrow {
             match self
                 .send_rules(change, group_id, narrow_permission(rule))
