@@ -11,7 +11,9 @@ use std::time::Duration;
 use crate::limits;
 use crate::logging::LogSettings;
 use crate::model::Address;
-use crate::providers::atlas::{AtlasError, ClientOptions, Credentials, DEFAULT_BASE_URL};
+use crate::providers::atlas::{
+    AtlasError, ClientOptions, Credentials, DEFAULT_BASE_URL, credentials_in, missing_credentials,
+};
 use crate::state::LocalBackend;
 
 /// The environment variable naming the Atlas base URL.
@@ -174,46 +176,18 @@ impl AtlasAccess {
         match &self.credentials {
             CredentialsSource::Found(c) => Ok(c.clone()),
             CredentialsSource::Incomplete(why) => Err(AtlasError::Config(why.clone())),
-            CredentialsSource::Missing => Err(AtlasError::Config(format!(
-                "no Atlas credentials: set {ENV_PUBLIC_KEY} and {ENV_PRIVATE_KEY} (API key) \
-                 or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} (service account)"
-            ))),
+            CredentialsSource::Missing => Err(missing_credentials()),
         }
     }
 }
 
-/// A complete pair, none, or which half is missing.
-fn pair(
-    get: &impl Fn(&str) -> Option<String>,
-    a: &str,
-    b: &str,
-) -> Result<Option<(String, String)>, String> {
-    match (get(a), get(b)) {
-        (Some(x), Some(y)) => Ok(Some((x, y))),
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(format!("{a} is set but {b} is not")),
-        (None, Some(_)) => Err(format!("{b} is set but {a} is not")),
-    }
-}
-
+/// What the environment holds, as the Atlas client reads it.
 fn credentials_source(get: &impl Fn(&str) -> Option<String>) -> CredentialsSource {
-    let found =
-        pair(get, ENV_CLIENT_ID, ENV_CLIENT_SECRET).and_then(|service| match service {
-            Some((client_id, client_secret)) => Ok(Some(Credentials::ServiceAccount {
-                client_id,
-                client_secret,
-            })),
-            None => Ok(pair(get, ENV_PUBLIC_KEY, ENV_PRIVATE_KEY)?.map(
-                |(public_key, private_key)| Credentials::Digest {
-                    public_key,
-                    private_key,
-                },
-            )),
-        });
-    match found {
+    match credentials_in(get) {
         Ok(Some(c)) => CredentialsSource::Found(c),
         Ok(None) => CredentialsSource::Missing,
-        Err(why) => CredentialsSource::Incomplete(why),
+        Err(AtlasError::Config(why)) => CredentialsSource::Incomplete(why),
+        Err(e) => CredentialsSource::Incomplete(e.to_string()),
     }
 }
 

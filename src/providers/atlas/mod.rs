@@ -555,8 +555,20 @@ impl AtlasClient {
 fn credentials_from(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<(String, Credentials), AtlasError> {
+    let base_url = var("MONGODB_ATLAS_BASE_URL")
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+    let credentials = credentials_in(var)?.ok_or_else(missing_credentials)?;
+    Ok((base_url, credentials))
+}
+
+/// The credentials `var` holds: a service account wins when both pairs are
+/// set; `None` when neither is; an error naming the missing half of a pair.
+/// Blank values count as unset.
+pub fn credentials_in(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Credentials>, AtlasError> {
     let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-    let base_url = get("MONGODB_ATLAS_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
     let pair = |a: &str, b: &str| match (get(a), get(b)) {
         (Some(x), Some(y)) => Ok(Some((x, y))),
         (None, None) => Ok(None),
@@ -566,30 +578,28 @@ fn credentials_from(
     if let Some((client_id, client_secret)) =
         pair("MONGODB_ATLAS_CLIENT_ID", "MONGODB_ATLAS_CLIENT_SECRET")?
     {
-        return Ok((
-            base_url,
-            Credentials::ServiceAccount {
-                client_id,
-                client_secret,
-            },
-        ));
+        return Ok(Some(Credentials::ServiceAccount {
+            client_id,
+            client_secret,
+        }));
     }
-    if let Some((public_key, private_key)) =
-        pair("MONGODB_ATLAS_PUBLIC_KEY", "MONGODB_ATLAS_PRIVATE_KEY")?
-    {
-        return Ok((
-            base_url,
-            Credentials::Digest {
+    Ok(
+        pair("MONGODB_ATLAS_PUBLIC_KEY", "MONGODB_ATLAS_PRIVATE_KEY")?.map(
+            |(public_key, private_key)| Credentials::Digest {
                 public_key,
                 private_key,
             },
-        ));
-    }
-    Err(AtlasError::Config(
+        ),
+    )
+}
+
+/// The error for an environment that holds neither pair of credentials.
+pub fn missing_credentials() -> AtlasError {
+    AtlasError::Config(
         "no Atlas credentials: set MONGODB_ATLAS_PUBLIC_KEY and MONGODB_ATLAS_PRIVATE_KEY (API key) \
          or MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET (service account)"
             .to_owned(),
-    ))
+    )
 }
 
 // ----- paths -------------------------------------------------------------
