@@ -625,8 +625,8 @@ class Realism:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
     parser.add_argument("--consistency-ms", type=int, default=1500)
     parser.add_argument("--eni-ms", type=int, default=1500)
     parser.add_argument("--linger-ms", type=int, default=3000)
