@@ -35,7 +35,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 #: The namespace of real EC2 answers.
 EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
@@ -146,6 +146,9 @@ class Ec2Request:
     params: dict[str, str]
     region: str
     now: float = field(default_factory=time.monotonic)
+    #: DescribeVpcEndpoints: the states asked for by a vpc-endpoint-state
+    #: filter, which the layer applies itself (moto knows only its own).
+    states: set[str] | None = None
 
 
 def ms_since(then: float, now: float) -> float:
@@ -213,6 +216,38 @@ def names_by_id(params: dict[str, str], action: str) -> bool:
 
 def signature(params: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in params.items() if k != "ClientToken"))
+
+
+def take_state_filter(environ: dict[str, Any], req: Ec2Request) -> None:
+    """Moves a vpc-endpoint-state filter out of the request sent to moto
+    (renumbering the other filters) into req.states."""
+    numbers = [
+        m.group(1)
+        for k, v in req.params.items()
+        if (m := re.match(r"^Filter\.(\d+)\.Name$", k)) and v == "vpc-endpoint-state"
+    ]
+    if not numbers:
+        return
+    states: set[str] = set()
+    kept: dict[str, str] = {}
+    filters: dict[str, dict[str, str]] = {}
+    for key, value in req.params.items():
+        m = re.match(r"^Filter\.(\d+)\.(.*)$", key)
+        if m is None:
+            kept[key] = value
+        elif m.group(1) in numbers:
+            if m.group(2).startswith("Value."):
+                states.add(value)
+        else:
+            filters.setdefault(m.group(1), {})[m.group(2)] = value
+    for n, (_, parts) in enumerate(sorted(filters.items(), key=lambda f: int(f[0])), start=1):
+        kept.update({f"Filter.{n}.{rest}": v for rest, v in parts.items()})
+    body = urlencode(kept).encode()
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded; charset=utf-8"
+    environ["QUERY_STRING"] = ""
+    req.states = states
 
 
 def parse_xml(body: bytes) -> tuple[ET.Element, str] | None:
@@ -379,6 +414,8 @@ class Realism:
         refused = self.refuse(req)
         if refused is not None:
             return refused
+        if req.action == "DescribeVpcEndpoints":
+            take_state_filter(environ, req)
         answer = self.forward(environ)
         if answer.code != 200:
             return answer
@@ -547,18 +584,23 @@ class Realism:
         changed = self.unlist(root, ns, "vpcEndpointSet", "vpcEndpointId", req) > 0
         hidden = self.hidden_enis(req.now)
         partial = 0
-        for item in root.findall(q(ns, "vpcEndpointSet/item")):
-            vpce = item.findtext(q(ns, "vpcEndpointId")) or ""
-            state = self.acceptance(vpce, req.now)
-            node = item.find(q(ns, "state"))
-            if state is not None and node is not None and node.text != "deleted":
-                changed |= node.text != state
-                node.text = state
-            enis = item.find(q(ns, "networkInterfaceIdSet"))
-            drop = [e for e in (enis if enis is not None else []) if e.text in hidden]
-            for e in drop:
-                enis.remove(e)  # type: ignore[union-attr]
-            partial += bool(drop)
+        for parent in root.findall(q(ns, "vpcEndpointSet")):
+            for item in list(parent):
+                vpce = item.findtext(q(ns, "vpcEndpointId")) or ""
+                state = self.acceptance(vpce, req.now)
+                node = item.find(q(ns, "state"))
+                if state is not None and node is not None and node.text != "deleted":
+                    changed |= node.text != state
+                    node.text = state
+                if req.states is not None and (node is None or node.text not in req.states):
+                    parent.remove(item)
+                    changed = True
+                    continue
+                enis = item.find(q(ns, "networkInterfaceIdSet"))
+                drop = [e for e in (enis if enis is not None else []) if e.text in hidden]
+                for e in drop:
+                    enis.remove(e)  # type: ignore[union-attr]
+                partial += bool(drop)
         self.counters["eni_partial"] += partial
         return to_bytes(root, ns) if changed or partial else None
 

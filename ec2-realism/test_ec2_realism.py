@@ -272,6 +272,25 @@ class RealismTest(unittest.TestCase):
         c = self.counters()
         self.assertEqual((c["pending_acceptance"], c["accepted"]), (1, 1))
 
+    def test_state_filter_sees_the_layer_s_states(self) -> None:
+        self.layer.http("PUT", "/_realism/config", {"consistency_ms": 0})
+        sg = self.group()
+        pending = self.endpoint([sg])["VpcEndpointId"]
+        aws = self.endpoint([sg], service="com.amazonaws.us-east-1.s3")["VpcEndpointId"]
+
+        def ids(*states: str) -> list[str]:
+            found = self.ec2.describe_vpc_endpoints(
+                Filters=[
+                    {"Name": "vpc-id", "Values": [self.vpc]},
+                    {"Name": "vpc-endpoint-state", "Values": list(states)},
+                ]
+            )["VpcEndpoints"]
+            return sorted(e["VpcEndpointId"] for e in found)
+
+        self.assertEqual(ids("pendingAcceptance"), [pending])
+        self.assertEqual(ids("available"), [aws])
+        self.assertEqual(ids("available", "pendingAcceptance"), sorted([pending, aws]))
+
     def test_pending_acceptance_then_rejected(self) -> None:
         self.layer.http("PUT", "/_realism/config", {"consistency_ms": 0})
         vpce = self.endpoint([self.group()])["VpcEndpointId"]
@@ -295,6 +314,22 @@ class RealismTest(unittest.TestCase):
         sg = self.group()
         aws = self.endpoint([sg], service="com.amazonaws.us-east-1.s3")
         self.assertEqual(aws["State"], "available")
+        # elbv2 is a Query API too: it passes through the layer untouched.
+        elb = boto3.client(
+            "elbv2",
+            region_name=REGION,
+            endpoint_url=self.layer.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        nlb = elb.create_load_balancer(
+            Name=f"n-{uuid.uuid4().hex[:8]}", Subnets=self.subnets, Type="network"
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        own = self.ec2.create_vpc_endpoint_service_configuration(
+            NetworkLoadBalancerArns=[nlb], AcceptanceRequired=False
+        )["ServiceConfiguration"]
+        mine = self.endpoint([sg], service=own["ServiceName"])
+        self.assertEqual(mine["State"], "available")
         self.assertEqual(self.counters()["pending_acceptance"], 0)
 
     # ---- control API and pass-through ------------------------------------------
