@@ -411,6 +411,8 @@ class Realism:
         return answer
 
     def plain(self, environ: dict[str, Any], req: Ec2Request) -> Answer:
+        # A request that waited for the token lock is timed from now.
+        req.now = time.monotonic()
         refused = self.refuse(req)
         if refused is not None:
             return refused

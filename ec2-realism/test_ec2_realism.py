@@ -15,6 +15,7 @@ import time
 import unittest
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -223,6 +224,15 @@ class RealismTest(unittest.TestCase):
         listed = self.ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [self.vpc]}])
         self.assertEqual(len(listed["VpcEndpoints"]), 1, "no second endpoint was created")
         self.assertEqual(self.counters()["token_replay"], 2)
+
+    def test_concurrent_calls_with_one_token_create_one_endpoint(self) -> None:
+        self.layer.http("PUT", "/_realism/config", {"consistency_ms": 0})
+        sg = self.group()
+        token = uuid.uuid4().hex
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            ids = list(pool.map(lambda _: self.endpoint([sg], token=token)["VpcEndpointId"], range(5)))
+        self.assertEqual(len(set(ids)), 1, ids)
+        self.assertEqual(self.counters()["token_replay"], 4)
 
     def test_same_token_other_parameters_is_a_mismatch(self) -> None:
         sg, other = self.group(), self.group()
