@@ -261,6 +261,14 @@ mod tests {
     }
 
     #[test]
+    fn service_id_is_the_last_part_of_the_name() {
+        assert_eq!(
+            service_id("com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0"),
+            "vpce-svc-0123456789abcdef0"
+        );
+    }
+
+    #[test]
     fn verdict_compares_the_service_name() {
         let name = "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0";
         let lookup = || parse_describe(FOUND, "vpce-f58af25186e84679f").map_err(|_| unreachable!());
