@@ -85,6 +85,7 @@ async fn wait_link(client: &Client, service: &str, vpce: &str, status: &str) -> 
 
 const VPCE_A: &str = "vpce-0a0a0a0a0a0a0a0a0";
 const VPCE_B: &str = "vpce-0b0b0b0b0b0b0b0b0";
+const VPCE_C: &str = "vpce-0c0c0c0c0c0c0c0c0";
 
 #[tokio::test]
 async fn realism_settings_default_to_ideal_and_update_field_by_field() {
@@ -675,6 +676,33 @@ async fn links_are_accepted_or_rejected_in_ec2() {
 
     decided(&ec2, "AcceptVpcEndpointConnections", &svc, VPCE_A).await;
     decided(&ec2, "RejectVpcEndpointConnections", &svc, VPCE_B).await;
+
+    // Serverless links are accepted the same way.
+    let r = client
+        .post(&serverless_base(PROJECT, INSTANCE), json!({}))
+        .await;
+    let endpoint = r.expect(201).json()["_id"].as_str().unwrap().to_string();
+    let path = format!("{}/{endpoint}", serverless_base(PROJECT, INSTANCE));
+    let reserved = poll("serverless endpoint RESERVED", WAIT, || async {
+        let body = client.get(&path).await.expect(200).json();
+        (body["status"] == "RESERVED").then_some(body)
+    })
+    .await;
+    let tenant_name = reserved["endpointServiceName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ec2.add_endpoint(VPCE_C, &tenant_name);
+    client
+        .patch(
+            &path,
+            json!({"providerName": "AWS", "cloudProviderEndpointId": VPCE_C}),
+        )
+        .await
+        .expect(200);
+    let tenant_svc = tenant_name.rsplit('.').next().unwrap().to_string();
+    decided(&ec2, "AcceptVpcEndpointConnections", &tenant_svc, VPCE_C).await;
+
     let calls = ec2.calls();
     assert!(
         !calls
