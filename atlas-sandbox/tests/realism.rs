@@ -240,7 +240,7 @@ async fn interface_endpoint_forced_pending_with_a_message_is_stuck() {
 async fn clusters_are_updating_after_a_link_and_list_it_once_idle() {
     let sandbox = Sandbox::start(&[]);
     let client = sandbox.digest();
-    set_realism(&sandbox, json!({"cluster_update_ms": 1000})).await;
+    set_realism(&sandbox, json!({"cluster_update_ms": 2000})).await;
     let (id, _) = available_service(&client, "us-east-1").await;
     let r = client.get(&cluster_path()).await;
     assert_eq!(r.expect(200).json()["stateName"], "IDLE");
@@ -262,6 +262,15 @@ async fn clusters_are_updating_after_a_link_and_list_it_once_idle() {
     let private = &body["connectionStrings"]["privateEndpoint"];
     assert_eq!(private[0]["endpoints"][0]["endpointId"], VPCE_A, "{body}");
     assert!(body["connectionStrings"]["awsPrivateLink"][VPCE_A].is_string());
+    // The current version lists it the same way (and conforms to its schema).
+    let current = sandbox
+        .digest()
+        .with_accept(Some("application/vnd.atlas.2024-08-05+json"));
+    let body = current.get(&cluster_path()).await.expect(200).json();
+    assert_eq!(
+        body["connectionStrings"]["privateEndpoint"][0]["endpoints"][0]["endpointId"],
+        VPCE_A
+    );
 
     // Forced UPDATING lasts until forced IDLE; a link meanwhile waits for it.
     let forced = sandbox
