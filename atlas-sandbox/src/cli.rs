@@ -165,7 +165,7 @@ pub struct Args {
     #[arg(long, default_value = "300s", value_parser = humantime::parse_duration)]
     pub nonce_ttl: Duration,
 
-    /// Token bucket capacity per project.
+    /// Token bucket capacity (every bucket: per project and endpoint set).
     #[arg(long, default_value_t = 4000)]
     pub rate_limit_capacity: u64,
 
