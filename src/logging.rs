@@ -178,6 +178,27 @@ pub fn progress(line: &str) {
     eprintln!("{line}");
 }
 
+/// The warnings already printed in this run, by key.
+static WARNED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Prints `line` on standard error (and logs it as a warning) the first
+/// time this run warns about `key`; later warnings with the same key are
+/// only logged at debug level. For conditions every answer of a kind
+/// repeats, such as an API version Atlas will retire.
+pub fn warn_once(key: &str, line: &str) {
+    let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
+    if warned.iter().any(|k| k == key) {
+        tracing::debug!("{line}");
+        return;
+    }
+    warned.push(key.to_owned());
+    drop(warned);
+    tracing::warn!("{line}");
+    if !LOG_ON_STDERR.load(Ordering::Relaxed) {
+        eprintln!("{line}");
+    }
+}
+
 /// Runs `call`, reporting through [`progress`] every
 /// [`PROGRESS_INTERVAL`] that it is still unanswered: "still waiting for
 /// an answer from SUBJECT after N s".

@@ -225,17 +225,11 @@ impl AtlasCloud {
             want.vpc_endpoint_id.as_str(),
         );
         if resume.is_none() {
-            match self
-                .client
+            // One that exists already (an earlier run stopped before
+            // recording it, or a create whose answer was lost) is taken.
+            self.client
                 .create_interface_endpoint(project, service, vpce)
-                .await
-            {
-                Ok(_) => {}
-                // Created by an earlier run that stopped before recording it.
-                Err(e)
-                    if e.error_code() == Some("PRIVATELINK_INTERFACE_ENDPOINT_ALREADY_EXISTS") => {}
-                Err(e) => return Err(e.into()),
-            }
+                .await?;
             record(vpce.to_owned()).await?;
         }
         let e = self
