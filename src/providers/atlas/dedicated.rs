@@ -224,6 +224,9 @@ impl AtlasCloud {
             want.endpoint_service_id.as_str(),
             want.vpc_endpoint_id.as_str(),
         );
+        // Atlas links the endpoints of one service one at a time: the
+        // extra ones of a crowd stay PENDING with an error, for good.
+        let _turn = self.link_turn(service).await;
         if resume.is_none() {
             // One that exists already (an earlier run stopped before
             // recording it, or a create whose answer was lost) is taken.

@@ -591,11 +591,14 @@ impl AtlasClient {
             InterfaceTarget::Available => "waiting for the interface endpoint (AVAILABLE)",
             InterfaceTarget::Gone => "waiting for the interface endpoint deletion",
         };
+        let stuck = std::sync::Mutex::new(StuckSince::default());
         wait_for(address, step, policy, progress, || async {
             let found = self
                 .get_interface_endpoint(group, service_id, vpce_id)
                 .await?;
-            Ok(classify_interface(found, target))
+            let now = tokio::time::Instant::now();
+            let mut stuck = stuck.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(stuck.judge(classify_interface(found, target), now))
         })
         .await
         .map_err(AtlasError::from_wait)
@@ -922,6 +925,63 @@ fn classify_service(
     }
 }
 
+/// The state a wait reports for an interface endpoint: its
+/// `connectionStatus`, and Atlas's `errorMessage` when it has one.
+fn interface_state(endpoint: &InterfaceEndpoint) -> String {
+    match error_text(endpoint) {
+        Some(m) => format!("{}: {m}", endpoint.connection_status),
+        None => endpoint.connection_status.clone(),
+    }
+}
+
+/// A non-blank `errorMessage`.
+fn error_text(endpoint: &InterfaceEndpoint) -> Option<&str> {
+    endpoint
+        .error_message
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+}
+
+/// Since when a wait has seen one interface endpoint stuck: not final, with
+/// the same `errorMessage` (Atlas leaves such an endpoint so, e.g. "Failed to
+/// accept interface endpoint ... idempotent operation going on").
+#[derive(Default)]
+struct StuckSince(Option<(String, tokio::time::Instant)>);
+
+impl StuckSince {
+    /// Turns a pending poll whose state carries an error into a failure once
+    /// the same error has lasted [`crate::limits::ATLAS_STUCK_ERROR_GRACE`].
+    fn judge(
+        &mut self,
+        poll: Poll<Option<InterfaceEndpoint>>,
+        now: tokio::time::Instant,
+    ) -> Poll<Option<InterfaceEndpoint>> {
+        let Poll::Pending(state) = &poll else {
+            self.0 = None;
+            return poll;
+        };
+        if !state.contains(": ") {
+            self.0 = None;
+            return poll;
+        }
+        let since = match &self.0 {
+            Some((seen, at)) if seen == state => *at,
+            _ => {
+                self.0 = Some((state.clone(), now));
+                now
+            }
+        };
+        if now.duration_since(since) >= crate::limits::ATLAS_STUCK_ERROR_GRACE {
+            return Poll::Failed(format!(
+                "the Atlas interface endpoint is stuck in {state} (for {} s)",
+                now.duration_since(since).as_secs()
+            ));
+        }
+        poll
+    }
+}
+
 fn classify_interface(
     found: Option<InterfaceEndpoint>,
     target: InterfaceTarget,
@@ -951,7 +1011,8 @@ fn classify_interface(
         InterfaceTarget::Available if status == "DELETING" || endpoint.delete_requested => {
             Poll::Failed("the Atlas interface endpoint is being deleted".to_owned())
         }
-        _ => Poll::Pending(status.to_owned()),
+        InterfaceTarget::Available => Poll::Pending(interface_state(&endpoint)),
+        InterfaceTarget::Gone => Poll::Pending(status.to_owned()),
     }
 }
 
@@ -1127,6 +1188,39 @@ mod tests {
             Poll::Pending(_)
         ));
         assert!(matches!(classify_interface(None, Gone), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn a_stuck_interface_endpoint_is_shown_then_failed() {
+        let stuck = InterfaceEndpoint {
+            interface_endpoint_id: "vpce-1".into(),
+            connection_status: "PENDING".into(),
+            error_message: Some(
+                "Failed to accept interface endpoint vpce-1 for endpoint service s : idempotent operation going on".into(),
+            ),
+            delete_requested: false,
+        };
+        let poll = classify_interface(Some(stuck.clone()), InterfaceTarget::Available);
+        assert!(
+            matches!(&poll, Poll::Pending(s) if s.starts_with("PENDING: Failed to accept")),
+            "{poll:?}"
+        );
+        let mut since = StuckSince::default();
+        let t0 = tokio::time::Instant::now();
+        assert!(matches!(since.judge(poll.clone(), t0), Poll::Pending(_)));
+        let later = t0 + crate::limits::ATLAS_STUCK_ERROR_GRACE;
+        assert!(
+            matches!(since.judge(poll.clone(), later), Poll::Failed(m) if m.contains("idempotent operation going on")),
+        );
+        // Without an error, or once it clears, the wait goes on.
+        let mut since = StuckSince::default();
+        let plain = Poll::Pending("PENDING".to_owned());
+        assert!(matches!(since.judge(plain.clone(), t0), Poll::Pending(_)));
+        assert!(matches!(since.judge(plain, later), Poll::Pending(_)));
+        let mut since = StuckSince::default();
+        since.judge(poll.clone(), t0);
+        since.judge(Poll::Pending("PENDING".into()), t0);
+        assert!(matches!(since.judge(poll, later), Poll::Pending(_)));
     }
 
     #[test]
