@@ -26,7 +26,10 @@ Links (serverless PATCH with cloudProviderEndpointId, dedicated interface-endpoi
 checked against EC2 with DescribeVpcEndpoints when --ec2-endpoint is given: they become
 AVAILABLE only if the VPC endpoint exists in the region and is for the service name the sandbox
 issued, otherwise FAILED/REJECTED with an errorMessage. Without --ec2-endpoint links succeed
-unchecked.
+unchecked. Once an interface endpoint's check is done, the sandbox calls EC2
+AcceptVpcEndpointConnections (or RejectVpcEndpointConnections when it rejects the link) with
+ServiceId = the service's vpce-svc-... id, as the service owner; errors of that call (plain moto
+does not know it) are only logged.
 
 Control API (no authentication, JSON, never rate-limited or faulted):
   POST   /__sandbox/projects                {\"id\"}
@@ -37,13 +40,61 @@ Control API (no authentication, JSON, never rate-limited or faulted):
                                              \"link_failures\":{\"count\",\"message\"}}  (fields optional)
   GET    /__sandbox/delays
   PUT    /__sandbox/delays                  {\"reserve_ms\",\"connect_ms\",\"delete_ms\"}  (optional)
-  GET    /__sandbox/requests                [{method,path,query,status,time,auth,injected}]
+  GET    /__sandbox/realism
+  PUT    /__sandbox/realism                 {\"ghost_rate\",\"drop_rate\",\"seed\",\"cluster_update_ms\",
+                                             \"max_concurrent_links\"}  (fields optional)
+  GET    /__sandbox/requests                [{method,path,query,status,time,auth,injected,
+                                              ghost,dropped}]
   DELETE /__sandbox/requests
   GET    /__sandbox/state                   every project, instance, cluster, endpoint, service
   POST   /__sandbox/serverless-endpoints/{project}/{instance}/{id}/state
                                             {\"status\",\"errorMessage\"?}
   POST   /__sandbox/interface-endpoints/{project}/{serviceId}/{vpceId}/state
                                             {\"connectionStatus\",\"errorMessage\"?}
+  POST   /__sandbox/endpoint-services/{project}/{serviceId}/state
+                                            {\"status\",\"errorMessage\"?}
+  POST   /__sandbox/clusters/{project}/{name}/state   {\"stateName\": \"UPDATING\"|\"IDLE\"}
+
+Forced states: an interface endpoint forced into PENDING_ACCEPTANCE or PENDING with an
+errorMessage is stuck there until forced again (without one it moves on after the connect
+delay). An endpoint service may be forced into INITIATING, AVAILABLE, WAITING_FOR_USER (accepts
+interface endpoints, as AVAILABLE does), FAILED (endpointServiceName null) or DELETING; only
+INITIATING and DELETING move on by themselves. A cluster forced UPDATING stays so until forced
+IDLE.
+
+Realism (PUT /__sandbox/realism; defaults keep the ideal behaviour):
+  ghost_rate  probability (0-1) that a successful POST or PATCH under /api/atlas (every one of
+              them creates or links something) does its work and is then answered 500 or 503
+              (in turn; UNEXPECTED_ERROR / SERVICE_UNAVAILABLE). Default 0.
+  drop_rate   probability (0-1) that such a write, its work done, has its connection closed
+              without any answer (drawn before ghost_rate). Default 0.
+  seed        restarts the generator these draws come from (default --seed, 0): one number
+              is drawn per write, so a seed replays the same fates for the same writes.
+              Ghost writes appear in the request log with \"ghost\": true (and
+              \"dropped\": true when no answer was sent; status is then the lost answer's).
+  cluster_update_ms
+              each time an interface endpoint becomes AVAILABLE, every cluster of its project
+              and region is stateName UPDATING for this long; the endpoint appears in their
+              connectionStrings (awsPrivateLink, awsPrivateLinkSrv, privateEndpoint) only once
+              they are IDLE again. Default 0 (no UPDATING, strings at once).
+  max_concurrent_links
+              at most this many interface endpoints of one service may be waiting for
+              acceptance (PENDING_ACCEPTANCE/PENDING, not stuck) at once; an extra one is
+              created PENDING with errorMessage \"Failed to accept interface endpoint <vpceId>
+              for endpoint service <serviceId> : idempotent operation going on\" and stays so
+              until forced. null (default): no bound.
+
+Rate limits: one token bucket per project and endpoint set. The only endpoint set documented
+for these resources is \"Private Endpoint Services\" (endpoint services and their interface
+endpoints); every other operation of a project (clusters, serverless instances, serverless
+private endpoints) shares a second bucket. Requests outside a project share one bucket per set.
+A refused authentication (401) carries Atlas's own pretty-printed body, without parameters, and
+no RateLimit-* headers.
+
+Versions: clusters are served as the current 2024-08-05 resource (ClusterDescription20240805,
+Content-Type application/vnd.atlas.2024-08-05+json) when Accept names that date or a later
+one, otherwise as 2023-01-01 (LegacyAtlasCluster), deprecated: its v2 answers carry
+Deprecation: Mon, 05 Aug 2024 00:00:00 GMT and Sunset: Thu, 01 Jul 2027 00:00:00 GMT.
 
 Error codes where Atlas leaves a choice: body constraint violations (comment over 80 characters,
 bad cloudProviderEndpointId/id pattern, unknown providerName or region) and PATCH of an endpoint
@@ -51,7 +102,13 @@ that is not yet RESERVED or whose cloudProviderEndpointId is fixed (AVAILABLE) a
 VALIDATION_ERROR; a missing required field 400 MISSING_ATTRIBUTE; a missing or malformed body
 400 INVALID_JSON; a path parameter that breaks its pattern 400 INVALID_ATTRIBUTE. A missing
 endpoint service and a missing interface endpoint both answer 404
-PRIVATE_ENDPOINT_SERVICE_NOT_FOUND. Endpoint service create answers 201 and delete 202 {} (real
+PRIVATE_ENDPOINT_SERVICE_NOT_FOUND. A second endpoint service in a region answers 409
+PRIVATE_ENDPOINT_SERVICE_ALREADY_EXISTS_FOR_REGION, detail \"A private endpoint service already
+exists for AWS region US_EAST_1\", parameters [\"AWS\",\"US_EAST_1\"] (real Atlas); a second POST
+of an interface endpoint the project already has answers 409
+PRIVATELINK_INTERFACE_ENDPOINT_ALREADY_EXISTS (not recorded from real Atlas; the v1.0 name). A
+service that is not AVAILABLE or WAITING_FOR_USER refuses interface endpoints with 409
+PRIVATELINK_CANNOT_ACCEPT_ENDPOINTS. Endpoint service create answers 201 and delete 202 {} (real
 Atlas); interface endpoint create answers 200 and delete 204 (spec). Serverless private endpoint
 answers carry Deprecation: true and Sunset: Thu, 22 Jan 2026 00:00:00 GMT.";
 
@@ -131,6 +188,10 @@ pub struct Args {
     /// EC2 Query API base URL (e.g. a moto server, http://127.0.0.1:5000) used to verify links.
     #[arg(long, value_name = "URL")]
     pub ec2_endpoint: Option<String>,
+
+    /// Seed of the generator that draws ghost writes (see PUT /__sandbox/realism).
+    #[arg(long, default_value_t = crate::realism::DEFAULT_SEED)]
+    pub seed: u64,
 }
 
 /// A deployment named on the command line.
@@ -171,6 +232,8 @@ pub struct Config {
     pub latency: Duration,
     /// EC2 Query API base URL used to verify links.
     pub ec2_endpoint: Option<String>,
+    /// Seed of the ghost-write generator.
+    pub seed: u64,
 }
 
 /// Invalid flag values.
@@ -272,6 +335,7 @@ impl Args {
             fault_statuses,
             latency,
             ec2_endpoint,
+            seed,
         } = self;
         if let Some(bad) = projects.iter().find(|p| !ids::is_object_id(p)) {
             return Err(CliError::Project(bad.clone()));
@@ -311,6 +375,7 @@ impl Args {
             fault_statuses,
             latency,
             ec2_endpoint,
+            seed,
         })
     }
 }

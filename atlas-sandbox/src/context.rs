@@ -20,6 +20,8 @@ pub struct ApiContext {
     pub query: HashMap<String, String>,
     /// The instant the request is handled at.
     pub now: Instant,
+    /// The newest version date the `Accept` header asks for (v2 only).
+    pub version_date: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiContext {

@@ -1,5 +1,5 @@
-//! The control API under `/__sandbox/`: seeding projects and deployments, fault and delay
-//! settings, the request log, a state dump and forced state changes. It needs no
+//! The control API under `/__sandbox/`: seeding projects and deployments, fault, delay and
+//! realism settings, the request log, a state dump and forced state changes. It needs no
 //! authentication and is never rate-limited, faulted or logged.
 
 use std::sync::Arc;
@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use crate::model::{LinkFailures, LinkStatus, ModelError, TenantStatus};
+use crate::model::{
+    ClusterState, LinkFailures, LinkStatus, ModelError, ServiceStatus, TenantStatus,
+};
 use crate::state::{AppState, lock};
 use crate::views;
 
@@ -69,6 +71,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/clusters", post(add_cluster))
         .route("/faults", get(get_faults).put(put_faults))
         .route("/delays", get(get_delays).put(put_delays))
+        .route("/realism", get(get_realism).put(put_realism))
         .route("/requests", get(get_requests).delete(clear_requests))
         .route("/state", get(get_state))
         .route(
@@ -79,6 +82,11 @@ pub fn router() -> Router<Arc<AppState>> {
             "/interface-endpoints/{project}/{service}/{id}/state",
             post(force_interface_endpoint),
         )
+        .route(
+            "/endpoint-services/{project}/{service}/state",
+            post(force_endpoint_service),
+        )
+        .route("/clusters/{project}/{name}/state", post(force_cluster))
 }
 
 fn object(body: &[u8]) -> Result<Map<String, Value>> {
@@ -105,6 +113,18 @@ fn string_field(map: &Map<String, Value>, field: &str) -> Result<Option<String>>
 fn required(map: &Map<String, Value>, field: &str) -> Result<String> {
     string_field(map, field)?
         .ok_or_else(|| ControlError::BadRequest(format!("{field} is required")))
+}
+
+fn rate_field(map: &Map<String, Value>, field: &str) -> Result<Option<f64>> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(r) if (0.0..=1.0).contains(&r) => Ok(Some(r)),
+            _ => Err(ControlError::BadRequest(format!(
+                "{field} must be a number between 0 and 1"
+            ))),
+        },
+    }
 }
 
 fn u64_field(map: &Map<String, Value>, field: &str) -> Result<Option<u64>> {
@@ -320,4 +340,99 @@ async fn force_interface_endpoint(
     store.advance(now);
     let e = store.force_interface_state(&project, &service, &id, status, message, now)?;
     Ok(axum::Json(views::interface_endpoint(&e)))
+}
+
+fn realism_json(app: &AppState) -> Value {
+    let model = lock(&app.store).realism;
+    let ghosts = lock(&app.ghosts);
+    json!({
+        "ghost_rate": ghosts.ghost_rate,
+        "drop_rate": ghosts.drop_rate,
+        "seed": ghosts.seed,
+        "cluster_update_ms": model.cluster_update.as_millis() as u64,
+        "max_concurrent_links": model.max_concurrent_links,
+    })
+}
+
+async fn get_realism(State(app): Shared) -> axum::Json<Value> {
+    axum::Json(realism_json(&app))
+}
+
+/// Updates the fields present in the body; absent fields keep their value.
+/// `max_concurrent_links: null` removes the bound; `seed` restarts the ghost generator.
+async fn put_realism(State(app): Shared, body: Bytes) -> Result<axum::Json<Value>> {
+    let map = object(&body)?;
+    let ghost_rate = rate_field(&map, "ghost_rate")?;
+    let drop_rate = rate_field(&map, "drop_rate")?;
+    let seed = u64_field(&map, "seed")?;
+    let cluster_update = u64_field(&map, "cluster_update_ms")?;
+    let max_links = match map.get("max_concurrent_links") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(v) => Some(Some(v.as_u64().ok_or_else(|| {
+            ControlError::BadRequest(
+                "max_concurrent_links must be a non-negative integer or null".into(),
+            )
+        })?)),
+    };
+    {
+        let mut ghosts = lock(&app.ghosts);
+        if let Some(seed) = seed {
+            ghosts.reseed(seed);
+        }
+        if let Some(rate) = ghost_rate {
+            ghosts.ghost_rate = rate;
+        }
+        if let Some(rate) = drop_rate {
+            ghosts.drop_rate = rate;
+        }
+    }
+    {
+        let mut store = lock(&app.store);
+        if let Some(ms) = cluster_update {
+            store.realism.cluster_update = Duration::from_millis(ms);
+        }
+        if let Some(max) = max_links {
+            store.realism.max_concurrent_links = max;
+        }
+    }
+    Ok(axum::Json(realism_json(&app)))
+}
+
+async fn force_endpoint_service(
+    State(app): Shared,
+    Path((project, service)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<axum::Json<Value>> {
+    let map = object(&body)?;
+    let status_text = required(&map, "status")?;
+    let status = ServiceStatus::parse(&status_text)
+        .ok_or_else(|| ControlError::BadRequest(format!("unknown status {status_text:?}")))?;
+    let message = string_field(&map, "errorMessage")?;
+    let mut store = lock(&app.store);
+    let now = Instant::now();
+    store.advance(now);
+    let s = store.force_service_state(&project, &service, status, message, now)?;
+    Ok(axum::Json(views::endpoint_service(&s)))
+}
+
+async fn force_cluster(
+    State(app): Shared,
+    Path((project, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<axum::Json<Value>> {
+    let map = object(&body)?;
+    let state_text = required(&map, "stateName")?;
+    let state = ClusterState::parse(&state_text)
+        .ok_or_else(|| ControlError::BadRequest(format!("unknown stateName {state_text:?}")))?;
+    let mut store = lock(&app.store);
+    let now = Instant::now();
+    store.advance(now);
+    let c = store.force_cluster_state(&project, &name, state, now)?;
+    let base = format!("{}/api/atlas/v2", app.base_url);
+    Ok(axum::Json(views::cluster(
+        store.project(&project)?,
+        &c,
+        &base,
+    )))
 }

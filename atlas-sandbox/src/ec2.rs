@@ -1,5 +1,7 @@
 //! The cloud side of a link, checked as Atlas does before accepting it: `DescribeVpcEndpoints`
-//! through the EC2 Query API (e.g. a moto server), and a minimal reading of its XML answer.
+//! through the EC2 Query API (e.g. a moto server), and a minimal reading of its XML answer;
+//! then, for an interface endpoint, the service owner's `AcceptVpcEndpointConnections` or
+//! `RejectVpcEndpointConnections`.
 //!
 //! Requests carry an `AWS4-HMAC-SHA256` header with a fixed credential and a dummy signature:
 //! moto does not verify signatures but takes the region from the credential scope.
@@ -91,6 +93,11 @@ pub fn parse_describe(xml: &str, vpce_id: &str) -> Result<Lookup, String> {
     })
 }
 
+/// The AWS id of an endpoint service (`vpce-svc-…`), the last part of its service name.
+pub fn service_id(service_name: &str) -> &str {
+    service_name.rsplit('.').next().unwrap_or(service_name)
+}
+
 /// The verdict Atlas reaches for `check` given EC2's answer: `Err` carries the errorMessage.
 pub fn verdict(check: &LinkCheck, lookup: Result<Lookup, Ec2Error>) -> Result<(), String> {
     match lookup {
@@ -127,9 +134,50 @@ impl Ec2Client {
 
     /// Looks `vpce_id` up in `aws_region`.
     pub async fn describe(&self, vpce_id: &str, aws_region: &str) -> Result<Lookup, Ec2Error> {
-        let url = format!("{}/", self.base);
         let body =
             format!("Action=DescribeVpcEndpoints&Version=2016-11-15&VpcEndpointId.1={vpce_id}");
+        let (status, text) = self.call(&body, aws_region).await?;
+        parse_describe(&text, vpce_id).map_err(|code| Ec2Error::Api {
+            url: self.base.clone(),
+            status,
+            code,
+        })
+    }
+
+    /// As the owner of the check's endpoint service, accepts (or rejects) the VPC endpoint's
+    /// connection: `AcceptVpcEndpointConnections` / `RejectVpcEndpointConnections` with the
+    /// service's AWS id (`vpce-svc-…`).
+    pub async fn decide(&self, check: &LinkCheck, accept: bool) -> Result<(), Ec2Error> {
+        let action = if accept {
+            "AcceptVpcEndpointConnections"
+        } else {
+            "RejectVpcEndpointConnections"
+        };
+        let body = format!(
+            "Action={action}&Version=2016-11-15&ServiceId={}&VpcEndpointId.1={}",
+            service_id(&check.expected_service),
+            check.vpce_id
+        );
+        let (status, text) = self.call(&body, &check.aws_region).await?;
+        match text_of(&text, "Code") {
+            Some(code) => Err(Ec2Error::Api {
+                url: self.base.clone(),
+                status,
+                code: code.to_string(),
+            }),
+            None if status >= 400 => Err(Ec2Error::Api {
+                url: self.base.clone(),
+                status,
+                code: String::new(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// POSTs one Query API request; returns the HTTP status and the body.
+    async fn call(&self, body: &str, aws_region: &str) -> Result<(u16, String), Ec2Error> {
+        let url = format!("{}/", self.base);
+        let body = body.to_string();
         let auth = format!(
             "AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20260101/{aws_region}/ec2/aws4_request, SignedHeaders=host, Signature=0"
         );
@@ -153,11 +201,7 @@ impl Ec2Client {
                 url: self.base.clone(),
                 source,
             })?;
-        parse_describe(&text, vpce_id).map_err(|code| Ec2Error::Api {
-            url: self.base.clone(),
-            status,
-            code,
-        })
+        Ok((status, text))
     }
 
     /// Runs the check for one link and returns the verdict.

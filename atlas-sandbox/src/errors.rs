@@ -1,9 +1,10 @@
 //! The Atlas error envelope: `{detail, error, errorCode, parameters, reason}` plus the
 //! `X-Error-Code` header, always served as plain `application/json`.
 //!
-//! `parameters` is always an empty array: the OpenAPI subset declares its items as objects,
-//! while real Atlas fills it with bare strings, so an empty list is the only value that is both
-//! schema-valid and honest.
+//! `parameters` is an empty array except where the values real Atlas sends are recorded (the
+//! duplicate endpoint service's `["AWS","US_EAST_1"]`): the OpenAPI subset declares its items
+//! as objects, while real Atlas fills it with bare strings and numbers. The 401 of a refused
+//! authentication is Atlas's own pretty-printed body, which has no `parameters` at all.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -26,7 +27,9 @@ pub struct ApiError {
     /// Seconds for a `Retry-After` header.
     pub retry_after: Option<u64>,
     /// Value of a `WWW-Authenticate` header (401 answers).
-    pub challenge: Option<String>,
+    pub challenge: Option<Box<str>>,
+    /// The `parameters` array.
+    pub parameters: Box<[Value]>,
 }
 
 impl ApiError {
@@ -39,6 +42,7 @@ impl ApiError {
             fields: Vec::new(),
             retry_after: None,
             challenge: None,
+            parameters: Box::default(),
         }
     }
 
@@ -91,7 +95,7 @@ impl ApiError {
             "UNEXPECTED_ERROR",
             "You are not authorized for this resource.",
         );
-        err.challenge = Some(challenge);
+        err.challenge = Some(challenge.into_boxed_str());
         err
     }
 
@@ -101,6 +105,12 @@ impl ApiError {
             "RESOURCE_NOT_FOUND",
             format!("Cannot find resource {method} {path}."),
         )
+    }
+
+    /// Sets the `parameters` array.
+    pub fn with_parameters(mut self, parameters: Vec<Value>) -> Self {
+        self.parameters = parameters.into_boxed_slice();
+        self
     }
 
     /// Adds a `Retry-After` header.
@@ -115,7 +125,7 @@ impl ApiError {
             "detail": self.detail,
             "error": self.status.as_u16(),
             "errorCode": self.code,
-            "parameters": [],
+            "parameters": self.parameters,
             "reason": self.status.canonical_reason().unwrap_or("Unknown"),
         });
         if !self.fields.is_empty() {
@@ -148,7 +158,18 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = self.body().to_string();
+        let body = if self.challenge.is_some() {
+            // Atlas's refused authentication, byte for byte (pretty-printed, no parameters).
+            format!(
+                "{{\n  \"error\" : {},\n  \"reason\" : \"{}\",\n  \"detail\" : \"{}\",\n  \"errorCode\" : \"{}\"\n}}",
+                self.status.as_u16(),
+                self.status.canonical_reason().unwrap_or("Unauthorized"),
+                self.detail,
+                self.code
+            )
+        } else {
+            self.body().to_string()
+        };
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(
@@ -187,8 +208,9 @@ impl From<ModelError> for ApiError {
             ModelError::ServiceNotFound { .. } | ModelError::InterfaceEndpointNotFound { .. } => {
                 ApiError::not_found("PRIVATE_ENDPOINT_SERVICE_NOT_FOUND", detail)
             }
-            ModelError::ServiceAlreadyExists { .. } => {
+            ModelError::ServiceAlreadyExists { provider, region } => {
                 ApiError::conflict("PRIVATE_ENDPOINT_SERVICE_ALREADY_EXISTS_FOR_REGION", detail)
+                    .with_parameters(vec![json!(provider), json!(region)])
             }
             ModelError::ServiceHasEndpoints => {
                 ApiError::conflict("CANNOT_DELETE_PRIVATELINK_WITH_ENDPOINTS", detail)

@@ -1,26 +1,30 @@
 //! Admission of `/api/atlas` requests, as axum middleware run before routing: authentication
-//! (Digest or Bearer, 401), version negotiation (406), rate limiting per project (429) and
-//! fault injection, in that order; then the request goes on with its [`ApiContext`] and its
-//! path normalised for routing. On the way back the handler's [`Reply`] is rendered and the
-//! `RateLimit-*` headers (and the deprecation headers of serverless private endpoints) are
-//! added to every answer.
+//! (Digest or Bearer, 401), version negotiation (406), rate limiting per endpoint set and
+//! project (429) and fault injection, in that order; then the request goes on with its
+//! [`ApiContext`] and its path normalised for routing. On the way back the handler's [`Reply`]
+//! is rendered, a successful write may become a ghost (its work done, its answer replaced by a
+//! 500/503 or never sent), and the `RateLimit-*` headers (and the deprecation headers of
+//! serverless private endpoints) are added to every answer but a refused authentication's.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::http::uri::PathAndQuery;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 
 use crate::auth::auth_kind;
+use crate::conn::KillSwitch;
 use crate::context::ApiContext;
 use crate::errors::ApiError;
 use crate::ids;
-use crate::negotiation::{ApiVersion, accepts_version, segments, split_api_path};
+use crate::negotiation::{ApiVersion, accepts_version, requested_date, segments, split_api_path};
 use crate::query::parse_query;
+use crate::ratelimit::endpoint_set;
+use crate::realism::Ghost;
 use crate::reply::{Reply, render};
 use crate::state::{AppState, lock};
 
@@ -29,6 +33,14 @@ const SUNSET: &str = "Thu, 22 Jan 2026 00:00:00 GMT";
 /// Marks an answer that is an injected fault (read by the request log).
 #[derive(Debug, Clone, Copy)]
 pub struct Injected;
+
+/// Marks a ghost write (read by the request log): the work was done, the answer was replaced
+/// by an error or, when `dropped`, never sent.
+#[derive(Debug, Clone, Copy)]
+pub struct GhostMark {
+    /// The connection was closed without an answer.
+    pub dropped: bool,
+}
 
 /// What admission learnt about one request.
 struct Admission {
@@ -49,9 +61,24 @@ pub async fn admit(State(app): State<Arc<AppState>>, req: Request, next: Next) -
         return next.run(req).await;
     };
     let now = Instant::now();
-    let bucket = match segments(rest).as_slice() {
-        ["groups", g, ..] if ids::is_object_id(g) => g.to_string(),
-        _ => "*".to_string(),
+    let parts = segments(rest);
+    let set = endpoint_set(&parts);
+    let bucket = match parts.as_slice() {
+        ["groups", g, ..] if ids::is_object_id(g) => format!("{set}/{g}"),
+        _ => format!("{set}/*"),
+    };
+    let switch = req
+        .extensions()
+        .get::<ConnectInfo<KillSwitch>>()
+        .map(|c| c.0.clone());
+    let write = matches!(*req.method(), Method::POST | Method::PATCH);
+    let version_date = match version {
+        ApiVersion::V2 => requested_date(
+            req.headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok()),
+        ),
+        ApiVersion::V1 => None,
     };
     let serverless_pe = rest.contains("/privateEndpoint/serverless/");
     let mut admission = Admission {
@@ -67,22 +94,65 @@ pub async fn admit(State(app): State<Arc<AppState>>, req: Request, next: Next) -
                 base: format!("{}{}", app.base_url, version.prefix()),
                 query: query.clone(),
                 now,
+                version_date,
             };
             lock(&app.store).advance(now);
             let mut req = req;
             *req.uri_mut() = routing_uri(&original, version, rest);
             req.extensions_mut().insert(ctx);
             let mut response = next.run(req).await;
-            match response.extensions_mut().remove::<Reply>() {
+            let response = match response.extensions_mut().remove::<Reply>() {
                 Some(reply) => render(reply, version, &query),
                 None => response,
+            };
+            if write && response.status().is_success() {
+                haunt(&app, response, switch.as_ref())
+            } else {
+                response
             }
         }
     };
-    add_headers(&app, &mut response, &admission, now, serverless_pe);
+    if response.status() != StatusCode::UNAUTHORIZED {
+        add_headers(&app, &mut response, &admission, now, serverless_pe);
+    }
     if admission.injected {
         response.extensions_mut().insert(Injected);
     }
+    response
+}
+
+/// Draws whether a successful write becomes a ghost: its work stays done, but its answer is
+/// replaced by a 500/503, or its connection is cut so that no answer is sent at all. Without a
+/// connection to cut (a request not served through the sandbox's listener) a drop becomes a
+/// 503.
+fn haunt(app: &AppState, response: Response, switch: Option<&KillSwitch>) -> Response {
+    let ghost = lock(&app.ghosts).draw();
+    let status = match (ghost, switch) {
+        (Ghost::None, _) => return response,
+        (Ghost::Drop, Some(switch)) => {
+            switch.kill();
+            let mut response = response;
+            response
+                .extensions_mut()
+                .insert(GhostMark { dropped: true });
+            return response;
+        }
+        (Ghost::Drop, None) => 503,
+        (Ghost::Status(code), _) => code,
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut err = ApiError::new(
+        status,
+        ApiError::code_for_status(status),
+        "An unexpected error has occurred. Please try again later.",
+    );
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        err = err.with_retry_after(1);
+    }
+    let mut response = err.into_response();
+    response
+        .extensions_mut()
+        .insert(GhostMark { dropped: false });
     response
 }
 

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod conn;
 pub mod context;
 pub mod control;
 pub mod ec2;
@@ -18,6 +19,7 @@ pub mod negotiation;
 pub mod oauth;
 pub mod query;
 pub mod ratelimit;
+pub mod realism;
 pub mod record;
 pub mod regions;
 pub mod reply;

@@ -15,6 +15,10 @@ use serde::Serialize;
 
 use crate::{ids, regions};
 
+mod realism;
+
+pub use realism::{ClusterState, ModelRealism};
+
 /// How long each asynchronous step takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delays {
@@ -81,9 +85,11 @@ pub enum ModelError {
         id: String,
     },
     /// The region already has an endpoint service.
-    #[error("A private endpoint service for AWS already exists in region {region}.")]
+    #[error("A private endpoint service already exists for {provider} region {region}")]
     ServiceAlreadyExists {
-        /// The region.
+        /// The cloud provider, e.g. `AWS`.
+        provider: String,
+        /// The Atlas-style region.
         region: String,
     },
     #[error(
@@ -198,6 +204,11 @@ pub enum ServiceStatus {
     Initiating,
     /// Ready for interface endpoints.
     Available,
+    /// Ready, waiting for the user to create an interface endpoint (older Atlas behaviour,
+    /// reachable only through the control API); it accepts interface endpoints.
+    WaitingForUser,
+    /// Creation failed (see `errorMessage`); reachable only through the control API.
+    Failed,
     /// Being deleted.
     Deleting,
 }
@@ -208,8 +219,31 @@ impl ServiceStatus {
         match self {
             ServiceStatus::Initiating => "INITIATING",
             ServiceStatus::Available => "AVAILABLE",
+            ServiceStatus::WaitingForUser => "WAITING_FOR_USER",
+            ServiceStatus::Failed => "FAILED",
             ServiceStatus::Deleting => "DELETING",
         }
+    }
+
+    /// Parses the Atlas spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ServiceStatus::Initiating,
+            ServiceStatus::Available,
+            ServiceStatus::WaitingForUser,
+            ServiceStatus::Failed,
+            ServiceStatus::Deleting,
+        ]
+        .into_iter()
+        .find(|s2| s2.as_str() == s)
+    }
+
+    /// Whether interface endpoints may be added to a service in this status.
+    pub fn accepts_endpoints(self) -> bool {
+        matches!(
+            self,
+            ServiceStatus::Available | ServiceStatus::WaitingForUser
+        )
     }
 }
 
@@ -293,6 +327,10 @@ pub struct Cluster {
     pub created: SystemTime,
     /// Random label of its host names.
     pub host_label: String,
+    /// `stateName`.
+    pub state: ClusterState,
+    /// When an UPDATING cluster is IDLE again (`None`: until forced).
+    pub idle_at: Option<Instant>,
 }
 
 /// A serverless ("tenant") private endpoint.
@@ -337,6 +375,11 @@ pub struct InterfaceEndpoint {
     pub delete_requested: bool,
     /// Progress of the current link.
     pub link: LinkProgress,
+    /// Once AVAILABLE: the clusters of its region were put UPDATING for it.
+    pub announced: bool,
+    /// Once AVAILABLE and the clusters of its region are IDLE again: listed in their
+    /// `connectionStrings`.
+    pub published: bool,
 }
 
 /// A dedicated private endpoint service (AWS PrivateLink).
@@ -359,10 +402,11 @@ pub struct EndpointService {
 }
 
 impl EndpointService {
-    /// `endpointServiceName` as Atlas reports it: null until the service is AVAILABLE.
+    /// `endpointServiceName` as Atlas reports it: null until the service is AVAILABLE, and
+    /// null for a service whose creation FAILED.
     pub fn endpoint_service_name(&self) -> Option<&str> {
         match self.status {
-            ServiceStatus::Initiating => None,
+            ServiceStatus::Initiating | ServiceStatus::Failed => None,
             _ => Some(&self.issued_service_name),
         }
     }
@@ -451,6 +495,8 @@ pub struct Store {
     pub link_failures: LinkFailures,
     /// Whether links are verified against EC2 (otherwise they succeed unchecked).
     pub ec2_checks: bool,
+    /// Cluster updates after links and the bound on concurrent links.
+    pub realism: ModelRealism,
     projects: BTreeMap<String, Project>,
     next_seq: u64,
 }
@@ -462,6 +508,7 @@ impl Store {
             delays,
             link_failures: LinkFailures::default(),
             ec2_checks,
+            realism: ModelRealism::default(),
             projects: BTreeMap::new(),
             next_seq: 0,
         }
@@ -563,6 +610,8 @@ impl Store {
             region,
             created: SystemTime::now(),
             host_label: ids::host_label(),
+            state: ClusterState::Idle,
+            idle_at: None,
         };
         self.project_mut(project)?.clusters.push(cluster.clone());
         Ok(cluster)
@@ -805,7 +854,10 @@ impl Store {
         let reserve = self.delays.reserve;
         let p = self.project_mut(project)?;
         if p.services.iter().any(|s| s.region == region) {
-            return Err(ModelError::ServiceAlreadyExists { region });
+            return Err(ModelError::ServiceAlreadyExists {
+                provider: provider.to_string(),
+                region,
+            });
         }
         let service = EndpointService {
             id: ids::object_id(),
@@ -883,7 +935,7 @@ impl Store {
             ));
         }
         let service = self.service(project, service_id)?;
-        if service.status != ServiceStatus::Available {
+        if !service.status.accepts_endpoints() {
             return Err(ModelError::ServiceNotAvailable {
                 id: service_id.to_string(),
                 status: service.status.as_str(),
@@ -900,8 +952,9 @@ impl Store {
             });
         }
         let connect = self.delays.connect;
+        let busy = self.realism.links_saturated(service);
         let link = self.new_link();
-        let endpoint = InterfaceEndpoint {
+        let mut endpoint = InterfaceEndpoint {
             id: vpce.to_string(),
             status: LinkStatus::PendingAcceptance,
             accept_at: Some(now + connect / 2),
@@ -909,7 +962,12 @@ impl Store {
             error_message: None,
             delete_requested: false,
             link,
+            announced: false,
+            published: false,
         };
+        if busy {
+            realism::stick_as_busy(&mut endpoint, service_id);
+        }
         self.service_mut(project, service_id)?
             .endpoints
             .push(endpoint.clone());
@@ -983,12 +1041,17 @@ impl Store {
     ) -> Result<InterfaceEndpoint, ModelError> {
         let delays = self.delays;
         let endpoint = self.interface_endpoint_mut(project, service_id, id)?;
+        // A non-final status with an errorMessage is stuck: it stays until forced again.
+        let stuck = error_message.is_some();
         endpoint.status = status;
         endpoint.error_message = error_message;
         endpoint.link.checking = false;
         endpoint.link.seq = 0;
         endpoint.accept_at = None;
+        endpoint.announced = false;
+        endpoint.published = false;
         endpoint.deadline = match status {
+            LinkStatus::PendingAcceptance | LinkStatus::Pending if stuck => None,
             LinkStatus::PendingAcceptance | LinkStatus::Pending => Some(now + delays.connect),
             LinkStatus::Deleting => Some(now + delays.delete),
             _ => None,
@@ -1004,7 +1067,9 @@ impl Store {
         let delete = self.delays.delete;
         let ec2 = self.ec2_checks;
         let due = |deadline: Option<Instant>| deadline.is_some_and(|d| d <= now);
+        let cluster_update = self.realism.cluster_update;
         for project in self.projects.values_mut() {
+            realism::finish_cluster_updates(project, now);
             project.tenant_endpoints.retain_mut(|e| {
                 if !due(e.deadline) {
                     return true;
@@ -1066,11 +1131,12 @@ impl Store {
                             s.deadline = None;
                         }
                         ServiceStatus::Deleting => return false,
-                        ServiceStatus::Available => {}
+                        _ => {}
                     }
                 }
                 true
             });
+            realism::announce_links(project, cluster_update, now);
         }
     }
 
@@ -1560,6 +1626,7 @@ mod tests {
         assert_eq!(
             store.create_service(P, "AWS", "US_EAST_1", t0),
             Err(ModelError::ServiceAlreadyExists {
+                provider: "AWS".into(),
                 region: "US_EAST_1".into()
             })
         );

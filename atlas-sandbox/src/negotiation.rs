@@ -73,13 +73,10 @@ fn is_valid_date(date: &str) -> bool {
     (1..=12).contains(&month) && (1..=31).contains(&day)
 }
 
-/// Whether an `Accept` header names a versioned Atlas media type this sandbox can serve
-/// (any `application/vnd.atlas.YYYY-MM-DD+json` on or after 2023-01-01).
-pub fn accepts_version(accept: Option<&str>) -> bool {
-    let Some(accept) = accept else {
-        return false;
-    };
-    accept.split(',').any(|part| {
+/// The version dates of the versioned Atlas media types an `Accept` header names that this
+/// sandbox can serve (`application/vnd.atlas.YYYY-MM-DD+json` on or after 2023-01-01).
+fn accepted_dates(accept: &str) -> impl Iterator<Item = String> + '_ {
+    accept.split(',').filter_map(|part| {
         let media = part
             .split(';')
             .next()
@@ -89,8 +86,21 @@ pub fn accepts_version(accept: Option<&str>) -> bool {
         media
             .strip_prefix("application/vnd.atlas.")
             .and_then(|rest| rest.strip_suffix("+json"))
-            .is_some_and(|date| is_valid_date(date) && date >= OLDEST_VERSION)
+            .filter(|date| is_valid_date(date) && *date >= OLDEST_VERSION)
+            .map(str::to_string)
     })
+}
+
+/// Whether an `Accept` header names a versioned Atlas media type this sandbox can serve
+/// (any `application/vnd.atlas.YYYY-MM-DD+json` on or after 2023-01-01).
+pub fn accepts_version(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| accepted_dates(a).next().is_some())
+}
+
+/// The newest version date an `Accept` header asks for, if it names any this sandbox serves.
+/// A resource is served in its newest version on or before that date.
+pub fn requested_date(accept: Option<&str>) -> Option<String> {
+    accept.and_then(|a| accepted_dates(a).max())
 }
 
 #[cfg(test)]
@@ -119,5 +129,13 @@ mod tests {
         ] {
             assert!(!accepts_version(bad), "{bad:?}");
         }
+        assert_eq!(
+            requested_date(Some(
+                "application/vnd.atlas.2023-01-01+json, application/vnd.atlas.2024-08-05+json"
+            ))
+            .as_deref(),
+            Some("2024-08-05")
+        );
+        assert_eq!(requested_date(Some("application/json")), None);
     }
 }

@@ -1,8 +1,24 @@
-//! Token-bucket rate limiting, one bucket per project (requests outside a project share one
-//! bucket), refilled continuously at `refill` tokens per `period` up to `capacity`.
+//! Token-bucket rate limiting, refilled continuously at `refill` tokens per `period` up to
+//! `capacity`. Atlas keeps one bucket per *endpoint set* and scope; the only endpoint set the
+//! reference documents for these resources is "Private Endpoint Services" (scope GROUP,
+//! capacity 4000, refill 2000 per 60 s), so its operations get a bucket per project of their
+//! own, and every other operation of a project (clusters, serverless instances, serverless
+//! private endpoints, whose sets are not documented) shares a second one. Requests outside a
+//! project share one bucket per set.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+/// The endpoint set of the API path whose non-empty segments (after the `/api/atlas/v2`
+/// prefix) are `segments`: `private-endpoint-services` for the dedicated endpoint services and
+/// their interface endpoints, `project` for everything else.
+pub fn endpoint_set(segments: &[&str]) -> &'static str {
+    match segments {
+        ["groups", _, "privateEndpoint", "serverless", ..] => "project",
+        ["groups", _, "privateEndpoint", ..] => "private-endpoint-services",
+        _ => "project",
+    }
+}
 
 /// Bucket parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -113,5 +129,30 @@ mod tests {
         let later = t0 + Duration::from_secs(10);
         assert_eq!(limiter.take("a", later), Ok(0));
         assert_eq!(limiter.remaining("a", later + Duration::from_secs(100)), 2);
+    }
+
+    #[test]
+    fn endpoint_sets() {
+        let p = "5f7cac1adf5d6c6306f4b283";
+        assert_eq!(
+            endpoint_set(&["groups", p, "privateEndpoint", "endpointService"]),
+            "private-endpoint-services"
+        );
+        assert_eq!(
+            endpoint_set(&[
+                "groups",
+                p,
+                "privateEndpoint",
+                "AWS",
+                "endpointService",
+                "x"
+            ]),
+            "private-endpoint-services"
+        );
+        assert_eq!(
+            endpoint_set(&["groups", p, "privateEndpoint", "serverless", "instance"]),
+            "project"
+        );
+        assert_eq!(endpoint_set(&["groups", p, "clusters"]), "project");
     }
 }

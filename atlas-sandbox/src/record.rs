@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::auth::auth_kind;
-use crate::gate::Injected;
+use crate::gate::{GhostMark, Injected};
 use crate::state::{AppState, RequestRecord, lock};
 
 const MAX_LOG: usize = 100_000;
@@ -42,14 +42,18 @@ pub async fn record(State(app): State<Arc<AppState>>, req: Request, next: Next) 
     let mut response = next.run(Request::from_parts(parts, Body::from(body))).await;
     response.headers_mut().remove(header::ALLOW);
     let injected = response.extensions().get::<Injected>().is_some();
+    let ghost = response.extensions().get::<GhostMark>().copied();
     let status = response.status().as_u16();
     let path_and_query = uri
         .path_and_query()
         .map_or_else(|| uri.path().to_string(), |pq| pq.as_str().to_string());
-    eprintln!(
-        "{method} {path_and_query} -> {status}{}",
-        if injected { " (injected)" } else { "" }
-    );
+    let note = match (injected, ghost) {
+        (true, _) => " (injected)",
+        (_, Some(GhostMark { dropped: true })) => " (ghost, connection dropped)",
+        (_, Some(GhostMark { dropped: false })) => " (ghost)",
+        _ => "",
+    };
+    eprintln!("{method} {path_and_query} -> {status}{note}");
     let mut log = lock(&app.requests);
     if log.len() >= MAX_LOG {
         log.remove(0);
@@ -62,6 +66,8 @@ pub async fn record(State(app): State<Arc<AppState>>, req: Request, next: Next) 
         time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
         auth,
         injected,
+        ghost: ghost.is_some(),
+        dropped: ghost.is_some_and(|g| g.dropped),
     });
     response
 }

@@ -21,6 +21,11 @@ pub struct Reply {
     pub status: StatusCode,
     /// JSON body, if any.
     pub body: Option<Value>,
+    /// `Content-Type` of a v2 answer when it is not the default version's (a resource served
+    /// in a newer version).
+    pub media: Option<&'static str>,
+    /// Extra headers, e.g. `Deprecation` and `Sunset` of a deprecated resource version.
+    pub headers: Vec<(&'static str, &'static str)>,
 }
 
 impl Reply {
@@ -34,7 +39,21 @@ impl Reply {
         Self {
             status,
             body: Some(body),
+            media: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Serves a v2 answer as `media` instead of the default version's media type.
+    pub fn in_media(mut self, media: &'static str) -> Self {
+        self.media = Some(media);
+        self
+    }
+
+    /// Adds a header to the answer.
+    pub fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// `204 No Content`.
@@ -42,6 +61,8 @@ impl Reply {
         Self {
             status: StatusCode::NO_CONTENT,
             body: None,
+            media: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -59,7 +80,17 @@ impl IntoResponse for Reply {
 /// The HTTP answer for `reply` in `version`'s media type, honouring the `envelope` and `pretty`
 /// query flags.
 pub fn render(reply: Reply, version: ApiVersion, query: &HashMap<String, String>) -> Response {
-    let Some(mut body) = reply.body else {
+    let mut response = render_body(&reply, version, query);
+    for (name, value) in reply.headers {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+fn render_body(reply: &Reply, version: ApiVersion, query: &HashMap<String, String>) -> Response {
+    let Some(mut body) = reply.body.clone() else {
         return reply.status.into_response();
     };
     let mut status = reply.status;
@@ -79,10 +110,13 @@ pub fn render(reply: Reply, version: ApiVersion, query: &HashMap<String, String>
         body.to_string()
     };
     let mut response = (status, Body::from(text)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(version.content_type()),
-    );
+    let media = match (version, reply.media) {
+        (ApiVersion::V2, Some(media)) => media,
+        _ => version.content_type(),
+    };
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
     response
 }
 

@@ -16,7 +16,8 @@ use axum::{Router, ServiceExt};
 use tower::ServiceBuilder;
 
 use crate::cli::Config;
-use crate::model::ModelError;
+use crate::conn::{KillSwitch, KillableListener};
+use crate::model::{LinkTarget, ModelError};
 use crate::negotiation::{V1_PREFIX, V2_PREFIX};
 use crate::record::CONTROL_PREFIX;
 use crate::state::{AppState, build_state, lock};
@@ -77,9 +78,12 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         .layer(from_fn_with_state(state.clone(), record::record))
         .layer(from_fn_with_state(state.clone(), gate::admit))
         .service(router(state));
-    axum::serve(listener, service.into_make_service())
-        .await
-        .map_err(ServerError::Serve)
+    axum::serve(
+        KillableListener::new(listener),
+        service.into_make_service_with_connect_info::<KillSwitch>(),
+    )
+    .await
+    .map_err(ServerError::Serve)
 }
 
 /// The routes: control API, OAuth, and the resources under both API prefixes.
@@ -114,7 +118,8 @@ async fn unmatched(State(app): State<Arc<AppState>>, method: Method, uri: Origin
         .into_response()
 }
 
-/// Applies due transitions and runs EC2 checks off the request path.
+/// Applies due transitions and runs EC2 checks off the request path; an interface endpoint's
+/// verdict is then passed on to EC2 as the service owner's acceptance or rejection.
 async fn ticker(state: Arc<AppState>) {
     let mut interval = tokio::time::interval(TICK);
     loop {
@@ -136,7 +141,14 @@ async fn ticker(state: Arc<AppState>) {
                 if let Err(message) = &verdict {
                     eprintln!("link {} refused: {message}", check.vpce_id);
                 }
+                let accept = verdict.is_ok();
                 lock(&state.store).apply_verdict(&check, verdict);
+                if matches!(check.target, LinkTarget::Interface { .. }) {
+                    // Plain moto does not know these calls: their errors are only logged.
+                    if let Err(e) = client.decide(&check, accept).await {
+                        eprintln!("link {}: {e}", check.vpce_id);
+                    }
+                }
             });
         }
     }

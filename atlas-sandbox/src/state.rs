@@ -1,5 +1,5 @@
 //! The shared state of the running sandbox: the model store, the authenticator, the rate
-//! limiter, the fault settings and the request log, each behind its own mutex.
+//! limiter, the fault and ghost-write settings and the request log, each behind its own mutex.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -11,6 +11,7 @@ use crate::cli::Config;
 use crate::ec2::Ec2Client;
 use crate::model::{ModelError, Store};
 use crate::ratelimit::RateLimiter;
+use crate::realism::GhostWrites;
 
 /// Injected misbehaviour of the API.
 #[derive(Debug, Clone)]
@@ -43,6 +44,12 @@ pub struct RequestRecord {
     pub auth: &'static str,
     /// Whether the answer was an injected fault.
     pub injected: bool,
+    /// Whether the request did its work but its answer was replaced by a 500/503 (`status`)
+    /// or never sent (`dropped`).
+    pub ghost: bool,
+    /// Whether the connection was closed without an answer (`status` is the answer that was
+    /// not sent).
+    pub dropped: bool,
 }
 
 /// Shared state of the running sandbox.
@@ -55,6 +62,8 @@ pub struct AppState {
     pub limiter: Mutex<RateLimiter>,
     /// Fault-injection settings.
     pub faults: Mutex<Faults>,
+    /// Ghost-write settings and their seeded generator.
+    pub ghosts: Mutex<GhostWrites>,
     /// The request log, oldest first.
     pub requests: Mutex<Vec<RequestRecord>>,
     /// Client of the EC2 endpoint that confirms links, when configured.
@@ -93,6 +102,7 @@ pub fn build_state(config: &Config, base_url: String) -> Result<AppState, ModelE
             latency: config.latency,
             injected: 0,
         }),
+        ghosts: Mutex::new(GhostWrites::new(config.seed)),
         requests: Mutex::new(Vec::new()),
         ec2: config.ec2_endpoint.as_deref().map(Ec2Client::new),
         base_url,

@@ -94,7 +94,8 @@ pub fn serverless_instance(project: &Project, s: &ServerlessInstance, base: &str
 }
 
 /// The private-link connection strings of cluster `c`: one per AVAILABLE interface endpoint of
-/// the project's endpoint service in the cluster's region (none without one).
+/// the project's endpoint service in the cluster's region (none without one), once the
+/// clusters of that region are IDLE again after it became AVAILABLE.
 fn private_link_strings(
     project: &Project,
     c: &Cluster,
@@ -105,7 +106,7 @@ fn private_link_strings(
         .iter()
         .filter(|s| s.region == c.region)
         .flat_map(|s| s.endpoints.iter())
-        .filter(|e| e.status == LinkStatus::Available)
+        .filter(|e| e.status == LinkStatus::Available && e.published)
         .collect();
     let mut strings = Map::new();
     let name = c.name.to_ascii_lowercase();
@@ -139,10 +140,8 @@ fn private_link_strings(
     strings
 }
 
-/// `LegacyAtlasCluster` (the 2023-01-01 cluster resource), reduced to the fields a private
-/// endpoint client needs. `connectionStrings.privateEndpoint[]` lists the AVAILABLE interface
-/// endpoints of the project's endpoint service in the cluster's region.
-pub fn cluster(project: &Project, c: &Cluster, base: &str) -> Value {
+/// The `connectionStrings` of cluster `c`, the same in both versions of the resource.
+fn cluster_strings(project: &Project, c: &Cluster) -> Map<String, Value> {
     let name = c.name.to_ascii_lowercase();
     let host = format!("{name}.{}.mongodb.net", c.host_label);
     let shard_hosts = |suffix: &str| {
@@ -165,9 +164,21 @@ pub fn cluster(project: &Project, c: &Cluster, base: &str) -> Value {
         )),
     );
     strings.insert("standardSrv".into(), json!(format!("mongodb+srv://{host}")));
+    strings
+}
+
+/// `LegacyAtlasCluster` (the 2023-01-01 cluster resource), reduced to the fields a private
+/// endpoint client needs. `connectionStrings.privateEndpoint[]` lists the published AVAILABLE
+/// interface endpoints of the project's endpoint service in the cluster's region.
+pub fn cluster(project: &Project, c: &Cluster, base: &str) -> Value {
+    let host = format!(
+        "{}.{}.mongodb.net",
+        c.name.to_ascii_lowercase(),
+        c.host_label
+    );
     json!({
         "clusterType": "REPLICASET",
-        "connectionStrings": strings,
+        "connectionStrings": cluster_strings(project, c),
         "createDate": rfc3339(c.created),
         "groupId": project.id,
         "id": c.id,
@@ -193,7 +204,38 @@ pub fn cluster(project: &Project, c: &Cluster, base: &str) -> Value {
             "zoneName": "Zone 1",
         }],
         "srvAddress": format!("mongodb+srv://{host}"),
-        "stateName": "IDLE",
+        "stateName": c.state.as_str(),
+    })
+}
+
+/// `ClusterDescription20240805` (the 2024-08-05 cluster resource), reduced like [`cluster`].
+pub fn cluster_20240805(project: &Project, c: &Cluster, base: &str) -> Value {
+    json!({
+        "clusterType": "REPLICASET",
+        "connectionStrings": cluster_strings(project, c),
+        "createDate": rfc3339(c.created),
+        "groupId": project.id,
+        "id": c.id,
+        "links": [{
+            "href": format!("{base}/groups/{}/clusters/{}", project.id, c.name),
+            "rel": "self",
+        }],
+        "mongoDBMajorVersion": "8.0",
+        "mongoDBVersion": MONGODB_VERSION,
+        "name": c.name,
+        "paused": false,
+        "replicationSpecs": [{
+            "id": c.id,
+            "regionConfigs": [{
+                "electableSpecs": {"instanceSize": "M10", "nodeCount": 3},
+                "priority": 7,
+                "providerName": "AWS",
+                "regionName": c.region,
+            }],
+            "zoneId": c.id,
+            "zoneName": "Zone 1",
+        }],
+        "stateName": c.state.as_str(),
     })
 }
 

@@ -81,6 +81,16 @@ const OBSERVED_SCHEMA_OVERRIDES: &[(&str, &str)] = &[(
     "^(vpce-[0-9a-f]{17}|[a-f0-9]{24})$",
 )];
 
+/// Schemas replaced (pointer, replacement as JSON text) because real Atlas answers contradict
+/// them. `ApiError.parameters` declares its items as objects, while every recorded Atlas error
+/// fills it with bare strings and numbers (the shared API reference, section 5: a 404's
+/// `["cluster-83","b0123456789abcdef012345b"]`, a 429's `["api/atlas/v2/orgs",55,10,5,60]`;
+/// section 11: the duplicate endpoint service's `["AWS","US_EAST_1"]`).
+const OBSERVED_SCHEMA_REPLACEMENTS: &[(&str, &str)] = &[(
+    "/components/schemas/ApiError/properties/parameters/items",
+    r#"{"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "object"}]}"#,
+)];
+
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     /// Accept `null` for optional read-only properties (observed Atlas behaviour).
@@ -136,6 +146,12 @@ impl Spec {
                 .pointer_mut(pointer)
                 .unwrap_or_else(|| panic!("override target {pointer} is not in the spec"));
             *slot = json!(replacement);
+        }
+        for (pointer, replacement) in OBSERVED_SCHEMA_REPLACEMENTS {
+            let slot = doc
+                .pointer_mut(pointer)
+                .unwrap_or_else(|| panic!("replacement target {pointer} is not in the spec"));
+            *slot = serde_json::from_str(replacement).expect("replacement is JSON");
         }
         let mut spec = Spec {
             doc,

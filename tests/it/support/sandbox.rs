@@ -1,5 +1,6 @@
 //! Starts the `atlas-sandbox` binary on loopback for the integration tests,
-//! and talks to its control API (request log, faults, delays).
+//! and talks to its control API (request log, faults, delays, realism, forced
+//! states).
 //!
 //! The binary is looked up next to the test executable
 //! (`<target>/<profile>/deps/it-…` → `<target>/<profile>/atlas-sandbox`) and
@@ -101,6 +102,29 @@ impl Sandbox {
     pub async fn set_delays(&self, delays: Value) {
         self.control(reqwest::Method::PUT, "/__sandbox/delays", Some(delays))
             .await;
+    }
+
+    /// `PUT /__sandbox/realism` with `{ghost_rate, drop_rate, seed, cluster_update_ms,
+    /// max_concurrent_links}` (fields optional); returns the settings now in force.
+    pub async fn set_realism(&self, realism: Value) -> Value {
+        self.control(reqwest::Method::PUT, "/__sandbox/realism", Some(realism))
+            .await
+    }
+
+    /// Forces the endpoint service `id` of `project` into a state:
+    /// `{"status": "WAITING_FOR_USER"|"FAILED"|..., "errorMessage"?}`; returns the service.
+    pub async fn force_service(&self, project: &str, id: &str, state: Value) -> Value {
+        let path = format!("/__sandbox/endpoint-services/{project}/{id}/state");
+        self.control(reqwest::Method::POST, &path, Some(state))
+            .await
+    }
+
+    /// Forces the cluster `name` of `project` into `{"stateName": "UPDATING"|"IDLE"}`;
+    /// returns the cluster.
+    pub async fn force_cluster(&self, project: &str, name: &str, state: Value) -> Value {
+        let path = format!("/__sandbox/clusters/{project}/{name}/state");
+        self.control(reqwest::Method::POST, &path, Some(state))
+            .await
     }
 
     async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
