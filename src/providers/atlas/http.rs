@@ -657,8 +657,8 @@ fn sunset_warning(headers: &HeaderMap, method: &Method, path: &str, mode: Mode<'
     crate::logging::warn_once(
         "atlas-sunset",
         &format!(
-            "warning: Atlas will retire API version {version} of {method} {} on {}; \
-             this privlink uses an API version Atlas is phasing out, upgrade privlink before then",
+            "warning: Atlas says {method} {} (API version {version}) is deprecated and \
+             ends on {} (its Sunset header): calls to it fail after that date",
             path,
             one_line(sunset)
         ),
