@@ -208,6 +208,15 @@ async fn ghost_dedicated_creates_are_adopted() {
     assert_eq!(services[0].interface_endpoints.len(), 1, "{services:?}");
     w.sandbox.set_realism(json!({"ghost_rate": 0.0})).await;
     w.expect(0, &["plan", "-f", "ghost.yaml", "--detailed-exitcode"]);
+    // The older ready state of a service (WAITING_FOR_USER) is ready too.
+    w.sandbox
+        .force_service(
+            PROJECT,
+            &services[0].id,
+            json!({"status": "WAITING_FOR_USER"}),
+        )
+        .await;
+    w.expect(0, &["plan", "-f", "ghost.yaml", "--detailed-exitcode"]);
 }
 
 /// Item: a serverless endpoint create and its link are carried out by Atlas
