@@ -33,12 +33,26 @@ pub(crate) fn outcome(e: &AtlasError) -> Outcome {
     }
 }
 
+/// Whose object a `409` on a create's first attempt is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FirstConflict {
+    /// Ours: the create names the object (an interface endpoint is the
+    /// cloud endpoint's id), so one that exists is read back and taken.
+    Ours,
+    /// Not known: another object holds the place (the region's endpoint
+    /// service), which the caller decides about; Atlas's error is returned.
+    /// A `409` after an attempt of this call whose outcome is not known is
+    /// read back all the same.
+    Theirs,
+}
+
 /// Sends `create` until it succeeds, or `find` turns up the object an
-/// earlier attempt made (or that already existed, after a `409`). `what`
-/// names the object in progress lines and logs.
+/// earlier attempt made (or that already existed, after a `409`, see
+/// [`FirstConflict`]). `what` names the object in progress lines and logs.
 pub(crate) async fn create_confirmed<T, C, CF, F, FF>(
     options: &ClientOptions,
     what: &str,
+    first_conflict: FirstConflict,
     create: C,
     find: F,
 ) -> Result<T, AtlasError>
@@ -57,15 +71,19 @@ where
         .build();
     let attempts = options.max_retries + 1;
     let mut attempt = 1;
+    let mut unsure = false;
     loop {
         let error = match create().await {
             Ok(made) => return Ok(made),
             Err(e) => e,
         };
         let seen = outcome(&error);
-        if seen == Outcome::Refused {
+        let foreign =
+            seen == Outcome::Conflict && !unsure && first_conflict == FirstConflict::Theirs;
+        if seen == Outcome::Refused || foreign {
             return Err(error);
         }
+        unsure |= seen == Outcome::Unknown;
         tracing::info!(what, %error, "reading back after a create whose outcome is not known");
         if let Some(found) = find().await? {
             tracing::info!(
@@ -148,6 +166,7 @@ mod tests {
         let got = create_confirmed(
             &options(),
             "x",
+            FirstConflict::Ours,
             || async {
                 posts.fetch_add(1, Ordering::SeqCst);
                 made.fetch_add(1, Ordering::SeqCst);
@@ -167,6 +186,7 @@ mod tests {
         let got = create_confirmed(
             &options(),
             "x",
+            FirstConflict::Ours,
             || async {
                 match posts.fetch_add(1, Ordering::SeqCst) {
                     0 => Err(api(500)),
@@ -184,6 +204,7 @@ mod tests {
         let err = create_confirmed(
             &options(),
             "x",
+            FirstConflict::Ours,
             || async {
                 posts.fetch_add(1, Ordering::SeqCst);
                 Err::<u32, _>(api(409))
@@ -198,11 +219,45 @@ mod tests {
         let err = create_confirmed(
             &options(),
             "x",
+            FirstConflict::Ours,
             || async { Err::<u32, _>(api(400)) },
             || async { Err(AtlasError::Config("read after a refusal".into())) },
         )
         .await
         .unwrap_err();
         assert_eq!(err.status(), Some(400));
+    }
+
+    #[tokio::test]
+    async fn a_foreign_conflict_is_returned_unless_an_attempt_was_unsure() {
+        let err = create_confirmed(
+            &options(),
+            "x",
+            FirstConflict::Theirs,
+            || async { Err::<u32, _>(api(409)) },
+            || async { Err(AtlasError::Config("read after a foreign 409".into())) },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.status(), Some(409));
+        // 503 (made later), nothing read yet, then 409: it is ours.
+        let posts = AtomicU32::new(0);
+        let reads = AtomicU32::new(0);
+        let got = create_confirmed(
+            &options(),
+            "x",
+            FirstConflict::Theirs,
+            || async {
+                match posts.fetch_add(1, Ordering::SeqCst) {
+                    0 => Err::<u32, _>(api(503)),
+                    _ => Err(api(409)),
+                }
+            },
+            || async { Ok((reads.fetch_add(1, Ordering::SeqCst) > 0).then_some(9)) },
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, 9);
+        assert_eq!(posts.load(Ordering::SeqCst), 2);
     }
 }

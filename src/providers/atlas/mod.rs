@@ -304,7 +304,8 @@ impl AtlasClient {
             }))
         };
         let what = format!("the private endpoint of serverless instance {instance}");
-        confirm::create_confirmed(&self.inner.options, &what, create, find).await
+        let first = confirm::FirstConflict::Theirs;
+        confirm::create_confirmed(&self.inner.options, &what, first, create, find).await
     }
 
     /// Links a VPC endpoint and/or changes the comment. Always sends
@@ -343,7 +344,8 @@ impl AtlasClient {
             Ok(found.filter(|e| e.cloud_provider_endpoint_id.as_deref() == Some(vpce)))
         };
         let what = format!("the link of {vpce} to private endpoint {id}");
-        confirm::create_confirmed(&self.inner.options, &what, link, find).await
+        let first = confirm::FirstConflict::Theirs;
+        confirm::create_confirmed(&self.inner.options, &what, first, link, find).await
     }
 
     /// Deletes a serverless private endpoint; already gone counts as done.
@@ -453,8 +455,10 @@ impl AtlasClient {
 
     /// Creates the project's AWS endpoint service in `region` (AWS style,
     /// e.g. `us-east-1`). Atlas answers 201 (the spec says 200); both work.
-    /// The region's service that Atlas holds already (made by a create whose
-    /// answer was lost, or a `409`) is returned as made.
+    /// A service this call made although its answer was lost (a `5xx`, a
+    /// timeout, or a `409` after those) is read back and returned as made; a
+    /// `409` to the first attempt (the region had a service before) is
+    /// Atlas's error, for the caller to decide about.
     pub async fn create_endpoint_service(
         &self,
         group: &str,
@@ -479,7 +483,8 @@ impl AtlasClient {
                 .find(|s| s.region_name == wanted && s.status != "DELETING"))
         };
         let what = format!("the endpoint service for AWS {region}");
-        confirm::create_confirmed(&self.inner.options, &what, create, find).await
+        let first = confirm::FirstConflict::Theirs;
+        confirm::create_confirmed(&self.inner.options, &what, first, create, find).await
     }
 
     /// Deletes an endpoint service (Atlas answers 202 `{}`, the spec says
@@ -540,7 +545,8 @@ impl AtlasClient {
         // answer or a 409 (whatever its error code), it exists or not.
         let find = || self.get_interface_endpoint(group, service_id, vpce_id);
         let what = format!("interface endpoint {vpce_id}");
-        confirm::create_confirmed(&self.inner.options, &what, create, find).await
+        let first = confirm::FirstConflict::Ours;
+        confirm::create_confirmed(&self.inner.options, &what, first, create, find).await
     }
 
     /// One interface endpoint; `None` if it (or its service) does not exist.
