@@ -112,6 +112,10 @@ pub enum LogError {
 /// shows every progress line already.
 static LOG_ON_STDERR: AtomicBool = AtomicBool::new(false);
 
+/// True when log lines at `warn` go to standard error, which then shows
+/// every [`warn_once`] line already.
+static WARN_ON_STDERR: AtomicBool = AtomicBool::new(false);
+
 /// When the last progress line was printed on standard error.
 static LAST_PROGRESS: Mutex<Option<Instant>> = Mutex::new(None);
 
@@ -141,6 +145,7 @@ pub fn init(settings: &LogSettings) -> Result<(), LogError> {
         None => {
             if builder.with_writer(std::io::stderr).try_init().is_ok() {
                 LOG_ON_STDERR.store(level >= LevelFilter::INFO, Ordering::Relaxed);
+                WARN_ON_STDERR.store(level >= LevelFilter::WARN, Ordering::Relaxed);
             }
         }
     }
@@ -194,7 +199,7 @@ pub fn warn_once(key: &str, line: &str) {
     warned.push(key.to_owned());
     drop(warned);
     tracing::warn!("{line}");
-    if !LOG_ON_STDERR.load(Ordering::Relaxed) {
+    if !WARN_ON_STDERR.load(Ordering::Relaxed) {
         eprintln!("{line}");
     }
 }

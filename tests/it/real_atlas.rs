@@ -183,6 +183,36 @@ async fn a_rejected_interface_endpoint_is_replaced() {
     assert_eq!(e.connection_status, "AVAILABLE");
 }
 
+/// The same for the serverless flow: a private endpoint Atlas reports
+/// FAILED after the apply is planned for replacement (its link with it) and
+/// the next apply converges. (Refresh already read the serverless status
+/// from the instance's endpoint list: this guards that it stays so.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_serverless_endpoint_is_replaced() {
+    let w = World::start(&["orders-prod"], &[], &[]).await;
+    w.write("orders.yaml", &serverless());
+    w.expect(0, &["apply", "-f", "orders.yaml", "--auto-approve"]);
+    let state = w.state("orders.yaml");
+    let id = state["resources"]["endpoints.orders.atlas_endpoint"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    control_post(
+        &w,
+        &format!("/__sandbox/serverless-endpoints/{PROJECT}/orders-prod/{id}/state"),
+        json!({"status": "FAILED", "errorMessage": "the endpoint broke"}),
+    )
+    .await;
+    let plan = w.expect(2, &["plan", "-f", "orders.yaml", "--detailed-exitcode"]);
+    assert!(
+        plan.stdout.contains("endpoints.orders.atlas_endpoint") && plan.stdout.contains("FAILED"),
+        "{}",
+        plan.all()
+    );
+    w.expect(0, &["apply", "-f", "orders.yaml", "--auto-approve"]);
+    w.expect(0, &["plan", "-f", "orders.yaml", "--detailed-exitcode"]);
+}
+
 /// Item: every create (endpoint service, interface endpoint) is carried out
 /// by Atlas and then answered 500/503. privlink reads back, adopts what
 /// Atlas made and sends no create twice: one service, one interface
