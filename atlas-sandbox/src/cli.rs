@@ -26,10 +26,10 @@ Links (serverless PATCH with cloudProviderEndpointId, dedicated interface-endpoi
 checked against EC2 with DescribeVpcEndpoints when --ec2-endpoint is given: they become
 AVAILABLE only if the VPC endpoint exists in the region and is for the service name the sandbox
 issued, otherwise FAILED/REJECTED with an errorMessage. Without --ec2-endpoint links succeed
-unchecked. Once an interface endpoint's check is done, the sandbox calls EC2
+unchecked. Once a link's check is done (dedicated or serverless), the sandbox calls EC2
 AcceptVpcEndpointConnections (or RejectVpcEndpointConnections when it rejects the link) with
-ServiceId = the service's vpce-svc-... id, as the service owner; errors of that call (plain moto
-does not know it) are only logged.
+ServiceId = the vpce-svc-... id of the service name it issued, as the service owner; errors of
+that call (plain moto does not know it) are only logged.
 
 Control API (no authentication, JSON, never rate-limited or faulted):
   POST   /__sandbox/projects                {\"id\"}
@@ -165,7 +165,7 @@ pub struct Args {
     #[arg(long, default_value = "300s", value_parser = humantime::parse_duration)]
     pub nonce_ttl: Duration,
 
-    /// Token bucket capacity per project.
+    /// Token bucket capacity (every bucket: per project and endpoint set).
     #[arg(long, default_value_t = 4000)]
     pub rate_limit_capacity: u64,
 

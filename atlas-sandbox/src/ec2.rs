@@ -1,7 +1,7 @@
 //! The cloud side of a link, checked as Atlas does before accepting it: `DescribeVpcEndpoints`
 //! through the EC2 Query API (e.g. a moto server), and a minimal reading of its XML answer;
-//! then, for an interface endpoint, the service owner's `AcceptVpcEndpointConnections` or
-//! `RejectVpcEndpointConnections`.
+//! then the service owner's `AcceptVpcEndpointConnections` or `RejectVpcEndpointConnections`
+//! of the linked VPC endpoint.
 //!
 //! Requests carry an `AWS4-HMAC-SHA256` header with a fixed credential and a dummy signature:
 //! moto does not verify signatures but takes the region from the credential scope.
@@ -257,6 +257,14 @@ mod tests {
         assert_eq!(
             parse_describe(&other_error, "vpce-0123456789abcdef0"),
             Err("AuthFailure".into())
+        );
+    }
+
+    #[test]
+    fn service_id_is_the_last_part_of_the_name() {
+        assert_eq!(
+            service_id("com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0"),
+            "vpce-svc-0123456789abcdef0"
         );
     }
 

@@ -44,7 +44,7 @@ pub struct GhostMark {
 
 /// What admission learnt about one request.
 struct Admission {
-    /// The rate-limit bucket: the project id, or `*`.
+    /// The rate-limit bucket: `<endpoint set>/<project id>`, or `<endpoint set>/*`.
     bucket: String,
     /// Tokens left after this request, once it was counted.
     remaining: Option<u64>,

@@ -17,7 +17,7 @@ use tower::ServiceBuilder;
 
 use crate::cli::Config;
 use crate::conn::{KillSwitch, KillableListener};
-use crate::model::{LinkTarget, ModelError};
+use crate::model::ModelError;
 use crate::negotiation::{V1_PREFIX, V2_PREFIX};
 use crate::record::CONTROL_PREFIX;
 use crate::state::{AppState, build_state, lock};
@@ -118,8 +118,8 @@ async fn unmatched(State(app): State<Arc<AppState>>, method: Method, uri: Origin
         .into_response()
 }
 
-/// Applies due transitions and runs EC2 checks off the request path; an interface endpoint's
-/// verdict is then passed on to EC2 as the service owner's acceptance or rejection.
+/// Applies due transitions and runs EC2 checks off the request path; each link's verdict is
+/// then passed on to EC2 as the service owner's acceptance or rejection.
 async fn ticker(state: Arc<AppState>) {
     let mut interval = tokio::time::interval(TICK);
     loop {
@@ -143,11 +143,9 @@ async fn ticker(state: Arc<AppState>) {
                 }
                 let accept = verdict.is_ok();
                 lock(&state.store).apply_verdict(&check, verdict);
-                if matches!(check.target, LinkTarget::Interface { .. }) {
-                    // Plain moto does not know these calls: their errors are only logged.
-                    if let Err(e) = client.decide(&check, accept).await {
-                        eprintln!("link {}: {e}", check.vpce_id);
-                    }
+                // Plain moto does not know these calls: their errors are only logged.
+                if let Err(e) = client.decide(&check, accept).await {
+                    eprintln!("link {}: {e}", check.vpce_id);
                 }
             });
         }

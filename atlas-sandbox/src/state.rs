@@ -58,7 +58,7 @@ pub struct AppState {
     pub store: Mutex<Store>,
     /// Digest and OAuth credentials, nonces and tokens.
     pub auth: Mutex<Authenticator>,
-    /// Token buckets per project.
+    /// Token buckets per endpoint set and project.
     pub limiter: Mutex<RateLimiter>,
     /// Fault-injection settings.
     pub faults: Mutex<Faults>,

@@ -308,6 +308,10 @@ pub fn dump(store: &Store, base: &str) -> Value {
             "delete_ms": store.delays.delete.as_millis() as u64,
         },
         "link_failures": store.link_failures,
+        "realism": {
+            "cluster_update_ms": store.realism.cluster_update.as_millis() as u64,
+            "max_concurrent_links": store.realism.max_concurrent_links,
+        },
         "ec2_checks": store.ec2_checks,
     })
 }

@@ -183,3 +183,146 @@ impl Store {
         Ok(cluster)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Delays;
+
+    const P: &str = "5f7cac1adf5d6c6306f4b283";
+    const A: &str = "vpce-0a0a0a0a0a0a0a0a0";
+    const B: &str = "vpce-0b0b0b0b0b0b0b0b0";
+    const S: Duration = Duration::from_secs(1);
+
+    /// A store with a cluster in US_EAST_1 and an AVAILABLE service there; returns its id.
+    fn store_with_service(t0: Instant) -> (Store, String) {
+        let mut store = Store::new(
+            Delays {
+                reserve: S,
+                connect: 2 * S,
+                delete: S,
+            },
+            false,
+        );
+        store.add_cluster(P, "c0", None).unwrap();
+        store.add_cluster(P, "other", Some("eu-west-1")).unwrap();
+        let s = store.create_service(P, "AWS", "us-east-1", t0).unwrap();
+        store.advance(t0 + S);
+        (store, s.id)
+    }
+
+    fn state(store: &Store, name: &str) -> ClusterState {
+        store.cluster(P, name).unwrap().state
+    }
+
+    fn published(store: &Store, service: &str, id: &str) -> bool {
+        store.interface_endpoint(P, service, id).unwrap().published
+    }
+
+    #[test]
+    fn without_cluster_updates_a_link_is_published_at_once() {
+        let t0 = Instant::now();
+        let (mut store, s) = store_with_service(t0);
+        let t1 = t0 + S;
+        store.create_interface_endpoint(P, &s, A, t1).unwrap();
+        store.advance(t1 + 2 * S);
+        assert!(published(&store, &s, A));
+        assert_eq!(state(&store, "c0"), ClusterState::Idle);
+    }
+
+    #[test]
+    fn a_link_puts_the_region_updating_and_is_published_once_idle() {
+        let t0 = Instant::now();
+        let (mut store, s) = store_with_service(t0);
+        store.realism.cluster_update = 5 * S;
+        let t1 = t0 + S;
+        store.create_interface_endpoint(P, &s, A, t1).unwrap();
+        let t2 = t1 + 2 * S;
+        store.advance(t2);
+        assert_eq!(
+            store.interface_endpoint(P, &s, A).unwrap().status,
+            LinkStatus::Available
+        );
+        assert_eq!(state(&store, "c0"), ClusterState::Updating);
+        assert_eq!(state(&store, "other"), ClusterState::Idle, "other region");
+        assert!(!published(&store, &s, A));
+        store.advance(t2 + 4 * S);
+        assert!(!published(&store, &s, A));
+        store.advance(t2 + 5 * S);
+        assert_eq!(state(&store, "c0"), ClusterState::Idle);
+        assert!(published(&store, &s, A));
+        // Deleting it unpublishes it.
+        store
+            .delete_interface_endpoint(P, &s, A, t2 + 6 * S)
+            .unwrap();
+        store.advance(t2 + 6 * S);
+        assert!(!published(&store, &s, A));
+    }
+
+    #[test]
+    fn a_forced_updating_cluster_holds_new_links_back_until_forced_idle() {
+        let t0 = Instant::now();
+        let (mut store, s) = store_with_service(t0);
+        let t1 = t0 + S;
+        store
+            .force_cluster_state(P, "c0", ClusterState::Updating, t1)
+            .unwrap();
+        store.create_interface_endpoint(P, &s, A, t1).unwrap();
+        store.advance(t1 + 60 * S);
+        assert_eq!(state(&store, "c0"), ClusterState::Updating);
+        assert!(!published(&store, &s, A));
+        store
+            .force_cluster_state(P, "c0", ClusterState::Idle, t1 + 61 * S)
+            .unwrap();
+        assert!(published(&store, &s, A));
+    }
+
+    #[test]
+    fn links_beyond_the_bound_are_stuck_with_the_busy_message() {
+        let t0 = Instant::now();
+        let (mut store, s) = store_with_service(t0);
+        store.realism.max_concurrent_links = Some(1);
+        let t1 = t0 + S;
+        let a = store.create_interface_endpoint(P, &s, A, t1).unwrap();
+        assert_eq!(a.status, LinkStatus::PendingAcceptance);
+        let b = store.create_interface_endpoint(P, &s, B, t1).unwrap();
+        assert_eq!(b.status, LinkStatus::Pending);
+        assert_eq!(b.error_message, Some(busy_message(B, &s)));
+        store.advance(t1 + 100 * S);
+        let b = store.interface_endpoint(P, &s, B).unwrap();
+        assert_eq!(b.status, LinkStatus::Pending, "stuck");
+        assert_eq!(
+            store.interface_endpoint(P, &s, A).unwrap().status,
+            LinkStatus::Available
+        );
+    }
+
+    #[test]
+    fn forced_service_states_stay_or_move_on() {
+        let t0 = Instant::now();
+        let (mut store, s) = store_with_service(t0);
+        let failed = store
+            .force_service_state(P, &s, ServiceStatus::Failed, Some("boom".into()), t0)
+            .unwrap();
+        assert_eq!(failed.endpoint_service_name(), None);
+        store.advance(t0 + 100 * S);
+        assert_eq!(store.service(P, &s).unwrap().status, ServiceStatus::Failed);
+        assert!(matches!(
+            store.create_interface_endpoint(P, &s, A, t0 + 100 * S),
+            Err(ModelError::ServiceNotAvailable { .. })
+        ));
+        let t1 = t0 + 101 * S;
+        store
+            .force_service_state(P, &s, ServiceStatus::Initiating, None, t1)
+            .unwrap();
+        store.advance(t1 + S);
+        assert_eq!(
+            store.service(P, &s).unwrap().status,
+            ServiceStatus::Available
+        );
+        store
+            .force_service_state(P, &s, ServiceStatus::WaitingForUser, None, t1 + S)
+            .unwrap();
+        assert!(store.create_interface_endpoint(P, &s, A, t1 + S).is_ok());
+    }
+}

@@ -76,10 +76,19 @@ const OBSERVED_STATUS_ALIASES: &[(&str, &str, u16, u16)] = &[
 /// identifiers of the interface endpoints in your VPC" (legacy private
 /// endpoint service reference), i.e. AWS `vpce-` ids, while the spec's item
 /// pattern only admits 24-hex ids. Both forms are accepted.
-const OBSERVED_SCHEMA_OVERRIDES: &[(&str, &str)] = &[(
-    "/components/schemas/AWSPrivateLinkConnection/properties/interfaceEndpoints/items/pattern",
-    "^(vpce-[0-9a-f]{17}|[a-f0-9]{24})$",
-)];
+/// `CloudRegionConfig20240805.regionName` says `type: object` while every alternative of its
+/// `oneOf` is a string enum (AWS, Azure, GCP region names): no value satisfies both, and Atlas
+/// sends the region name as a string, so the type is taken to be `string`.
+const OBSERVED_SCHEMA_OVERRIDES: &[(&str, &str)] = &[
+    (
+        "/components/schemas/CloudRegionConfig20240805/properties/regionName/type",
+        "string",
+    ),
+    (
+        "/components/schemas/AWSPrivateLinkConnection/properties/interfaceEndpoints/items/pattern",
+        "^(vpce-[0-9a-f]{17}|[a-f0-9]{24})$",
+    ),
+];
 
 /// Schemas replaced (pointer, replacement as JSON text) because real Atlas answers contradict
 /// them. `ApiError.parameters` declares its items as objects, while every recorded Atlas error

@@ -106,6 +106,7 @@ impl Sandbox {
 
     /// `PUT /__sandbox/realism` with `{ghost_rate, drop_rate, seed, cluster_update_ms,
     /// max_concurrent_links}` (fields optional); returns the settings now in force.
+    #[allow(dead_code)] // not every test binary drives the realistic world
     pub async fn set_realism(&self, realism: Value) -> Value {
         self.control(reqwest::Method::PUT, "/__sandbox/realism", Some(realism))
             .await
@@ -113,6 +114,7 @@ impl Sandbox {
 
     /// Forces the endpoint service `id` of `project` into a state:
     /// `{"status": "WAITING_FOR_USER"|"FAILED"|..., "errorMessage"?}`; returns the service.
+    #[allow(dead_code)] // not every test binary drives the realistic world
     pub async fn force_service(&self, project: &str, id: &str, state: Value) -> Value {
         let path = format!("/__sandbox/endpoint-services/{project}/{id}/state");
         self.control(reqwest::Method::POST, &path, Some(state))
@@ -121,6 +123,7 @@ impl Sandbox {
 
     /// Forces the cluster `name` of `project` into `{"stateName": "UPDATING"|"IDLE"}`;
     /// returns the cluster.
+    #[allow(dead_code)] // not every test binary drives the realistic world
     pub async fn force_cluster(&self, project: &str, name: &str, state: Value) -> Value {
         let path = format!("/__sandbox/clusters/{project}/{name}/state");
         self.control(reqwest::Method::POST, &path, Some(state))
