@@ -66,6 +66,35 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// minute covers a slow link without hiding a server that never answers.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How many interface endpoints privlink links to one Atlas endpoint service
+/// at once (from the create call until the endpoint is AVAILABLE or fails).
+/// Atlas accepts the endpoints of one service one operation at a time: when
+/// many are linked at once, the extra ones stay PENDING with the error
+/// "Failed to accept interface endpoint ... idempotent operation going on"
+/// and never become AVAILABLE. Two keep a region's links moving without
+/// crowding the service; the others wait their turn (without holding one of
+/// the `--parallelism` call slots).
+pub const ATLAS_LINKS_PER_SERVICE: usize = 2;
+
+/// How long an interface endpoint may show an `errorMessage` while its
+/// `connectionStatus` is not final (PENDING, PENDING_ACCEPTANCE, ...) before
+/// the wait for it fails with that message. Atlas leaves such an endpoint
+/// stuck rather than failing it; the message is shown at once, and a short
+/// grace spares an error Atlas clears by itself on its next pass.
+pub const ATLAS_STUCK_ERROR_GRACE: Duration = Duration::from_secs(20);
+
+/// The longest wait, after an apply, for the deployments the file uses (the
+/// project's clusters, the named serverless instances) to be IDLE before
+/// their connection strings are read: Atlas reconfigures a cluster
+/// (`UPDATING`) after each new private endpoint and adds the endpoint's
+/// connection string only when done, which takes minutes. Capped by the
+/// command's wait budget; past it, the strings are reported as not ready.
+pub const DEPLOYMENT_IDLE_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// First pause between two reads of a deployment that is not IDLE yet;
+/// doubles (with jitter) up to [`POLL_MAX_DELAY`].
+pub const DEPLOYMENT_IDLE_MIN_DELAY: Duration = Duration::from_secs(1);
+
 // ----- progress lines (src/logging.rs) ---------------------------------------
 
 /// Without `-v`, the least time between two progress lines about retries

@@ -112,6 +112,10 @@ pub enum LogError {
 /// shows every progress line already.
 static LOG_ON_STDERR: AtomicBool = AtomicBool::new(false);
 
+/// True when log lines at `warn` go to standard error, which then shows
+/// every [`warn_once`] line already.
+static WARN_ON_STDERR: AtomicBool = AtomicBool::new(false);
+
 /// When the last progress line was printed on standard error.
 static LAST_PROGRESS: Mutex<Option<Instant>> = Mutex::new(None);
 
@@ -141,6 +145,7 @@ pub fn init(settings: &LogSettings) -> Result<(), LogError> {
         None => {
             if builder.with_writer(std::io::stderr).try_init().is_ok() {
                 LOG_ON_STDERR.store(level >= LevelFilter::INFO, Ordering::Relaxed);
+                WARN_ON_STDERR.store(level >= LevelFilter::WARN, Ordering::Relaxed);
             }
         }
     }
@@ -176,6 +181,27 @@ pub fn progress(line: &str) {
     *last = Some(now);
     drop(last);
     eprintln!("{line}");
+}
+
+/// The warnings already printed in this run, by key.
+static WARNED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Prints `line` on standard error (and logs it as a warning) the first
+/// time this run warns about `key`; later warnings with the same key are
+/// only logged at debug level. For conditions every answer of a kind
+/// repeats, such as an API version Atlas will retire.
+pub fn warn_once(key: &str, line: &str) {
+    let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
+    if warned.iter().any(|k| k == key) {
+        tracing::debug!("{line}");
+        return;
+    }
+    warned.push(key.to_owned());
+    drop(warned);
+    tracing::warn!("{line}");
+    if !WARN_ON_STDERR.load(Ordering::Relaxed) {
+        eprintln!("{line}");
+    }
 }
 
 /// Runs `call`, reporting through [`progress`] every

@@ -288,8 +288,12 @@ fn render_connections(rows: &[EndpointConnection]) -> String {
             text.push_str("    no cluster in the project yet\n");
             continue;
         };
-        if r.connection_strings.is_empty() {
-            text.push_str(&format!("    {deployment}: {NOT_YET}\n"));
+        match (&r.deployment_state, r.connection_strings.is_empty()) {
+            (Some(state), true) => text.push_str(&format!(
+                "    {deployment}: not ready yet (Atlas reports it {state}; the connection strings through this endpoint appear once it is IDLE: run privlink output then)\n"
+            )),
+            (None, true) => text.push_str(&format!("    {deployment}: {NOT_YET}\n")),
+            _ => {}
         }
         for s in &r.connection_strings {
             text.push_str(&format!("    {deployment}: {s}\n"));

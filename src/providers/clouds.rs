@@ -20,6 +20,7 @@ pub struct Clouds {
     owner: BTreeMap<Kind, usize>,
     catalog: Catalog,
     atlas: AtlasClient,
+    policy: WaitPolicy,
 }
 
 impl Clouds {
@@ -37,6 +38,7 @@ impl Clouds {
             owner,
             catalog: registry::catalog(),
             atlas,
+            policy,
         }
     }
 
@@ -46,14 +48,17 @@ impl Clouds {
     }
 
     /// The private-endpoint connection strings Atlas has for the project's
-    /// clusters (when `dedicated`) and the given serverless instances.
+    /// clusters (when `dedicated`) and the given serverless instances, read
+    /// once they are IDLE (waiting at most the wait budget, and at most
+    /// [`crate::limits::DEPLOYMENT_IDLE_WAIT`]).
     pub async fn connections(
         &self,
         project: &str,
         instances: &[String],
         dedicated: bool,
     ) -> Result<Vec<Connection>, ProviderError> {
-        super::atlas::connections(&self.atlas, project, instances, dedicated).await
+        let idle_wait = self.policy.timeout.min(crate::limits::DEPLOYMENT_IDLE_WAIT);
+        super::atlas::connections(&self.atlas, project, instances, dedicated, idle_wait).await
     }
 
     fn cloud(&self, kind: Kind) -> Result<&dyn Cloud, ProviderError> {

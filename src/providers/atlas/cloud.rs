@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 use super::context::{AtlasCloud, atlas_region};
 use super::dedicated::{self, INTERFACE, SERVICE};
 use super::serverless::{self, ENDPOINT, Instance, LINK};
-use super::{EndpointService, ServerlessEndpoint};
+use super::{EndpointService, InterfaceEndpoint, ServerlessEndpoint};
 use crate::model::{Address, Attrs, DesiredResource};
 use crate::plan::{Live, LiveView, ResourceRules};
 use crate::providers::adopt::{id_to_delete, starting_id};
@@ -53,6 +53,21 @@ impl<'a> Lists<'a> {
 /// One project's endpoint services.
 type Services = BTreeMap<String, Vec<EndpointService>>;
 
+/// The interface endpoints in state that Atlas has, with their service's id.
+type Interfaces = BTreeMap<Address, (String, InterfaceEndpoint)>;
+
+/// The service of `list` that lists the interface endpoint `vpce`: the one
+/// the state records (`by_id`), or on import any that lists it.
+fn listing<'l>(
+    list: Option<&'l Vec<EndpointService>>,
+    by_id: Option<&str>,
+    vpce: &str,
+) -> Option<&'l EndpointService> {
+    list?.iter().find(|s| {
+        by_id.is_none_or(|id| s.id == id) && s.interface_endpoints.iter().any(|e| e == vpce)
+    })
+}
+
 impl AtlasCloud {
     /// Lists one after another: HTTP Digest numbers each request on the
     /// shared nonce, and requests that overtake each other on the way are
@@ -82,6 +97,34 @@ impl AtlasCloud {
         Ok((serverless, services))
     }
 
+    /// The interface endpoints in state that their service still lists,
+    /// read one by one (a service lists only their ids; their status is on
+    /// each one), one after another as the lists are. An endpoint whose
+    /// service does not list it is gone and is not read.
+    async fn read_interfaces(
+        &self,
+        state: &StateFile,
+        services: &Services,
+    ) -> Result<Interfaces, ProviderError> {
+        let mut found = Interfaces::new();
+        for (a, r) in state.resources.iter().filter(|(_, r)| r.kind == INTERFACE) {
+            let project = recorded(state, a, "project_id").unwrap_or_default();
+            let vpce = r.id.as_deref().unwrap_or_default();
+            let by_id = recorded(state, a, "endpoint_service_id");
+            let Some(service) = listing(services.get(project), by_id, vpce) else {
+                continue;
+            };
+            let e = self
+                .client
+                .get_interface_endpoint(project, &service.id, vpce)
+                .await?;
+            if let Some(e) = e {
+                found.insert(a.clone(), (service.id.clone(), e));
+            }
+        }
+        Ok(found)
+    }
+
     async fn refresh_all(
         &self,
         state: &StateFile,
@@ -106,7 +149,8 @@ impl AtlasCloud {
                     .insert((*a).clone(), present(serverless::live(r.kind, &at, found)));
             }
         }
-        read_dedicated(state, &services, &mut view);
+        let interfaces = self.read_interfaces(state, &services).await?;
+        read_dedicated(state, &services, &interfaces, &mut view);
         conflicts(state, desired, &services, &mut view);
         Ok(view)
     }
@@ -166,30 +210,29 @@ fn present(attrs: Option<Attrs>) -> Live {
     }
 }
 
-/// Endpoint services and interface endpoints in state, from the lists.
-fn read_dedicated(state: &StateFile, services: &Services, view: &mut LiveView) {
+/// Endpoint services and interface endpoints in state, from the lists and
+/// the interface endpoints read.
+fn read_dedicated(
+    state: &StateFile,
+    services: &Services,
+    interfaces: &Interfaces,
+    view: &mut LiveView,
+) {
     for (a, r) in &state.resources {
         let project = recorded(state, a, "project_id").unwrap_or_default();
-        let list = services.get(project);
         if r.kind == SERVICE {
             let region = recorded(state, a, "region").unwrap_or_default();
-            let found = list
+            let found = services
+                .get(project)
                 .and_then(|l| l.iter().find(|s| Some(s.id.as_str()) == r.id.as_deref()))
                 .filter(|s| s.status != "DELETING");
             let attrs = found.map(|s| dedicated::service_attrs(project, region, s));
             view.resources.insert(a.clone(), present(attrs));
         } else if r.kind == INTERFACE {
             let vpce = r.id.as_deref().unwrap_or_default();
-            // The service is known from state, or (on import) found by the
-            // endpoint it lists.
-            let by_id = recorded(state, a, "endpoint_service_id");
-            let service = list.and_then(|l| {
-                l.iter().find(|s| match by_id {
-                    Some(id) => s.id == id,
-                    None => s.interface_endpoints.iter().any(|e| e == vpce),
-                })
+            let attrs = interfaces.get(a).and_then(|(service, e)| {
+                dedicated::interface_live(&r.attributes, project, service, vpce, e)
             });
-            let attrs = dedicated::interface_live(&r.attributes, project, service, vpce);
             view.resources.insert(a.clone(), present(attrs));
         }
     }

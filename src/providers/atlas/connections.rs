@@ -1,6 +1,15 @@
 //! The private-endpoint connection strings Atlas has for the clusters and
 //! serverless instances of a project (`privlink output`, and after apply),
 //! and which of them go through one privlink endpoint's VPC endpoint.
+//!
+//! Atlas reconfigures a cluster after a new private endpoint (`UPDATING`)
+//! and adds the endpoint's connection string only once it is `IDLE` again:
+//! the read waits (bounded, with progress lines and a backoff with jitter)
+//! for the deployments to be IDLE, and marks those still busy as not ready.
+
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 use super::AtlasClient;
 use crate::providers::ProviderError;
@@ -22,6 +31,21 @@ pub struct Connection {
     /// endpoint ids Atlas lists for it (empty for serverless instances).
     #[serde(skip)]
     pub routes: Vec<(String, Vec<String>)>,
+    /// The deployment's `stateName` (`IDLE`, `UPDATING`, ...), when Atlas
+    /// gives one.
+    #[serde(skip)]
+    pub state: Option<String>,
+}
+
+impl Connection {
+    /// True while Atlas is changing the deployment (`UPDATING`, `CREATING`,
+    /// `REPAIRING`, ...): its connection strings may not be complete yet.
+    /// A deployment being deleted is not waited for.
+    pub fn busy(&self) -> bool {
+        self.state
+            .as_deref()
+            .is_some_and(|s| !matches!(s, "" | "IDLE" | "DELETING" | "DELETED"))
+    }
 }
 
 /// The connection strings of one deployment that one privlink endpoint of
@@ -38,6 +62,11 @@ pub struct EndpointConnection {
     pub deployment: Option<String>,
     /// The connection strings that go through this endpoint.
     pub connection_strings: Vec<String>,
+    /// The deployment's state when Atlas is still changing it (`UPDATING`,
+    /// ...) and no string goes through this endpoint yet: they appear once
+    /// it is IDLE. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment_state: Option<String>,
 }
 
 /// The rows of the endpoint `endpoint` (VPC endpoint `vpce`): for a
@@ -50,11 +79,17 @@ pub fn through_endpoint(
     vpce: Option<&str>,
     instance: Option<&str>,
 ) -> Vec<EndpointConnection> {
-    let row = |deployment: Option<String>, connection_strings: Vec<String>| EndpointConnection {
-        endpoint: endpoint.to_owned(),
-        vpc_endpoint_id: vpce.map(str::to_owned),
-        deployment,
-        connection_strings,
+    let row = |found: Option<&Connection>, deployment: Option<String>, strings: Vec<String>| {
+        let deployment_state = found
+            .filter(|c| c.busy() && strings.is_empty())
+            .and_then(|c| c.state.clone());
+        EndpointConnection {
+            endpoint: endpoint.to_owned(),
+            vpc_endpoint_id: vpce.map(str::to_owned),
+            deployment,
+            connection_strings: strings,
+            deployment_state,
+        }
     };
     if let Some(name) = instance {
         let found = conns.iter().find(|c| c.instance.as_deref() == Some(name));
@@ -63,7 +98,7 @@ pub fn through_endpoint(
             |c| c.deployment.clone(),
         );
         let strings = found.map(|c| c.connection_strings.clone());
-        return vec![row(Some(deployment), strings.unwrap_or_default())];
+        return vec![row(found, Some(deployment), strings.unwrap_or_default())];
     }
     let rows: Vec<EndpointConnection> = conns
         .iter()
@@ -75,19 +110,64 @@ pub fn through_endpoint(
                 .filter(|(_, ids)| vpce.is_some_and(|v| ids.iter().any(|i| i == v)))
                 .map(|(s, _)| s.clone())
                 .collect();
-            row(Some(c.deployment.clone()), strings)
+            row(Some(c), Some(c.deployment.clone()), strings)
         })
         .collect();
     if rows.is_empty() {
-        vec![row(None, Vec::new())]
+        vec![row(None, None, Vec::new())]
     } else {
         rows
     }
 }
 
 /// Reads the private-endpoint connection strings Atlas has for the
-/// project's clusters (when `dedicated`) and the given serverless instances.
+/// project's clusters (when `dedicated`) and the given serverless instances,
+/// once none of them is busy (see [`Connection::busy`]), or once
+/// `idle_wait` has passed: those still busy then keep their state, and the
+/// output says their strings are not ready yet.
 pub async fn connections(
+    atlas: &AtlasClient,
+    project: &str,
+    instances: &[String],
+    dedicated: bool,
+    idle_wait: Duration,
+) -> Result<Vec<Connection>, ProviderError> {
+    let started = tokio::time::Instant::now();
+    let deadline = started + idle_wait;
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(crate::limits::DEPLOYMENT_IDLE_MIN_DELAY)
+        .with_max_delay(crate::limits::POLL_MAX_DELAY)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build();
+    loop {
+        let conns = read_connections(atlas, project, instances, dedicated).await?;
+        let busy: Vec<String> = conns
+            .iter()
+            .filter(|c| c.busy())
+            .map(|c| format!("{} ({})", c.deployment, c.state.as_deref().unwrap_or("?")))
+            .collect();
+        let now = tokio::time::Instant::now();
+        if busy.is_empty() || now >= deadline {
+            return Ok(conns);
+        }
+        let delay = delays
+            .next()
+            .unwrap_or(crate::limits::POLL_MAX_DELAY)
+            .min(deadline - now);
+        tracing::info!(busy = %busy.join(", "), "waiting for the deployments to be IDLE");
+        crate::logging::progress(&format!(
+            "waiting for {} to be IDLE before reading connection strings ({} s so far)",
+            busy.join(", "),
+            now.duration_since(started).as_secs()
+        ));
+        crate::wait::idle(delay).await;
+    }
+}
+
+/// One read of the connection strings and states of the deployments.
+async fn read_connections(
     atlas: &AtlasClient,
     project: &str,
     instances: &[String],
@@ -116,6 +196,7 @@ pub async fn connections(
                 endpoint_ids: sorted(ids),
                 instance: None,
                 routes,
+                state: c.state_name.clone(),
             });
         }
     }
@@ -127,6 +208,7 @@ pub async fn connections(
                 endpoint_ids: Vec::new(),
                 instance: Some(i.clone()),
                 routes: Vec::new(),
+                state: inst.state_name.clone(),
             });
         }
     }
@@ -147,6 +229,7 @@ mod tests {
                 .iter()
                 .map(|(s, id)| ((*s).to_owned(), vec![(*id).to_owned()]))
                 .collect(),
+            state: Some("IDLE".into()),
         }
     }
 
@@ -161,6 +244,22 @@ mod tests {
         assert!(none[0].connection_strings.is_empty());
         let empty = through_endpoint(&[], "east-a", Some("vpce-a"), None);
         assert_eq!(empty[0].deployment, None);
+    }
+
+    #[test]
+    fn a_busy_deployment_without_strings_is_not_ready() {
+        let mut busy = cluster("main", &[("s-a", "vpce-a")]);
+        busy.state = Some("UPDATING".into());
+        assert!(busy.busy());
+        let rows = through_endpoint(&[busy.clone()], "east-b", Some("vpce-b"), None);
+        assert_eq!(rows[0].deployment_state.as_deref(), Some("UPDATING"));
+        // Its strings through this endpoint are there already: ready.
+        let rows = through_endpoint(&[busy], "east-a", Some("vpce-a"), None);
+        assert_eq!(rows[0].deployment_state, None);
+        let idle = cluster("main", &[]);
+        assert!(!idle.busy());
+        let rows = through_endpoint(&[idle], "east-b", Some("vpce-b"), None);
+        assert_eq!(rows[0].deployment_state, None);
     }
 
     #[test]

@@ -2,7 +2,11 @@
 //! every Atlas kind's module adds its calls to, and what those modules
 //! share: region names, the status rules, the error mapping.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use serde::Deserialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{AtlasClient, AtlasError};
 use crate::model::{Attrs, Kind};
@@ -61,11 +65,41 @@ pub fn remote_state(kind: Kind, live: &Attrs, initiating: &str) -> RemoteState {
 pub struct AtlasCloud {
     pub(super) client: AtlasClient,
     pub(super) policy: WaitPolicy,
+    /// Per endpoint service id: the turns to link an interface endpoint to
+    /// it ([`crate::limits::ATLAS_LINKS_PER_SERVICE`] at once).
+    links: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl AtlasCloud {
     /// The Atlas side over `client`, waiting with `policy`.
     pub fn new(client: AtlasClient, policy: WaitPolicy) -> Self {
-        AtlasCloud { client, policy }
+        AtlasCloud {
+            client,
+            policy,
+            links: Mutex::default(),
+        }
+    }
+
+    /// A turn to link an interface endpoint to `service`, held from the
+    /// create call until the endpoint is AVAILABLE or the step fails.
+    /// Waiting for it gives the call slot back.
+    pub(super) async fn link_turn(&self, service: &str) -> OwnedSemaphorePermit {
+        let turns = {
+            let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+            links
+                .entry(service.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(crate::limits::ATLAS_LINKS_PER_SERVICE)))
+                .clone()
+        };
+        if let Ok(turn) = turns.clone().try_acquire_owned() {
+            return turn;
+        }
+        tracing::debug!(
+            service,
+            "waiting for a turn to link to the endpoint service"
+        );
+        crate::wait::idle_while(turns.acquire_owned())
+            .await
+            .expect("the semaphore of a service is never closed")
     }
 }

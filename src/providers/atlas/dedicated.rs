@@ -156,19 +156,33 @@ pub const INTERFACE_RULES: KindRules = KindRules {
     },
 };
 
-/// What a project's service list says of an interface endpoint in state:
-/// present (with its recorded attributes) when its service lists it.
+/// What Atlas says of an interface endpoint in state, read from its
+/// service (`service_id`): the recorded attributes with the live
+/// `connection_status` and `error_message`, so that an endpoint Atlas
+/// REJECTED or FAILED since shows in a plan; `None` once it is being
+/// deleted.
 pub fn interface_live(
     recorded: &Attrs,
     project: &str,
-    service: Option<&EndpointService>,
+    service_id: &str,
     vpce: &str,
+    e: &InterfaceEndpoint,
 ) -> Option<Attrs> {
-    let s = service.filter(|s| s.interface_endpoints.iter().any(|e| e == vpce))?;
+    if e.connection_status == "DELETING" || e.delete_requested {
+        return None;
+    }
     let mut attributes = recorded.clone();
     attributes.insert("project_id".into(), Value::from(project));
-    attributes.insert("endpoint_service_id".into(), Value::from(s.id.as_str()));
+    attributes.insert("endpoint_service_id".into(), Value::from(service_id));
     attributes.insert("vpc_endpoint_id".into(), Value::from(vpce));
+    attributes.insert(
+        "connection_status".into(),
+        Value::from(e.connection_status.as_str()),
+    );
+    attributes.insert(
+        "error_message".into(),
+        e.error_message.as_deref().map_or(Value::Null, Value::from),
+    );
     Some(attributes)
 }
 
@@ -224,18 +238,15 @@ impl AtlasCloud {
             want.endpoint_service_id.as_str(),
             want.vpc_endpoint_id.as_str(),
         );
+        // Atlas links the endpoints of one service one at a time: the
+        // extra ones of a crowd stay PENDING with an error, for good.
+        let _turn = self.link_turn(service).await;
         if resume.is_none() {
-            match self
-                .client
+            // One that exists already (an earlier run stopped before
+            // recording it, or a create whose answer was lost) is taken.
+            self.client
                 .create_interface_endpoint(project, service, vpce)
-                .await
-            {
-                Ok(_) => {}
-                // Created by an earlier run that stopped before recording it.
-                Err(e)
-                    if e.error_code() == Some("PRIVATELINK_INTERFACE_ENDPOINT_ALREADY_EXISTS") => {}
-                Err(e) => return Err(e.into()),
-            }
+                .await?;
             record(vpce.to_owned()).await?;
         }
         let e = self
@@ -336,5 +347,47 @@ impl AtlasCloud {
             )
             .await?
             .map(|_| want.vpc_endpoint_id.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Attrs;
+
+    #[test]
+    fn a_rejected_interface_endpoint_read_live_is_failed() {
+        let want = WantInterface {
+            project_id: "p".into(),
+            endpoint_service_id: "s".into(),
+            vpc_endpoint_id: "vpce-1".into(),
+        };
+        let ok = InterfaceEndpoint {
+            interface_endpoint_id: "vpce-1".into(),
+            connection_status: "AVAILABLE".into(),
+            error_message: None,
+            delete_requested: false,
+        };
+        let recorded: Attrs = interface_attrs(&want, &ok);
+        let rejected = InterfaceEndpoint {
+            connection_status: "REJECTED".into(),
+            error_message: Some("rejected by the service owner".into()),
+            ..ok.clone()
+        };
+        let live = interface_live(&recorded, "p", "s", "vpce-1", &rejected).unwrap();
+        assert_eq!(live["connection_status"], "REJECTED");
+        match connection_state(&live) {
+            RemoteState::Failed(why) => {
+                assert!(why.contains("rejected by the service owner"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let live = interface_live(&recorded, "p", "s", "vpce-1", &ok).unwrap();
+        assert!(matches!(connection_state(&live), RemoteState::Ready));
+        let deleting = InterfaceEndpoint {
+            connection_status: "DELETING".into(),
+            ..ok
+        };
+        assert!(interface_live(&recorded, "p", "s", "vpce-1", &deleting).is_none());
     }
 }

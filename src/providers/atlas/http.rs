@@ -28,6 +28,43 @@ use super::{ClientOptions, Credentials};
 /// The versioned media type of every operation this client uses.
 pub(crate) const MEDIA_TYPE: &str = "application/vnd.atlas.2023-01-01+json";
 
+/// How a request may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Reads, deletes and updates that set a value: sent again after a
+    /// `429`, a `5xx`, a refused connection or a timeout.
+    Always,
+    /// Creates that Atlas may carry out even when its answer is lost or an
+    /// error: sent again only when Atlas cannot have acted on them (a `429`,
+    /// a connection that never opened). After a `5xx`, a timeout or a
+    /// dropped connection the caller reads back what exists first.
+    UnlessActed,
+}
+
+/// What one request asks for besides its method, path and body.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct How<'a> {
+    /// The versioned media type sent in `Accept` (and `Content-Type`).
+    pub media_type: &'a str,
+    /// Whether it may be sent again.
+    pub retry: Retry,
+}
+
+impl How<'static> {
+    /// The default: [`MEDIA_TYPE`], sent again after any transient failure.
+    pub const DEFAULT: How<'static> = How {
+        media_type: MEDIA_TYPE,
+        retry: Retry::Always,
+    };
+}
+
+/// A transport failure of one attempt, described, and whether the request
+/// surely never reached Atlas (the connection did not open).
+struct Failure {
+    message: String,
+    unsent: bool,
+}
+
 /// Path of the OAuth token endpoint, relative to the base URL.
 const TOKEN_PATH: &str = "/api/oauth/token";
 
@@ -87,10 +124,11 @@ impl Sent {
 }
 
 /// What a request carries in `Authorization`.
-#[derive(Clone, Copy, PartialEq)]
-enum Mode {
-    /// Atlas API call: digest or bearer, per the credentials.
-    Api,
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    /// Atlas API call: digest or bearer, per the credentials; with its
+    /// media type and retry rule.
+    Api(How<'a>),
     /// Token request: HTTP Basic with the service-account id and secret.
     TokenBasic,
 }
@@ -99,7 +137,7 @@ pub(crate) struct Transport {
     pub base_url: String,
     http: reqwest::Client,
     auth: Auth,
-    options: ClientOptions,
+    pub options: ClientOptions,
     limiter: Option<DefaultDirectRateLimiter>,
     paused_until: Mutex<Option<Instant>>,
 }
@@ -169,6 +207,7 @@ impl Transport {
         method: Method,
         path_and_query: &str,
         body: Option<&serde_json::Value>,
+        how: How<'_>,
     ) -> Result<Reply, AtlasError> {
         let body = body.map(|b| serde_json::to_vec(b).expect("JSON values serialize"));
         if let Auth::Digest {
@@ -190,13 +229,14 @@ impl Transport {
                         method,
                         path_and_query,
                         body,
-                        Mode::Api,
+                        Mode::Api(how),
                     ))
                     .await;
                 }
             }
         }
-        self.execute(method, path_and_query, body, Mode::Api).await
+        self.execute(method, path_and_query, body, Mode::Api(how))
+            .await
     }
 
     async fn execute(
@@ -204,8 +244,12 @@ impl Transport {
         method: Method,
         path_and_query: &str,
         body: Option<Vec<u8>>,
-        mode: Mode,
+        mode: Mode<'_>,
     ) -> Result<Reply, AtlasError> {
+        let retry = match mode {
+            Mode::Api(how) => how.retry,
+            Mode::TokenBasic => Retry::Always,
+        };
         let url = format!("{}{}", self.base_url, path_and_query);
         let path = path_and_query
             .split('?')
@@ -226,22 +270,30 @@ impl Transport {
             };
             let (status, headers, bytes) = match self.send_once(request, &attempt, &sent).await {
                 Ok(answer) => answer,
-                Err(message) if call.retries < self.options.max_retries => {
+                Err(failure)
+                    if call.retries < self.options.max_retries
+                        && (failure.unsent || retry == Retry::Always) =>
+                {
                     call.retries += 1;
                     let delay = call.next_delay(&self.options);
-                    let what = message.split(':').next().unwrap_or("request failed");
+                    let what = failure
+                        .message
+                        .split(':')
+                        .next()
+                        .unwrap_or("request failed");
                     self.announce_retry(&attempt, what, delay, &call);
                     crate::wait::idle(delay).await;
                     continue;
                 }
-                Err(message) => {
+                Err(failure) => {
                     return Err(AtlasError::Transport {
                         method: method.to_string(),
                         path,
-                        message,
+                        message: failure.message,
                     });
                 }
             };
+            sunset_warning(&headers, &method, &path, mode);
             if status == StatusCode::UNAUTHORIZED {
                 if self.answer_challenge(sent, &headers, &mut call).await {
                     continue;
@@ -253,7 +305,9 @@ impl Transport {
             {
                 *challenge.lock().expect("digest lock") = Some(prompt);
             }
-            if self.throttled(status, &headers, &attempt, &mut call).await {
+            if (retry == Retry::Always || status == StatusCode::TOO_MANY_REQUESTS)
+                && self.throttled(status, &headers, &attempt, &mut call).await
+            {
                 continue;
             }
             return Ok(Reply {
@@ -270,7 +324,7 @@ impl Transport {
         request: reqwest::RequestBuilder,
         attempt: &Attempt<'_>,
         sent: &Sent,
-    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), String> {
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), Failure> {
         let Attempt {
             method,
             path,
@@ -288,9 +342,13 @@ impl Transport {
                 Ok(answer)
             }
             Err(e) => {
+                let unsent = e.is_connect();
                 let error = describe_transport_error(e);
                 tracing::info!(%method, path, duration_ms, attempt = number, %error, "Atlas request failed");
-                Err(error)
+                Err(Failure {
+                    message: error,
+                    unsent,
+                })
             }
         }
     }
@@ -320,9 +378,13 @@ impl Transport {
         method: &Method,
         path_and_query: &str,
         body: &Option<Vec<u8>>,
-        mode: Mode,
+        mode: Mode<'_>,
         call: &mut CallState,
     ) -> Result<(reqwest::RequestBuilder, Sent), AtlasError> {
+        let how = match mode {
+            Mode::Api(how) => how,
+            Mode::TokenBasic => How::DEFAULT,
+        };
         if let Mode::TokenBasic = mode {
             let Auth::ServiceAccount {
                 client_id,
@@ -338,9 +400,11 @@ impl Transport {
                 .form(&[("grant_type", "client_credentials")]);
             return Ok((request, Sent::Basic));
         }
-        request = request.header(ACCEPT, MEDIA_TYPE);
+        request = request.header(ACCEPT, how.media_type);
         if let Some(body) = body {
-            request = request.header(CONTENT_TYPE, MEDIA_TYPE).body(body.clone());
+            request = request
+                .header(CONTENT_TYPE, how.media_type)
+                .body(body.clone());
         }
         let (header, sent) = self
             .authorization(method, path_and_query, call.own_challenge.as_mut())
@@ -572,6 +636,33 @@ fn digest_challenge(headers: &HeaderMap) -> Option<WwwAuthenticateHeader> {
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
         .and_then(|v| digest_auth::parse(v).ok())
+}
+
+/// Warns (once per run, see [`crate::logging::warn_once`]) when Atlas says
+/// the version of an operation privlink uses will be retired: the answer
+/// carries a `Sunset` header (RFC 8594), and `Deprecation` often with it.
+fn sunset_warning(headers: &HeaderMap, method: &Method, path: &str, mode: Mode<'_>) {
+    let Some(sunset) = headers.get("sunset").and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    let media_type = match mode {
+        Mode::Api(how) => how.media_type,
+        Mode::TokenBasic => "application/json",
+    };
+    let version = media_type
+        .strip_prefix("application/vnd.atlas.")
+        .and_then(|v| v.strip_suffix("+json"))
+        .unwrap_or(media_type);
+    tracing::debug!(%method, path, sunset, version, "Atlas answered with a Sunset header");
+    crate::logging::warn_once(
+        "atlas-sunset",
+        &format!(
+            "warning: Atlas says {method} {} (API version {version}) is deprecated and \
+             ends on {} (its Sunset header): calls to it fail after that date",
+            path,
+            one_line(sunset)
+        ),
+    );
 }
 
 /// `Retry-After` in seconds (the form Atlas uses); HTTP dates are ignored.

@@ -9,9 +9,16 @@
 //! waits on Atlas-side state (through [`crate::wait::wait_for`]).
 //!
 //! All operations use the v2 API (`/api/atlas/v2`) with the versioned media
-//! type `application/vnd.atlas.2023-01-01+json`.
+//! type `application/vnd.atlas.2023-01-01+json`, the only version of the
+//! private endpoint operations, except the clusters list, read in its
+//! current version `2024-08-05` (`2023-01-01` and `2023-02-01` are sunset on
+//! 2027-07-01). An answer announcing a `Sunset` gets a warning.
+//!
+//! Creates are sent once and confirmed by a read after an answer that does
+//! not say whether Atlas acted (see `confirm`).
 
 mod cloud;
+mod confirm;
 mod connections;
 mod context;
 mod dedicated;
@@ -42,7 +49,7 @@ pub use types::{
 pub use connections::{Connection, EndpointConnection, connections, through_endpoint};
 pub use context::{AtlasCloud, atlas_region};
 
-use http::{Reply, Transport};
+use http::{How, Reply, Retry, Transport};
 
 /// The rules of every Atlas kind.
 pub const KINDS: &[&dyn crate::plan::ResourceRules] = &[
@@ -57,6 +64,16 @@ use shared_read::SharedRead;
 pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
 
 const V2: &str = "/api/atlas/v2";
+
+/// The media type of the clusters list: its current version (the spec's
+/// `x-xgen-version` without `x-sunset`).
+pub const CLUSTERS_MEDIA_TYPE: &str = "application/vnd.atlas.2024-08-05+json";
+
+/// A create: sent again only when Atlas cannot have acted on it.
+const CREATE: How<'static> = How {
+    media_type: http::MEDIA_TYPE,
+    retry: Retry::UnlessActed,
+};
 
 /// How privlink authenticates to Atlas.
 #[derive(Clone, PartialEq, Eq)]
@@ -247,6 +264,13 @@ impl AtlasClient {
     }
 
     /// Asks Atlas to reserve a new private endpoint (`RESERVATION_REQUESTED`).
+    ///
+    /// After an answer that does not say whether Atlas made it (`5xx`,
+    /// timeout, dropped connection), the instance's endpoints are read: a
+    /// new one with this comment is the one this call made, and is
+    /// returned instead of sending the create again. A comment without
+    /// privlink's marker is not unique, so the endpoints that existed
+    /// before the call are listed first and never taken.
     pub async fn create_serverless_endpoint(
         &self,
         group: &str,
@@ -258,8 +282,30 @@ impl AtlasClient {
             Some(c) => json!({ "comment": c }),
             None => json!({}),
         };
-        let reply = self.send(Method::POST, &path, Some(&body)).await?;
-        expect(reply, &[StatusCode::OK, StatusCode::CREATED], "POST", &path)
+        let before: Vec<String> = match comment {
+            Some(c) if c.contains("[privlink ") => Vec::new(),
+            _ => self
+                .list_serverless_endpoints(group, instance)
+                .await?
+                .into_iter()
+                .map(|e| e.id)
+                .collect(),
+        };
+        let create = || async {
+            let reply = self
+                .send_how(Method::POST, &path, Some(&body), CREATE)
+                .await?;
+            expect(reply, &[StatusCode::OK, StatusCode::CREATED], "POST", &path)
+        };
+        let find = || async {
+            let list = self.list_serverless_endpoints(group, instance).await?;
+            Ok(list.into_iter().find(|e| {
+                e.status != "DELETING" && e.comment.as_deref() == comment && !before.contains(&e.id)
+            }))
+        };
+        let what = format!("the private endpoint of serverless instance {instance}");
+        let first = confirm::FirstConflict::Theirs;
+        confirm::create_confirmed(&self.inner.options, &what, first, create, find).await
     }
 
     /// Links a VPC endpoint and/or changes the comment. Always sends
@@ -280,8 +326,26 @@ impl AtlasClient {
         if let Some(c) = comment {
             body["comment"] = json!(c);
         }
-        let reply = self.send(Method::PATCH, &path, Some(&body)).await?;
-        expect(reply, &[StatusCode::OK], "PATCH", &path)
+        let Some(vpce) = cloud_provider_endpoint_id else {
+            let reply = self.send(Method::PATCH, &path, Some(&body)).await?;
+            return expect(reply, &[StatusCode::OK], "PATCH", &path);
+        };
+        // A link Atlas may have made despite its answer is read back: it
+        // holds the cloud endpoint id once made, and a second PATCH could
+        // be refused (the id cannot change once AVAILABLE).
+        let link = || async {
+            let reply = self
+                .send_how(Method::PATCH, &path, Some(&body), CREATE)
+                .await?;
+            expect(reply, &[StatusCode::OK], "PATCH", &path)
+        };
+        let find = || async {
+            let found = self.get_serverless_endpoint(group, instance, id).await?;
+            Ok(found.filter(|e| e.cloud_provider_endpoint_id.as_deref() == Some(vpce)))
+        };
+        let what = format!("the link of {vpce} to private endpoint {id}");
+        let first = confirm::FirstConflict::Theirs;
+        confirm::create_confirmed(&self.inner.options, &what, first, link, find).await
     }
 
     /// Deletes a serverless private endpoint; already gone counts as done.
@@ -391,6 +455,10 @@ impl AtlasClient {
 
     /// Creates the project's AWS endpoint service in `region` (AWS style,
     /// e.g. `us-east-1`). Atlas answers 201 (the spec says 200); both work.
+    /// A service this call made although its answer was lost (a `5xx`, a
+    /// timeout, or a `409` after those) is read back and returned as made; a
+    /// `409` to the first attempt (the region had a service before) is
+    /// Atlas's error, for the caller to decide about.
     pub async fn create_endpoint_service(
         &self,
         group: &str,
@@ -398,8 +466,25 @@ impl AtlasClient {
     ) -> Result<EndpointService, AtlasError> {
         let path = format!("{V2}/groups/{}/privateEndpoint/endpointService", seg(group));
         let body = json!({ "providerName": AWS, "region": region });
-        let reply = self.send(Method::POST, &path, Some(&body)).await?;
-        expect(reply, &[StatusCode::OK, StatusCode::CREATED], "POST", &path)
+        let create = || async {
+            let reply = self
+                .send_how(Method::POST, &path, Some(&body), CREATE)
+                .await?;
+            expect(reply, &[StatusCode::OK, StatusCode::CREATED], "POST", &path)
+        };
+        // Atlas allows one service per project and region: after a lost
+        // answer or a 409 (PRIVATE_ENDPOINT_SERVICE_ALREADY_EXISTS_FOR_REGION)
+        // the region's service, unless on its way out, is the one.
+        let find = || async {
+            let list = self.list_endpoint_services(group).await?;
+            let wanted = atlas_region(region);
+            Ok(list
+                .into_iter()
+                .find(|s| s.region_name == wanted && s.status != "DELETING"))
+        };
+        let what = format!("the endpoint service for AWS {region}");
+        let first = confirm::FirstConflict::Theirs;
+        confirm::create_confirmed(&self.inner.options, &what, first, create, find).await
     }
 
     /// Deletes an endpoint service (Atlas answers 202 `{}`, the spec says
@@ -439,7 +524,9 @@ impl AtlasClient {
 
     // ----- dedicated clusters: interface endpoints ------------------------
 
-    /// Registers the AWS VPC endpoint `vpce_id` with an endpoint service.
+    /// Registers the AWS VPC endpoint `vpce_id` with an endpoint service;
+    /// an interface endpoint Atlas holds already for it (made by a create
+    /// whose answer was lost, or by an earlier run) is returned as made.
     pub async fn create_interface_endpoint(
         &self,
         group: &str,
@@ -448,8 +535,18 @@ impl AtlasClient {
     ) -> Result<InterfaceEndpoint, AtlasError> {
         let path = format!("{}/endpoint", endpoint_service_path(group, service_id));
         let body = json!({ "cloudProvider": AWS, "id": vpce_id });
-        let reply = self.send(Method::POST, &path, Some(&body)).await?;
-        expect(reply, &[StatusCode::OK, StatusCode::CREATED], "POST", &path)
+        let create = || async {
+            let reply = self
+                .send_how(Method::POST, &path, Some(&body), CREATE)
+                .await?;
+            expect(reply, &[StatusCode::OK, StatusCode::CREATED], "POST", &path)
+        };
+        // The interface endpoint's id is the cloud endpoint's: after a lost
+        // answer or a 409 (whatever its error code), it exists or not.
+        let find = || self.get_interface_endpoint(group, service_id, vpce_id);
+        let what = format!("interface endpoint {vpce_id}");
+        let first = confirm::FirstConflict::Ours;
+        confirm::create_confirmed(&self.inner.options, &what, first, create, find).await
     }
 
     /// One interface endpoint; `None` if it (or its service) does not exist.
@@ -500,11 +597,14 @@ impl AtlasClient {
             InterfaceTarget::Available => "waiting for the interface endpoint (AVAILABLE)",
             InterfaceTarget::Gone => "waiting for the interface endpoint deletion",
         };
+        let stuck = std::sync::Mutex::new(StuckSince::default());
         wait_for(address, step, policy, progress, || async {
             let found = self
                 .get_interface_endpoint(group, service_id, vpce_id)
                 .await?;
-            Ok(classify_interface(found, target))
+            let now = tokio::time::Instant::now();
+            let mut stuck = stuck.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(stuck.judge(classify_interface(found, target), now))
         })
         .await
         .map_err(AtlasError::from_wait)
@@ -521,7 +621,11 @@ impl AtlasClient {
         let mut clusters = Vec::new();
         for page in 1..=MAX_PAGES {
             let path = format!("{base}?pageNum={page}&itemsPerPage={PER_PAGE}&includeCount=true");
-            let reply = self.send(Method::GET, &path, None).await?;
+            let how = How {
+                media_type: CLUSTERS_MEDIA_TYPE,
+                retry: Retry::Always,
+            };
+            let reply = self.send_how(Method::GET, &path, None, how).await?;
             let page_body: types::wire::Page<types::wire::Cluster> =
                 expect(reply, &[StatusCode::OK], "GET", &base)?;
             let count = page_body.results.len();
@@ -546,7 +650,18 @@ impl AtlasClient {
         path_and_query: &str,
         body: Option<&Value>,
     ) -> Result<Reply, AtlasError> {
-        self.inner.call(method, path_and_query, body).await
+        self.send_how(method, path_and_query, body, How::DEFAULT)
+            .await
+    }
+
+    async fn send_how(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        how: How<'_>,
+    ) -> Result<Reply, AtlasError> {
+        self.inner.call(method, path_and_query, body, how).await
     }
 }
 
@@ -816,6 +931,63 @@ fn classify_service(
     }
 }
 
+/// The state a wait reports for an interface endpoint: its
+/// `connectionStatus`, and Atlas's `errorMessage` when it has one.
+fn interface_state(endpoint: &InterfaceEndpoint) -> String {
+    match error_text(endpoint) {
+        Some(m) => format!("{}: {m}", endpoint.connection_status),
+        None => endpoint.connection_status.clone(),
+    }
+}
+
+/// A non-blank `errorMessage`.
+fn error_text(endpoint: &InterfaceEndpoint) -> Option<&str> {
+    endpoint
+        .error_message
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+}
+
+/// Since when a wait has seen one interface endpoint stuck: not final, with
+/// the same `errorMessage` (Atlas leaves such an endpoint so, e.g. "Failed to
+/// accept interface endpoint ... idempotent operation going on").
+#[derive(Default)]
+struct StuckSince(Option<(String, tokio::time::Instant)>);
+
+impl StuckSince {
+    /// Turns a pending poll whose state carries an error into a failure once
+    /// the same error has lasted [`crate::limits::ATLAS_STUCK_ERROR_GRACE`].
+    fn judge(
+        &mut self,
+        poll: Poll<Option<InterfaceEndpoint>>,
+        now: tokio::time::Instant,
+    ) -> Poll<Option<InterfaceEndpoint>> {
+        let Poll::Pending(state) = &poll else {
+            self.0 = None;
+            return poll;
+        };
+        if !state.contains(": ") {
+            self.0 = None;
+            return poll;
+        }
+        let since = match &self.0 {
+            Some((seen, at)) if seen == state => *at,
+            _ => {
+                self.0 = Some((state.clone(), now));
+                now
+            }
+        };
+        if now.duration_since(since) >= crate::limits::ATLAS_STUCK_ERROR_GRACE {
+            return Poll::Failed(format!(
+                "the Atlas interface endpoint is stuck in {state} (for {} s)",
+                now.duration_since(since).as_secs()
+            ));
+        }
+        poll
+    }
+}
+
 fn classify_interface(
     found: Option<InterfaceEndpoint>,
     target: InterfaceTarget,
@@ -845,7 +1017,8 @@ fn classify_interface(
         InterfaceTarget::Available if status == "DELETING" || endpoint.delete_requested => {
             Poll::Failed("the Atlas interface endpoint is being deleted".to_owned())
         }
-        _ => Poll::Pending(status.to_owned()),
+        InterfaceTarget::Available => Poll::Pending(interface_state(&endpoint)),
+        InterfaceTarget::Gone => Poll::Pending(status.to_owned()),
     }
 }
 
@@ -1021,6 +1194,39 @@ mod tests {
             Poll::Pending(_)
         ));
         assert!(matches!(classify_interface(None, Gone), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn a_stuck_interface_endpoint_is_shown_then_failed() {
+        let stuck = InterfaceEndpoint {
+            interface_endpoint_id: "vpce-1".into(),
+            connection_status: "PENDING".into(),
+            error_message: Some(
+                "Failed to accept interface endpoint vpce-1 for endpoint service s : idempotent operation going on".into(),
+            ),
+            delete_requested: false,
+        };
+        let poll = classify_interface(Some(stuck.clone()), InterfaceTarget::Available);
+        assert!(
+            matches!(&poll, Poll::Pending(s) if s.starts_with("PENDING: Failed to accept")),
+            "{poll:?}"
+        );
+        let mut since = StuckSince::default();
+        let t0 = tokio::time::Instant::now();
+        assert!(matches!(since.judge(poll.clone(), t0), Poll::Pending(_)));
+        let later = t0 + crate::limits::ATLAS_STUCK_ERROR_GRACE;
+        assert!(
+            matches!(since.judge(poll.clone(), later), Poll::Failed(m) if m.contains("idempotent operation going on")),
+        );
+        // Without an error, or once it clears, the wait goes on.
+        let mut since = StuckSince::default();
+        let plain = Poll::Pending("PENDING".to_owned());
+        assert!(matches!(since.judge(plain.clone(), t0), Poll::Pending(_)));
+        assert!(matches!(since.judge(plain, later), Poll::Pending(_)));
+        let mut since = StuckSince::default();
+        since.judge(poll.clone(), t0);
+        since.judge(Poll::Pending("PENDING".into()), t0);
+        assert!(matches!(since.judge(poll, later), Poll::Pending(_)));
     }
 
     #[test]

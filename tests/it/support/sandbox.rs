@@ -166,6 +166,11 @@ impl Drop for Sandbox {
 fn sandbox_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        // ATLAS_SANDBOX_BIN runs another build (a copy kept apart from a
+        // target directory that other builds write to).
+        if let Some(bin) = std::env::var_os("ATLAS_SANDBOX_BIN") {
+            return PathBuf::from(bin);
+        }
         let exe = std::env::current_exe().expect("current test executable");
         // <target>/<profile>/deps/it-xxxx
         let profile_dir = exe
