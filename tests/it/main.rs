@@ -9,6 +9,7 @@ mod engine;
 mod everyday;
 mod json;
 mod logging;
+mod preflight;
 mod reliability;
 mod support;
 mod targeting;
