@@ -210,73 +210,97 @@ async fn a_plan_with_nothing_to_create_reads_no_more() {
     w.expect(0, &["destroy", "-f", "good.yaml", "--auto-approve"]);
 }
 
-/// A state as a privlink without the preflight left it: creates that
-/// failed on a misspelt serverless instance and project (intents, no id),
-/// an endpoint whose serverless instance was deleted since, and an endpoint
-/// service of a project that is gone.
-fn failed_state() -> Value {
-    let gone = "5f7cac1adf5d6c6306f4b2ff";
-    let endpoint = |project: &str, instance: &str, id: Value, status: &str| {
-        json!({
-            "kind": "atlas_serverless_endpoint",
-            "id": id,
-            "desired": {"project_id": project, "instance": instance, "comment": null},
-            "attributes": {},
-            "dependencies": [],
-            "status": status,
-        })
-    };
+/// A state as a privlink without the preflight left it, holding
+/// `resources`.
+fn old_state(resources: Value) -> Value {
     json!({
         "version": 1,
         "serial": 3,
         "lineage": "0b8f9a3e-4c1d-4e2f-9a7b-3c5d6e7f8091",
         "stack": "failed",
-        "resources": {
-            "endpoints.orders.atlas_endpoint":
-                endpoint(PROJECT, "orders-prdo", Value::Null, "creating"),
-            "endpoints.lost.atlas_endpoint":
-                endpoint(gone, "orders-prod", Value::Null, "creating"),
-            "endpoints.old.atlas_endpoint":
-                endpoint(PROJECT, "deleted-since", json!("6a0b1c2d3e4f5a6b7c8d9e0f"), "ready"),
-            "endpoint_services.aws.us-east-1": {
-                "kind": "atlas_endpoint_service",
-                "id": "6a0b1c2d3e4f5a6b7c8d9e01",
-                "desired": {"project_id": gone, "region": "us-east-1"},
-                "attributes": {},
-                "dependencies": [],
-                "status": "ready",
-            },
-        },
+        "resources": resources,
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn destroy_clears_what_failed_creates_left() {
-    let w = World::start(&["orders-prod"], &[], &[]).await;
+const GONE_PROJECT: &str = "5f7cac1adf5d6c6306f4b2ff";
+
+/// A serverless endpoint in state.
+fn endpoint(project: &str, instance: &str, id: Value, status: &str) -> Value {
+    json!({
+        "kind": "atlas_serverless_endpoint",
+        "id": id,
+        "desired": {"project_id": project, "instance": instance, "comment": null},
+        "attributes": {},
+        "dependencies": [],
+        "status": status,
+    })
+}
+
+/// Writes `state` for `failed.yaml`, then: destroy succeeds, its plan says
+/// why each object is only forgotten, the state is empty, and a second
+/// destroy has nothing to do.
+async fn cleared(w: &World, state: Value, reasons: &[&str]) {
     w.write(
         "failed.yaml",
         &serverless(PROJECT, "orders-prdo", VPC, SUBNETS, CLIENTS),
     );
     let path = w.state_path("failed.yaml");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, serde_json::to_vec_pretty(&failed_state()).unwrap()).unwrap();
-
-    let plan = w.expect(0, &["plan", "-f", "failed.yaml", "--destroy"]);
-    for why in [
-        "serverless instance 'orders-prdo' not found in project",
-        "serverless instance 'deleted-since' not found in project",
-        "Atlas project 5f7cac1adf5d6c6306f4b2ff not found",
-        "treated as gone, only removed from state",
-    ] {
-        assert!(plan.stdout.contains(why), "wanted {why:?}:\n{}", plan.all());
-    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
     let destroy = w.expect(0, &["destroy", "-f", "failed.yaml", "--auto-approve"]);
-    assert!(
-        destroy.stdout.contains("treated as gone"),
-        "{}",
-        destroy.all()
-    );
+    for why in reasons
+        .iter()
+        .chain(&["treated as gone, only removed from state"])
+    {
+        assert!(
+            destroy.stdout.contains(why),
+            "wanted {why:?}:\n{}",
+            destroy.all()
+        );
+    }
     assert_eq!(w.state("failed.yaml")["resources"], json!({}));
     let again = w.expect(0, &["destroy", "-f", "failed.yaml", "--auto-approve"]);
     assert!(!again.all().contains("FAILED"), "{}", again.all());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_forgets_serverless_endpoints_whose_instance_or_project_is_missing() {
+    let w = World::start(&["orders-prod"], &[], &[]).await;
+    // Creates that failed on a misspelt serverless instance and project
+    // (intents, no id), and an endpoint whose instance was deleted since.
+    let state = old_state(json!({
+        "endpoints.orders.atlas_endpoint":
+            endpoint(PROJECT, "orders-prdo", Value::Null, "creating"),
+        "endpoints.lost.atlas_endpoint":
+            endpoint(GONE_PROJECT, "orders-prod", Value::Null, "creating"),
+        "endpoints.old.atlas_endpoint":
+            endpoint(PROJECT, "deleted-since", json!("6a0b1c2d3e4f5a6b7c8d9e0f"), "ready"),
+    }));
+    let reasons = [
+        "serverless instance 'orders-prdo' not found in project",
+        "serverless instance 'deleted-since' not found in project",
+        "Atlas project 5f7cac1adf5d6c6306f4b2ff not found",
+    ];
+    cleared(&w, state, &reasons).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_forgets_an_endpoint_service_whose_project_is_missing() {
+    let w = World::start(&["orders-prod"], &[], &[]).await;
+    let state = old_state(json!({
+        "endpoint_services.aws.us-east-1": {
+            "kind": "atlas_endpoint_service",
+            "id": "6a0b1c2d3e4f5a6b7c8d9e01",
+            "desired": {"project_id": GONE_PROJECT, "region": "us-east-1"},
+            "attributes": {},
+            "dependencies": [],
+            "status": "ready",
+        },
+    }));
+    cleared(
+        &w,
+        state,
+        &["Atlas project 5f7cac1adf5d6c6306f4b2ff not found"],
+    )
+    .await;
 }
