@@ -188,25 +188,34 @@ async fn a_foreign_subnet_and_a_misspelt_client_group_are_both_named() {
     );
 }
 
+/// The preflight's reads of the sandbox's lists of serverless instances
+/// and clusters (answered, Digest challenges left out).
+async fn list_reads(w: &World) -> Vec<Value> {
+    w.sandbox
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| {
+            let path = r["path"].as_str().unwrap_or_default();
+            (path.ends_with("/serverless") || path.ends_with("/clusters")) && r["status"] != 401
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_plan_with_nothing_to_create_reads_no_more() {
-    let w = World::start(&["orders-prod"], &[], &[]).await;
-    w.write("good.yaml", &good());
+async fn one_list_per_project_and_none_for_a_plan_with_nothing_to_create() {
+    let w = World::start(&["orders-prod", "billing-prod"], &[], &[]).await;
+    let billing = "  billing:\n    atlas: {serverless_instance: billing-prod}\n    aws:\n      vpc_id: \"${PRIVLINK_VPC_ID}\"\n      subnet_ids: [\"${PRIVLINK_SUBNET_B}\"]\n      security_group: {allow_from: [10.0.0.0/16]}\n";
+    w.write("good.yaml", &format!("{}{billing}", good()));
+    w.sandbox.clear_requests().await;
+    w.expect(2, &["plan", "-f", "good.yaml", "--detailed-exitcode"]);
+    let reads = list_reads(&w).await;
+    assert_eq!(reads.len(), 1, "two instances, one project: {reads:?}");
     w.expect(0, &["apply", "-f", "good.yaml", "--auto-approve"]);
     w.sandbox.clear_requests().await;
     w.expect(0, &["plan", "-f", "good.yaml", "--detailed-exitcode"]);
-    let log = w.sandbox.requests().await;
-    let preflight: Vec<&Value> = log
-        .iter()
-        .filter(|r| {
-            let path = r["path"].as_str().unwrap_or_default();
-            path.ends_with("/serverless") || path.ends_with("/clusters")
-        })
-        .collect();
-    assert!(
-        preflight.is_empty(),
-        "lists read for nothing: {preflight:?}"
-    );
+    let reads = list_reads(&w).await;
+    assert!(reads.is_empty(), "lists read for nothing: {reads:?}");
     w.expect(0, &["destroy", "-f", "good.yaml", "--auto-approve"]);
 }
 
