@@ -168,9 +168,12 @@ async fn a_foreign_subnet_and_a_misspelt_client_group_are_both_named() {
         &w,
         &file,
         &[
-            &format!("endpoints.orders: subnet '{foreign}' is not in VPC {}", w.vpc),
             &format!(
-                "endpoints.orders: client security group 'sg-0123456789abcdef0' not found in VPC {}",
+                "endpoints.orders: subnet '{foreign}' is not in VPC {} (it is in VPC {other_vpc})",
+                w.vpc
+            ),
+            &format!(
+                "endpoints.orders: client security group 'sg-0123456789abcdef0' is not in VPC {} (not found in AWS region us-east-1)",
                 w.vpc
             ),
         ],

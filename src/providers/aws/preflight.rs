@@ -2,16 +2,19 @@
 //! plan creates or changes an endpoint's security group, VPC endpoint or
 //! client egress rules, its VPC exists in its region, every subnet belongs
 //! to that VPC and every client security group is in it. Each region is
-//! read at once: its VPCs, then the subnets and the security groups of the
-//! VPCs named (one list each, for all of them). A delete needs no such
-//! check: EC2 deletes of what is missing succeed already.
+//! read at once: its VPCs, and the subnets and groups named, by id (one
+//! call per 200 ids); only when one is missing or elsewhere are the subnets
+//! or groups of its VPC listed, to say what is there instead. A delete
+//! needs no such check: EC2 deletes of what is missing succeed already.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::future::try_join_all;
 
 use super::context::AwsCloud;
-use super::{AwsError, Ec2, Observed, client_egress, filter, security_group, vpc_endpoint};
+use super::{
+    AwsError, Ec2, FILTER_CHUNK, Observed, client_egress, filter, security_group, vpc_endpoint,
+};
 use crate::model::{Address, DesiredResource};
 use crate::providers::ProviderError;
 use crate::providers::preflight::{Problem, Purpose, Request, Subject, listing, origin};
@@ -24,12 +27,19 @@ struct Needs<'a> {
     groups: BTreeMap<(String, String), Vec<&'a Address>>,
 }
 
-/// What one region holds: `id (detail)` labels by id, per VPC for subnets
-/// and groups.
+/// By id: the VPC an object is in, and a detail to show.
+type Found = BTreeMap<String, (String, String)>;
+
+/// What one region holds of what the subjects name: its VPCs (id → CIDR),
+/// the subnets and groups found by id, and, for the VPCs where one was
+/// missing, all their subnets or groups.
+#[derive(Default)]
 struct Holdings {
     vpcs: BTreeMap<String, String>,
-    subnets: BTreeMap<String, BTreeMap<String, String>>,
-    groups: BTreeMap<String, BTreeMap<String, String>>,
+    subnets: Found,
+    groups: Found,
+    subnets_there: Found,
+    groups_there: Found,
 }
 
 impl Ec2 {
@@ -53,58 +63,73 @@ impl Ec2 {
         Ok(out)
     }
 
-    /// The subnets of these VPCs: by VPC, id → "CIDR, zone".
-    async fn subnets_of(
-        &self,
-        vpcs: &[String],
-    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+    /// The subnets whose `name` filter matches one of `values` (one call per
+    /// 200, all at once): id → (VPC, "CIDR, zone").
+    async fn subnets_where(&self, name: &str, values: &[String]) -> Result<Found, AwsError> {
         const OP: &str = "DescribeSubnets";
-        let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        if vpcs.is_empty() {
-            return Ok(out);
-        }
-        let mut pages = self
-            .client
-            .describe_subnets()
-            .filters(filter("vpc-id", vpcs))
-            .into_paginator()
-            .send();
-        while let Some(page) = async { pages.next().await.transpose() }
-            .observed(&self.region, OP)
-            .await
-            .transpose()
-        {
-            let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
-            for s in page.subnets() {
-                if let (Some(id), Some(vpc)) = (s.subnet_id(), s.vpc_id()) {
-                    let detail = format!(
-                        "{}, {}",
-                        s.cidr_block().unwrap_or("?"),
-                        s.availability_zone().unwrap_or("?")
-                    );
-                    out.entry(vpc.to_owned())
-                        .or_default()
-                        .insert(id.to_owned(), detail);
+        let chunks = try_join_all(values.chunks(FILTER_CHUNK).map(|chunk| async move {
+            let mut found = Vec::new();
+            let mut pages = self
+                .client
+                .describe_subnets()
+                .filters(filter(name, chunk))
+                .into_paginator()
+                .send();
+            while let Some(page) = async { pages.next().await.transpose() }
+                .observed(&self.region, OP)
+                .await
+                .transpose()
+            {
+                let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
+                for s in page.subnets() {
+                    if let (Some(id), Some(vpc)) = (s.subnet_id(), s.vpc_id()) {
+                        let cidr = s.cidr_block().unwrap_or("?");
+                        let zone = s.availability_zone().unwrap_or("?");
+                        found.push((id.to_owned(), (vpc.to_owned(), format!("{cidr}, {zone}"))));
+                    }
                 }
             }
-        }
-        Ok(out)
+            Ok::<_, AwsError>(found)
+        }))
+        .await?;
+        Ok(chunks.into_iter().flatten().collect())
     }
 
-    /// The security groups of these VPCs: by VPC, id → name.
-    async fn groups_of(
-        &self,
-        vpcs: &[String],
-    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
-        let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        if vpcs.is_empty() {
-            return Ok(out);
-        }
-        for g in self.security_groups(filter("vpc-id", vpcs)).await? {
-            out.entry(g.vpc_id).or_default().insert(g.id, g.name);
-        }
-        Ok(out)
+    /// The security groups whose `name` filter matches one of `values`
+    /// (one call per 200, all at once): id → (VPC, group name).
+    async fn groups_where(&self, name: &str, values: &[String]) -> Result<Found, AwsError> {
+        let chunks = try_join_all(
+            values
+                .chunks(FILTER_CHUNK)
+                .map(|chunk| self.security_groups(filter(name, chunk))),
+        )
+        .await?;
+        Ok(chunks
+            .into_iter()
+            .flatten()
+            .map(|g| (g.id, (g.vpc_id, g.name)))
+            .collect())
     }
+}
+
+/// The ids (second parts of the keys) of `m`, once each.
+fn ids(m: &BTreeMap<(String, String), Vec<&Address>>) -> Vec<String> {
+    let set: BTreeSet<&String> = m.keys().map(|(_, id)| id).collect();
+    set.into_iter().cloned().collect()
+}
+
+/// The VPCs (that exist) where an object `m` names is not found in them.
+fn vpcs_missing(
+    m: &BTreeMap<(String, String), Vec<&Address>>,
+    found: &Found,
+    vpcs: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let set: BTreeSet<&String> = m
+        .keys()
+        .filter(|(vpc, id)| vpcs.contains_key(vpc) && found.get(id).is_none_or(|(v, _)| v != vpc))
+        .map(|(vpc, _)| vpc)
+        .collect();
+    set.into_iter().cloned().collect()
 }
 
 impl AwsCloud {
@@ -122,23 +147,27 @@ impl AwsCloud {
         Ok(problems)
     }
 
-    /// What one region holds of what `n` names, read at once.
+    /// What one region holds of what `n` names: see [`Holdings`].
     async fn read(&self, region: &str, n: &Needs<'_>) -> Result<Holdings, ProviderError> {
         let ec2 = self.ec2(region).await;
-        let of = |m: &BTreeMap<(String, String), Vec<&Address>>| -> Vec<String> {
-            let set: BTreeSet<String> = m.keys().map(|(vpc, _)| vpc.clone()).collect();
-            set.into_iter().collect()
-        };
-        let (subnet_vpcs, group_vpcs) = (of(&n.subnets), of(&n.groups));
+        let (subnet_ids, group_ids) = (ids(&n.subnets), ids(&n.groups));
         let (vpcs, subnets, groups) = tokio::try_join!(
             ec2.all_vpcs(),
-            ec2.subnets_of(&subnet_vpcs),
-            ec2.groups_of(&group_vpcs),
+            ec2.subnets_where("subnet-id", &subnet_ids),
+            ec2.groups_where("group-id", &group_ids),
+        )?;
+        let subnet_vpcs = vpcs_missing(&n.subnets, &subnets, &vpcs);
+        let group_vpcs = vpcs_missing(&n.groups, &groups, &vpcs);
+        let (subnets_there, groups_there) = tokio::try_join!(
+            ec2.subnets_where("vpc-id", &subnet_vpcs),
+            ec2.groups_where("vpc-id", &group_vpcs),
         )?;
         Ok(Holdings {
             vpcs,
             subnets,
             groups,
+            subnets_there,
+            groups_there,
         })
     }
 }
@@ -202,14 +231,23 @@ fn needs<'a>(request: &'a Request<'a>) -> BTreeMap<String, Needs<'a>> {
 }
 
 /// `id (detail)` for each item.
-fn labels(items: &BTreeMap<String, String>) -> Vec<String> {
+fn labels<'i>(items: impl Iterator<Item = (&'i String, &'i String)>) -> Vec<String> {
     items
-        .iter()
         .map(|(id, detail)| match detail.is_empty() {
             true => id.clone(),
             false => format!("{id} ({detail})"),
         })
         .collect()
+}
+
+/// The items of `there` in `vpc`, labelled.
+fn in_vpc(there: &Found, vpc: &str) -> Vec<String> {
+    labels(
+        there
+            .iter()
+            .filter(|(_, (v, _))| v == vpc)
+            .map(|(id, (_, detail))| (id, detail)),
+    )
 }
 
 /// One problem per subject that needs a missing thing.
@@ -220,6 +258,14 @@ fn each(addrs: &[&Address], message: &str) -> Vec<Problem> {
         .collect()
 }
 
+/// Where an object named in `vpc` was found instead, for a message.
+fn elsewhere(found: &Found, id: &str, region: &str) -> String {
+    match found.get(id) {
+        Some((other, _)) => format!("it is in VPC {other}"),
+        None => format!("not found in AWS region {region}"),
+    }
+}
+
 /// The problems of one region, given what it holds.
 fn judge(region: &str, n: &Needs<'_>, held: &Holdings) -> Vec<Problem> {
     let mut out = Vec::new();
@@ -227,28 +273,30 @@ fn judge(region: &str, n: &Needs<'_>, held: &Holdings) -> Vec<Problem> {
         if !held.vpcs.contains_key(vpc) {
             let message = format!(
                 "VPC '{vpc}' not found in AWS region {region}; VPCs there: {}",
-                listing(&labels(&held.vpcs))
+                listing(&labels(held.vpcs.iter()))
             );
             out.extend(each(addrs, &message).into_iter().map(Problem::container));
         }
     }
-    let empty = BTreeMap::new();
+    let misplaced = |found: &Found, vpc: &String, id: &String| {
+        held.vpcs.contains_key(vpc) && found.get(id).is_none_or(|(v, _)| v != vpc)
+    };
     for ((vpc, subnet), addrs) in &n.subnets {
-        let there = held.subnets.get(vpc).unwrap_or(&empty);
-        if held.vpcs.contains_key(vpc) && !there.contains_key(subnet) {
+        if misplaced(&held.subnets, vpc, subnet) {
             let message = format!(
-                "subnet '{subnet}' is not in VPC {vpc} ({region}); subnets there: {}",
-                listing(&labels(there))
+                "subnet '{subnet}' is not in VPC {vpc} ({}); subnets there: {}",
+                elsewhere(&held.subnets, subnet, region),
+                listing(&in_vpc(&held.subnets_there, vpc))
             );
             out.extend(each(addrs, &message));
         }
     }
     for ((vpc, group), addrs) in &n.groups {
-        let there = held.groups.get(vpc).unwrap_or(&empty);
-        if held.vpcs.contains_key(vpc) && !there.contains_key(group) {
+        if misplaced(&held.groups, vpc, group) {
             let message = format!(
-                "client security group '{group}' not found in VPC {vpc} ({region}); groups there: {}",
-                listing(&labels(there))
+                "client security group '{group}' is not in VPC {vpc} ({}); groups there: {}",
+                elsewhere(&held.groups, group, region),
+                listing(&in_vpc(&held.groups_there, vpc))
             );
             out.extend(each(addrs, &message));
         }
@@ -260,6 +308,13 @@ fn judge(region: &str, n: &Needs<'_>, held: &Holdings) -> Vec<Problem> {
 mod tests {
     use super::*;
 
+    fn found(items: &[(&str, &str, &str)]) -> Found {
+        items
+            .iter()
+            .map(|(id, vpc, detail)| (id.to_string(), (vpc.to_string(), detail.to_string())))
+            .collect()
+    }
+
     #[test]
     fn missing_vpc_subnet_and_group_are_each_named() {
         let a = Address::new("endpoints.app.vpc_endpoint");
@@ -267,21 +322,35 @@ mod tests {
         let mut n = Needs::default();
         n.vpcs.insert("vpc-1".into(), vec![&a]);
         n.vpcs.insert("vpc-9".into(), vec![&a]);
-        n.subnets
-            .insert(("vpc-1".into(), "subnet-x".into()), vec![&a]);
+        for (vpc, subnet) in [
+            ("vpc-1", "subnet-a"),
+            ("vpc-1", "subnet-x"),
+            ("vpc-1", "subnet-o"),
+        ] {
+            n.subnets.insert((vpc.into(), subnet.into()), vec![&a]);
+        }
         n.subnets
             .insert(("vpc-9".into(), "subnet-y".into()), vec![&a]);
         n.groups.insert(("vpc-1".into(), "sg-2".into()), vec![&e]);
+        assert_eq!(
+            ids(&n.subnets),
+            vec!["subnet-a", "subnet-o", "subnet-x", "subnet-y"]
+        );
+        let subnets = found(&[
+            ("subnet-a", "vpc-1", "10.0.1.0/24, us-east-1a"),
+            ("subnet-o", "vpc-2", "10.9.1.0/24, us-east-1b"),
+        ]);
+        let vpcs = BTreeMap::from([
+            ("vpc-1".to_owned(), "10.0.0.0/16".to_owned()),
+            ("vpc-2".to_owned(), "10.9.0.0/16".to_owned()),
+        ]);
+        assert_eq!(vpcs_missing(&n.subnets, &subnets, &vpcs), vec!["vpc-1"]);
         let held = Holdings {
-            vpcs: BTreeMap::from([("vpc-1".into(), "10.0.0.0/16".into())]),
-            subnets: BTreeMap::from([(
-                "vpc-1".into(),
-                BTreeMap::from([("subnet-a".into(), "10.0.1.0/24, us-east-1a".into())]),
-            )]),
-            groups: BTreeMap::from([(
-                "vpc-1".into(),
-                BTreeMap::from([("sg-1".into(), "default".into())]),
-            )]),
+            vpcs,
+            subnets,
+            subnets_there: found(&[("subnet-a", "vpc-1", "10.0.1.0/24, us-east-1a")]),
+            groups_there: found(&[("sg-1", "vpc-1", "default")]),
+            ..Holdings::default()
         };
         let text: Vec<String> = judge("us-east-1", &n, &held)
             .iter()
@@ -290,9 +359,10 @@ mod tests {
         assert_eq!(
             text,
             vec![
-                "endpoints.app: VPC 'vpc-9' not found in AWS region us-east-1; VPCs there: vpc-1 (10.0.0.0/16)",
-                "endpoints.app: subnet 'subnet-x' is not in VPC vpc-1 (us-east-1); subnets there: subnet-a (10.0.1.0/24, us-east-1a)",
-                "endpoints.app: client security group 'sg-2' not found in VPC vpc-1 (us-east-1); groups there: sg-1 (default)",
+                "endpoints.app: VPC 'vpc-9' not found in AWS region us-east-1; VPCs there: vpc-1 (10.0.0.0/16), vpc-2 (10.9.0.0/16)",
+                "endpoints.app: subnet 'subnet-o' is not in VPC vpc-1 (it is in VPC vpc-2); subnets there: subnet-a (10.0.1.0/24, us-east-1a)",
+                "endpoints.app: subnet 'subnet-x' is not in VPC vpc-1 (not found in AWS region us-east-1); subnets there: subnet-a (10.0.1.0/24, us-east-1a)",
+                "endpoints.app: client security group 'sg-2' is not in VPC vpc-1 (not found in AWS region us-east-1); groups there: sg-1 (default)",
             ]
         );
     }
