@@ -1,7 +1,9 @@
 //! `privlink apply` and `privlink destroy`: converge Atlas and AWS to the file
 //! (or carry out a saved plan), or delete everything in state; either limited
 //! to `-target` addresses, and `apply -refresh-only`, which only records in
-//! the state what changed outside privlink.
+//! the state what changed outside privlink. An apply checks what its plan
+//! would create before asking (the preflight); a destroy says which objects
+//! went with a missing project or serverless instance and only forgets them.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +15,10 @@ use crate::providers::{Clouds, Provider};
 use crate::settings::Settings;
 use crate::state::StateFile;
 
-use super::common::{Ui, clouds, confirm, execute, load_config, lock_state, read_state};
+use super::common::{
+    Ui, clouds, confirm, execute, explain_gone, load_config, lock_state, preflight, read_state,
+    refresh,
+};
 use super::output::connections;
 use super::plan::{load_saved, targeted};
 use super::{CommandError, Outcome};
@@ -46,9 +51,11 @@ pub async fn apply(
     let (config, desired) = load_config(settings)?;
     let (store, state) = lock_state(settings, &config.stack, "apply").await?;
     let clouds = clouds(settings)?;
-    let live = clouds.refresh(&state, &desired).await?;
-    let plan = plan::diff(&desired, &state, &live, clouds.catalog())?;
+    let live = refresh(&clouds, &config, &state, &desired).await?;
+    let mut plan = plan::diff(&desired, &state, &live, clouds.catalog())?;
+    explain_gone(&clouds, &state, &live, &mut plan).await;
     let plan = targeted(settings, out, plan)?;
+    preflight(&clouds, &plan, &config, &desired).await?;
     ui.plan(out, &plan);
     if plan.is_empty() {
         ui.nothing_to_do(&plan);
@@ -161,7 +168,9 @@ pub async fn destroy(
     let (store, state) = lock_state(settings, &config.stack, "destroy").await?;
     let clouds = clouds(settings)?;
     let live = clouds.refresh(&state, &[]).await?;
-    let plan = targeted(settings, out, plan::destroy(&state, &live))?;
+    let mut plan = plan::destroy(&state, &live);
+    explain_gone(&clouds, &state, &live, &mut plan).await;
+    let plan = targeted(settings, out, plan)?;
     ui.plan(out, &plan);
     if plan.is_empty() {
         ui.nothing_to_do(&plan);
@@ -186,7 +195,7 @@ async fn apply_refresh_only(settings: &Settings, out: &Output) -> Result<Outcome
     let (config, desired) = load_config(settings)?;
     let (mut store, mut state) = lock_state(settings, &config.stack, "apply").await?;
     let clouds = clouds(settings)?;
-    let live = clouds.refresh(&state, &desired).await?;
+    let live = refresh(&clouds, &config, &state, &desired).await?;
     let plan = plan::refresh_only(&state, &live, clouds.catalog());
     out.refresh_plan(&plan);
     let outcome = if plan.is_empty() {

@@ -1,5 +1,6 @@
 //! What several commands share: reading the file, opening the state,
-//! connecting to the clouds, asking for confirmation and running the
+//! connecting to the clouds, reading them and checking what a plan would
+//! create (the preflight), asking for confirmation and running the
 //! executor.
 
 use std::io::{BufRead, IsTerminal};
@@ -11,13 +12,14 @@ use tokio::sync::Mutex;
 
 use crate::apply::{self, ApplyOptions, Ledger};
 use crate::config::{self, Config};
-use crate::model::DesiredResource;
+use crate::model::{Address, DesiredResource};
 use crate::output::json::JsonReporter;
 use crate::output::{Output, Reporter};
-use crate::plan::Plan;
-use crate::providers::Clouds;
+use crate::plan::{Action, Live, LiveView, Plan};
 use crate::providers::atlas::AtlasClient;
 use crate::providers::clouds::EndpointConnection;
+use crate::providers::preflight::PreflightError;
+use crate::providers::{Clouds, Provider};
 use crate::settings::Settings;
 use crate::state::{LocalBackend, LockMode, StateBackend, StateFile, StateStore};
 use crate::wait::WaitPolicy;
@@ -79,6 +81,70 @@ pub fn clouds(settings: &Settings) -> Result<Arc<Clouds>, CommandError> {
         ..WaitPolicy::default()
     };
     Ok(Arc::new(Clouds::new(atlas, policy)))
+}
+
+/// Reads what Atlas and AWS hold of `state` and `desired`. When the read
+/// fails because the file names something that does not exist (a project),
+/// the error lists what the preflight finds missing instead.
+pub async fn refresh(
+    clouds: &Clouds,
+    config: &Config,
+    state: &StateFile,
+    desired: &[DesiredResource],
+) -> Result<LiveView, CommandError> {
+    let err = match clouds.refresh(state, desired).await {
+        Ok(live) => return Ok(live),
+        Err(e) => e,
+    };
+    match clouds.preflight_desired(config, desired, |_| true).await {
+        Ok(problems) if !problems.is_empty() => Err(PreflightError { problems }.into()),
+        _ => Err(err.into()),
+    }
+}
+
+/// Stops a plan that would create or change what needs something missing
+/// (see [`crate::providers::preflight`]), before any create call. Only what
+/// the plan creates or changes is checked.
+pub async fn preflight(
+    clouds: &Clouds,
+    plan: &Plan,
+    config: &Config,
+    desired: &[DesiredResource],
+) -> Result<(), CommandError> {
+    if plan.destroy {
+        return Ok(());
+    }
+    let problems = clouds.preflight_plan(plan, config, desired).await?;
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(PreflightError { problems }.into()),
+    }
+}
+
+/// Says in the reasons of the plan's deletions of objects already gone
+/// when they went with what contained them (a project, a serverless
+/// instance): they are only removed from the state. Reads nothing when
+/// nothing is gone; a failed read only leaves the reasons as they are.
+pub async fn explain_gone(clouds: &Clouds, state: &StateFile, live: &LiveView, plan: &mut Plan) {
+    let gone: Vec<Address> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .filter(|c| matches!(live.resources.get(&c.address), Some(Live::Gone)))
+        .map(|c| c.address.clone())
+        .collect();
+    if gone.is_empty() {
+        return;
+    }
+    let orphans = clouds
+        .orphans(state, |a| gone.contains(a))
+        .await
+        .unwrap_or_default();
+    for c in &mut plan.changes {
+        if let Some(why) = orphans.get(&c.address) {
+            c.reasons = vec![format!("{why}: treated as gone, only removed from state")];
+        }
+    }
 }
 
 /// Asks the user to confirm `verb` unless `--auto-approve` was given.

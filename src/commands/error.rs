@@ -12,6 +12,7 @@ use crate::import::ImportError;
 use crate::plan::PlanError;
 use crate::providers::ProviderError;
 use crate::providers::atlas::AtlasError;
+use crate::providers::preflight::PreflightError;
 use crate::state::StateError;
 
 /// Why a command failed. Errors of the layers below pass through unchanged
@@ -45,6 +46,9 @@ pub enum CommandError {
     /// The Atlas client could not be built.
     #[error(transparent)]
     Atlas(#[from] AtlasError),
+    /// The file names what Atlas or AWS does not have: every problem.
+    #[error(transparent)]
+    Preflight(#[from] PreflightError),
     /// A saved plan could not be read.
     #[error("reading the plan {}", path.display())]
     ReadPlan {

@@ -1,7 +1,8 @@
 //! `privlink plan`: shows what apply would change, reading live Atlas and AWS,
 //! and can save the plan for `privlink apply FILE`; with `-target` limited to
 //! some resources ([`targeted`], shared with apply and destroy), with
-//! `-refresh-only` limited to what changed outside privlink.
+//! `-refresh-only` limited to what changed outside privlink. A plan that
+//! would create what needs something missing stops at the preflight.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,7 @@ use crate::providers::Provider;
 use crate::settings::Settings;
 use crate::state::StateFile;
 
-use super::common::{absolute, clouds, load_config, read_state};
+use super::common::{absolute, clouds, explain_gone, load_config, preflight, read_state, refresh};
 use super::{CommandError, Outcome};
 
 /// The arguments of `plan` beyond the settings.
@@ -39,7 +40,7 @@ pub async fn run(
         .await?
         .unwrap_or_else(|| StateFile::new(config.stack.clone()));
     let clouds = clouds(settings)?;
-    let live = clouds.refresh(&state, &desired).await?;
+    let live = refresh(&clouds, &config, &state, &desired).await?;
     if settings.refresh_only {
         let plan = plan::refresh_only(&state, &live, clouds.catalog());
         if args.json {
@@ -49,12 +50,14 @@ pub async fn run(
         }
         return Ok(exit_outcome(&args, plan.is_empty()));
     }
-    let plan = if args.destroy {
+    let mut plan = if args.destroy {
         plan::destroy(&state, &live)
     } else {
         plan::diff(&desired, &state, &live, clouds.catalog())?
     };
+    explain_gone(&clouds, &state, &live, &mut plan).await;
     let plan = targeted(settings, out, plan)?;
+    preflight(&clouds, &plan, &config, &desired).await?;
     if args.json {
         out.json(&plan)?;
     } else {

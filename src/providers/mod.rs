@@ -17,6 +17,7 @@ pub mod clouds;
 pub mod error;
 pub mod expand;
 pub mod parts;
+pub mod preflight;
 pub mod registry;
 pub mod typed;
 
@@ -150,4 +151,15 @@ pub trait Cloud: Send + Sync {
         id: Option<&'a str>,
         attrs: &'a Attrs,
     ) -> BoxFuture<'a, Result<(), ProviderError>>;
+
+    /// Checks, in batches, what the request's subjects need (see
+    /// [`preflight`]); returns every problem found. By default nothing is
+    /// checked.
+    fn preflight<'a>(
+        &'a self,
+        request: &'a preflight::Request<'a>,
+    ) -> BoxFuture<'a, Result<Vec<preflight::Problem>, ProviderError>> {
+        let _ = request;
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }

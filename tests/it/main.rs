@@ -9,6 +9,7 @@ mod engine;
 mod everyday;
 mod json;
 mod logging;
+mod preflight;
 mod real_atlas;
 mod reliability;
 mod support;

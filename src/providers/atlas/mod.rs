@@ -26,6 +26,7 @@ mod error;
 pub mod expand;
 mod http;
 mod marker;
+mod preflight;
 mod serverless;
 mod shared_read;
 mod types;

@@ -226,4 +226,11 @@ impl Cloud for AwsCloud {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         self.delete_any(op, id, attrs).boxed()
     }
+
+    fn preflight<'a>(
+        &'a self,
+        request: &'a crate::providers::preflight::Request<'a>,
+    ) -> BoxFuture<'a, Result<Vec<crate::providers::preflight::Problem>, ProviderError>> {
+        self.check(request).boxed()
+    }
 }

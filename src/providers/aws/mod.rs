@@ -25,6 +25,7 @@ mod cloud;
 mod context;
 mod error;
 pub mod expand;
+mod preflight;
 mod retry;
 mod security_group;
 mod types;
