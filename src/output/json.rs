@@ -47,6 +47,10 @@ pub enum JsonEvent {
         destroy: usize,
         /// The changes other than `no_op`, in plan order.
         changes: Vec<PlannedChange>,
+        /// The endpoints whose existing link the plan replaces (their
+        /// connection strings change); omitted when none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        linked_endpoints_replaced: Vec<String>,
     },
     /// A step started.
     ApplyStart {
@@ -203,6 +207,7 @@ impl JsonReporter {
             change: summary.change,
             destroy: summary.destroy,
             changes,
+            linked_endpoints_replaced: plan.linked_endpoints_replaced(),
         });
     }
 
