@@ -166,6 +166,39 @@ impl Output {
         ));
     }
 
+    /// Warns that `--force-stack` makes a run on `stack` use the state at
+    /// `location`, which records `recorded`.
+    pub fn stack_forced(&self, location: &Path, recorded: &str, stack: &str) {
+        self.note(&format!(
+            "Warning: state file {} belongs to stack \"{recorded}\", not \"{stack}\"; \
+             --force-stack: using it as it is (stack \"{recorded}\")",
+            location.display()
+        ));
+    }
+
+    /// Says that the state of `file` was moved from `from`, where older
+    /// builds kept it (in the working directory), to `to`, beside the file.
+    pub fn state_moved(&self, file: &Path, from: &Path, to: &Path) {
+        self.note(&format!(
+            "Note: moved the state of {} from {} (where older privlink kept it, in the \
+             working directory) to {} (beside the file, found from any directory)",
+            file.display(),
+            from.display(),
+            to.display()
+        ));
+    }
+
+    /// Warns that a state of the file's stack at `old`, where older builds
+    /// kept it, is not used, since the file's own state at `new` exists.
+    pub fn legacy_state_ignored(&self, old: &Path, new: &Path) {
+        self.note(&format!(
+            "Warning: {} (where older privlink kept this file's state) is not used: the \
+             state beside the file, {}, is; remove the other one once it is no longer needed",
+            old.display(),
+            new.display()
+        ));
+    }
+
     /// Says that lock `lock_id` was removed from the state at `path`.
     pub fn unlocked(&self, lock_id: &str, path: &Path) {
         self.out(&format!(

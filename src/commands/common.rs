@@ -53,18 +53,140 @@ pub async fn read_state(settings: &Settings) -> Result<Option<StateFile>, Comman
     Ok(state)
 }
 
-/// Opens the state at the settings' state path for `stack`, holding its lock
-/// for `operation` until the store is dropped: the one place a command gets
-/// a state store from. A missing file yields a fresh empty state.
+/// Reads the state (without the lock) for a run on `stack`, the file's
+/// stack; a fresh empty state when there is none. A state of another stack
+/// is refused, unless `--force-stack` says to use it as it is.
+pub async fn read_state_for(
+    settings: &Settings,
+    stack: &str,
+    out: &Output,
+) -> Result<StateFile, CommandError> {
+    match read_state(settings).await? {
+        Some(state) => {
+            check_stack(settings, stack, &state.stack, out)?;
+            Ok(state)
+        }
+        None => Ok(StateFile::new(stack)),
+    }
+}
+
+/// Opens the state at the settings' state path for `stack`, the file's
+/// stack, holding its lock for `operation` until the store is dropped: the
+/// one place a command gets a state store from. A missing file yields a
+/// fresh empty state. A state of another stack is refused before the lock
+/// is taken, unless `--force-stack` says to use it as it is.
 pub async fn lock_state(
     settings: &Settings,
     stack: &str,
     operation: &'static str,
+    out: &Output,
 ) -> Result<(StateStore, StateFile), CommandError> {
+    let recorded = match state_backend(settings).load().await? {
+        Some(state) => {
+            check_stack(settings, stack, &state.stack, out)?;
+            state.stack
+        }
+        None => stack.to_owned(),
+    };
     let lock = LockMode::Exclusive { operation };
-    let (store, mut state) = StateStore::open(state_backend(settings), stack, lock).await?;
+    let (store, mut state) = StateStore::open(state_backend(settings), &recorded, lock).await?;
     current_kinds(&mut state);
     Ok((store, state))
+}
+
+/// Refuses a state that records `recorded` for a run on `stack`, unless
+/// `--force-stack` was given (then only warns).
+fn check_stack(
+    settings: &Settings,
+    stack: &str,
+    recorded: &str,
+    out: &Output,
+) -> Result<(), CommandError> {
+    if recorded == stack {
+        return Ok(());
+    }
+    let location = settings.state_path.clone();
+    if settings.force_stack {
+        out.stack_forced(&location, recorded, stack);
+        return Ok(());
+    }
+    Err(CommandError::StackMismatch {
+        location,
+        file: settings.file.clone(),
+        expected: stack.to_owned(),
+        found: recorded.to_owned(),
+    })
+}
+
+/// Moves the state an older build kept for the file in the working
+/// directory (see [`Settings::legacy_state_path`]) to the file's own
+/// default location, when that holds none yet: a state of the file's stack
+/// only, under that state's lock, with its backup, and saying so. When both
+/// exist, the one beside the file is used and the other is named.
+pub async fn move_legacy_state(settings: &Settings, out: &Output) -> Result<(), CommandError> {
+    let Some(old) = &settings.legacy_state_path else {
+        return Ok(());
+    };
+    let new = &settings.state_path;
+    if !old.is_file() {
+        return Ok(());
+    }
+    // A file that does not load is left for the command to report.
+    let Ok(config) = config::load(&settings.file) else {
+        return Ok(());
+    };
+    let backend = LocalBackend::new(old.clone());
+    match backend.load().await {
+        Ok(Some(state)) if state.stack == config.stack => {}
+        _ => return Ok(()),
+    }
+    if new.exists() {
+        out.legacy_state_ignored(old, new);
+        return Ok(());
+    }
+    backend.lock("move state").await?;
+    let moved = move_state_files(old, new);
+    backend.unlock().await?;
+    moved?;
+    // The folder an older build made, when nothing else is left in it.
+    if let Some(dir) = old.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::remove_dir(dir);
+    }
+    out.state_moved(&settings.file, old, new);
+    Ok(())
+}
+
+/// Moves the state file `from` (and its backup, if any) to `to`.
+fn move_state_files(from: &Path, to: &Path) -> Result<(), CommandError> {
+    let backup = |p: &Path| {
+        let mut name = p.as_os_str().to_owned();
+        name.push(".backup");
+        PathBuf::from(name)
+    };
+    let error = |source| CommandError::MoveState {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        source,
+    };
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(error)?;
+    }
+    if backup(from).is_file() {
+        move_file(&backup(from), &backup(to)).map_err(error)?;
+    }
+    move_file(from, to).map_err(error)
+}
+
+/// Renames `from` to `to`, copying across file systems.
+fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            std::fs::copy(from, to)?;
+            std::fs::File::open(to)?.sync_all()?;
+            std::fs::remove_file(from)
+        }
+        other => other,
+    }
 }
 
 /// The clouds, with waits bounded by the settings' wait timeout.

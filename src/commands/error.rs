@@ -123,6 +123,34 @@ pub enum CommandError {
         /// `apply` or `destroy`.
         verb: &'static str,
     },
+    /// The state records another stack than the file's.
+    #[error(
+        "state file {} belongs to stack {found:?}, not {expected:?} (the stack of {}); nothing was changed; pass --state to use another state, or --force-stack to use this one anyway",
+        location.display(),
+        file.display()
+    )]
+    StackMismatch {
+        /// The state file.
+        location: PathBuf,
+        /// The desired-state file.
+        file: PathBuf,
+        /// The file's stack.
+        expected: String,
+        /// The stack the state records.
+        found: String,
+    },
+    /// The state kept where older builds kept it could not be moved beside
+    /// the file.
+    #[error("moving the state {} to {}", from.display(), to.display())]
+    MoveState {
+        /// Where it is.
+        from: PathBuf,
+        /// Where it belongs.
+        to: PathBuf,
+        /// The file-system error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The answer to the confirmation could not be read.
     #[error(transparent)]
     Prompt(std::io::Error),

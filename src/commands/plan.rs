@@ -9,9 +9,8 @@ use crate::output::Output;
 use crate::plan::{self, Plan};
 use crate::providers::Provider;
 use crate::settings::Settings;
-use crate::state::StateFile;
 
-use super::common::{absolute, clouds, load_config, read_state};
+use super::common::{absolute, clouds, load_config, read_state_for};
 use super::{CommandError, Outcome};
 
 /// The arguments of `plan` beyond the settings.
@@ -35,9 +34,7 @@ pub async fn run(
     args: PlanArgs,
 ) -> Result<Outcome, CommandError> {
     let (config, desired) = load_config(settings)?;
-    let state = read_state(settings)
-        .await?
-        .unwrap_or_else(|| StateFile::new(config.stack.clone()));
+    let state = read_state_for(settings, &config.stack, out).await?;
     let clouds = clouds(settings)?;
     let live = clouds.refresh(&state, &desired).await?;
     if settings.refresh_only {
