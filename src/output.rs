@@ -290,11 +290,36 @@ impl Output {
                     "  interrupted: no new step was started; state holds what was done.\n",
                 );
             }
+            for a in &outcome.stopped {
+                text.push_str(&format!("  stopped: {a} (the next run resumes it)\n"));
+            }
             text.push_str(
                 "The state file records what exists; run the command again to carry on.\n",
             );
+            if outcome.interrupted {
+                text.push_str(&interrupted_line(outcome.stopped.len(), destroy));
+            }
         }
         self.out(&text);
+    }
+
+    /// Says that a second interrupt ends the run at once.
+    pub fn interrupted_again(&self) {
+        self.note(
+            "Interrupted again: exiting at once; the state written so far stays valid \
+             (every write is atomic).",
+        );
+    }
+}
+
+/// The closing line of an interrupted apply or destroy: what the next run
+/// resumes.
+fn interrupted_line(stopped: usize, destroy: bool) -> String {
+    let next = if destroy { "destroy" } else { "apply" };
+    match stopped {
+        0 => format!("Interrupted: no step was running; the next `privlink {next}` carries on.\n"),
+        1 => format!("Interrupted: 1 wait stopped; the next `privlink {next}` resumes it.\n"),
+        n => format!("Interrupted: {n} waits stopped; the next `privlink {next}` resumes them.\n"),
     }
 }
 
@@ -411,7 +436,7 @@ impl Events for Reporter {
     }
     fn interrupted(&self, running: usize) {
         self.line(&format!(
-            "interrupt received: starting nothing new, waiting for {running} running step(s) to reach a safe point"
+            "interrupt received: starting nothing new, stopping {running} running step(s) at their next wait (interrupt again to exit at once)"
         ));
     }
 }

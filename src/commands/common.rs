@@ -22,7 +22,7 @@ use crate::settings::Settings;
 use crate::state::{LocalBackend, LockMode, StateBackend, StateFile, StateStore};
 use crate::wait::WaitPolicy;
 
-use super::{CommandError, Outcome};
+use super::{CommandError, Outcome, Signal};
 
 /// Reads the desired-state file and expands it into resources.
 pub fn load_config(settings: &Settings) -> Result<(Config, Vec<DesiredResource>), CommandError> {
@@ -325,7 +325,17 @@ pub async fn execute(
     let summary = plan.summary();
     let destroy = plan.destroy;
     let ledger = Arc::new(Mutex::new(Ledger::new(store, state)));
-    let outcome = apply::apply(
+    let mut signal = listen_for_signals(*out);
+    let interrupt = {
+        let mut signal = signal.clone();
+        async move {
+            // A listener that could not start never interrupts.
+            if signal.wait_for(Option::is_some).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let outcome = apply::apply_until(
         Arc::new(plan),
         clouds.clone(),
         ledger.clone(),
@@ -333,6 +343,7 @@ pub async fn execute(
             parallelism: settings.parallelism,
         },
         ui.events(),
+        interrupt,
     )
     .await?;
     apply::release(ledger).await?;
@@ -340,9 +351,42 @@ pub async fn execute(
         Ui::Text => out.apply_summary(&outcome, summary, destroy, started.elapsed()),
         Ui::Json(r) => r.summary(&outcome, destroy),
     }
-    Ok(if outcome.is_success() {
-        Outcome::Done
-    } else {
-        Outcome::Incomplete
+    let received = *signal.borrow_and_update();
+    Ok(match received {
+        Some(signal) if outcome.interrupted => Outcome::Interrupted(signal),
+        _ if outcome.is_success() => Outcome::Done,
+        _ => Outcome::Incomplete,
     })
+}
+
+/// Listens for SIGINT (Ctrl-C) and SIGTERM from now on: the first is
+/// reported through the returned channel (the executor then stops, see
+/// [`apply::apply_until`]); a second one, or a first one once nobody
+/// listens any more, ends the process at once with the signal's exit code.
+fn listen_for_signals(out: Output) -> tokio::sync::watch::Receiver<Option<Signal>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // No handler: the signals keep their default effect.
+        return rx;
+    };
+    tokio::spawn(async move {
+        let mut next = async || {
+            tokio::select! {
+                _ = int.recv() => Signal::Interrupt,
+                _ = term.recv() => Signal::Terminate,
+            }
+        };
+        let first = next().await;
+        if tx.send(Some(first)).is_err() {
+            std::process::exit(first.exit_code());
+        }
+        let second = next().await;
+        out.interrupted_again();
+        std::process::exit(second.exit_code());
+    });
+    rx
 }

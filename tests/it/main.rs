@@ -7,6 +7,7 @@ mod crash;
 mod dedicated;
 mod engine;
 mod everyday;
+mod interrupts;
 mod json;
 mod logging;
 mod ownership_state;
