@@ -638,6 +638,30 @@ mod tests {
         assert_eq!(slots.free(), 1);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn once_waits_are_stopped_an_idle_step_parks_and_is_counted() {
+        let slots = CallSlots::new(2);
+        let waiting = spawn_step(&slots, slots.try_take().expect("a slot"), async {
+            idle(Duration::from_secs(3600)).await;
+        });
+        let later = spawn_step(&slots, slots.try_take().expect("a slot"), async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            idle(Duration::from_millis(1)).await;
+        });
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(slots.parked(), 0);
+        slots.stop_waits();
+        // The step already idling parks, and so does the one idling later.
+        while slots.parked() < 2 {
+            slots.parked_changed().await;
+        }
+        assert!(!waiting.is_finished() && !later.is_finished());
+        waiting.abort();
+        later.abort();
+        let _ = (waiting.await, later.await);
+        assert_eq!(slots.parked(), 0, "a dropped step is no longer counted");
+    }
+
     #[tokio::test]
     async fn inside_keep_slot_an_idle_step_keeps_its_slot() {
         let slots = CallSlots::new(1);
