@@ -384,9 +384,13 @@ fn uses_state(command: &Command) -> bool {
 
 /// Runs one command.
 async fn run(command: Command, settings: &Settings, out: &Output) -> Result<Outcome, CommandError> {
-    if uses_state(&command) {
-        commands::common::move_legacy_state(settings, out).await?;
-    }
+    let located;
+    let settings = if uses_state(&command) {
+        located = commands::common::locate_state(settings, out).await?;
+        &located
+    } else {
+        settings
+    };
     match command {
         Command::Validate { .. } => commands::validate::run(settings, out),
         Command::Plan {

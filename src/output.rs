@@ -199,6 +199,18 @@ impl Output {
         ));
     }
 
+    /// Says that the state at `old`, where older builds kept it, is used
+    /// where it is this once, since a live run holds its lock; it is moved
+    /// to `new` by a later run.
+    pub fn legacy_state_in_use(&self, old: &Path, new: &Path) {
+        self.note(&format!(
+            "Note: {} (where older privlink kept this file's state) is locked by a running \
+             privlink: using it where it is this time; a later run moves it to {}",
+            old.display(),
+            new.display()
+        ));
+    }
+
     /// Says that lock `lock_id` was removed from the state at `path`.
     pub fn unlocked(&self, lock_id: &str, path: &Path) {
         self.out(&format!(

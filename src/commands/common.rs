@@ -19,7 +19,7 @@ use crate::providers::Clouds;
 use crate::providers::atlas::AtlasClient;
 use crate::providers::clouds::EndpointConnection;
 use crate::settings::Settings;
-use crate::state::{LocalBackend, LockMode, StateBackend, StateFile, StateStore};
+use crate::state::{LocalBackend, LockMode, StateBackend, StateError, StateFile, StateStore};
 use crate::wait::WaitPolicy;
 
 use super::{CommandError, Outcome, Signal};
@@ -118,33 +118,44 @@ fn check_stack(
     })
 }
 
-/// Moves the state an older build kept for the file in the working
-/// directory (see [`Settings::legacy_state_path`]) to the file's own
-/// default location, when that holds none yet: a state of the file's stack
-/// only, under that state's lock, with its backup, and saying so. When both
-/// exist, the one beside the file is used and the other is named.
-pub async fn move_legacy_state(settings: &Settings, out: &Output) -> Result<(), CommandError> {
+/// The settings with the state where it is for this run: moves the state
+/// an older build kept for the file in the working directory (see
+/// [`Settings::legacy_state_path`]) to the file's own default location,
+/// when that holds none yet: a state of the file's stack only, under that
+/// state's lock, with its backup, and saying so. While a live run holds
+/// that older state, it is used where it is, this once. When both exist,
+/// the one beside the file is used and the other is named.
+pub async fn locate_state(settings: &Settings, out: &Output) -> Result<Settings, CommandError> {
+    let mut located = settings.clone();
     let Some(old) = &settings.legacy_state_path else {
-        return Ok(());
+        return Ok(located);
     };
     let new = &settings.state_path;
     if !old.is_file() {
-        return Ok(());
+        return Ok(located);
     }
     // A file that does not load is left for the command to report.
     let Ok(config) = config::load(&settings.file) else {
-        return Ok(());
+        return Ok(located);
     };
     let backend = LocalBackend::new(old.clone());
     match backend.load().await {
         Ok(Some(state)) if state.stack == config.stack => {}
-        _ => return Ok(()),
+        _ => return Ok(located),
     }
     if new.exists() {
         out.legacy_state_ignored(old, new);
-        return Ok(());
+        return Ok(located);
     }
-    backend.lock("move state").await?;
+    match backend.lock("move state").await {
+        Ok(_) => {}
+        Err(StateError::Locked { .. }) => {
+            out.legacy_state_in_use(old, new);
+            located.state_path = old.clone();
+            return Ok(located);
+        }
+        Err(e) => return Err(e.into()),
+    }
     let moved = move_state_files(old, new);
     backend.unlock().await?;
     moved?;
@@ -153,7 +164,7 @@ pub async fn move_legacy_state(settings: &Settings, out: &Output) -> Result<(), 
         let _ = std::fs::remove_dir(dir);
     }
     out.state_moved(&settings.file, old, new);
-    Ok(())
+    Ok(located)
 }
 
 /// Moves the state file `from` (and its backup, if any) to `to`.
