@@ -14,6 +14,10 @@ use crate::support::world::World;
 
 const SERVERLESS: &str = include_str!("../../examples/serverless-aws.yaml");
 
+/// How long the first interrupt alone gives a step in a call (the
+/// product's grace): a run that ends sooner was ended by the second.
+const GRACE: Duration = Duration::from_millis(1500);
+
 /// The Atlas endpoint's address in the example.
 const ATLAS_ENDPOINT: &str = "endpoints.orders.atlas_endpoint";
 
@@ -204,4 +208,47 @@ async fn ctrl_c_stops_the_waits_exits_130_and_the_next_apply_resumes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_the_waits_exits_143_and_the_next_apply_resumes() {
     interrupted_apply_resumes("-TERM", 143).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_ctrl_c_exits_at_once_and_leaves_a_valid_state() {
+    let w = World::start(&["orders-prod"], &[], &[]).await;
+    w.write("int.yaml", SERVERLESS);
+    // Every Atlas request takes 4 s: the create call is still in flight
+    // when the first Ctrl-C comes, so the run would give it the grace.
+    w.sandbox.set_faults(json!({"latency_ms": 4000})).await;
+    let mut child = w.spawn(&["apply", "-f", "int.yaml", "--auto-approve"]);
+    let mut lines = Watched::new(&mut child);
+    lines.wait_for(Duration::from_secs(60), |l| {
+        l.contains(&format!("{ATLAS_ENDPOINT}: creating..."))
+    });
+    let pid = child.id().to_string();
+    let sent = Instant::now();
+    for _ in 0..2 {
+        let kill = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(kill.expect("kill").success());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let exit = exit_within(&mut child, Duration::from_secs(10));
+    let took = sent.elapsed();
+    let all = lines.finish();
+    assert_eq!(exit, Some(130), "{all}");
+    assert!(
+        took < GRACE,
+        "the second Ctrl-C did not end the run at once: {took:?}\n{all}"
+    );
+    assert!(all.contains("Interrupted again: exiting at once"), "{all}");
+    // The state written so far is whole: the intent of the create is there.
+    let state = w.state("int.yaml");
+    assert_eq!(state["resources"][ATLAS_ENDPOINT]["status"], "creating");
+
+    // The next apply finds what the create call may have made: one endpoint.
+    w.sandbox.set_faults(json!({"latency_ms": 0})).await;
+    w.expect(0, &["apply", "-f", "int.yaml", "--auto-approve"]);
+    let atlas = w.control_get("/__sandbox/state").await;
+    let endpoints = atlas["projects"][0]["serverlessEndpoints"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(endpoints, 1, "{atlas}");
+    w.expect(0, &["destroy", "-f", "int.yaml", "--auto-approve"]);
 }
