@@ -1,6 +1,8 @@
-//! What several commands share: reading the file, opening the state,
-//! connecting to the clouds, asking for confirmation and running the
-//! executor.
+//! What several commands share: reading the file, finding the state (beside
+//! the file, moving one an older build kept in the working directory) and
+//! opening it for the file's stack (another stack's state is refused unless
+//! `--force-stack`), connecting to the clouds, asking for confirmation, and
+//! running the executor, which SIGINT and SIGTERM interrupt.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -322,7 +324,10 @@ impl Ui {
     }
 }
 
-/// Runs the executor on `plan` and reports its summary through `ui`.
+/// Runs the executor on `plan` and reports its summary through `ui`. The
+/// first SIGINT or SIGTERM stops it (its waits stopped, the state recorded,
+/// the lock released: [`Outcome::Interrupted`]); a second one ends the
+/// process at once.
 pub async fn execute(
     plan: Plan,
     clouds: &Arc<Clouds>,
