@@ -11,8 +11,11 @@
 //! every completed step, and every create call the moment it returns (before
 //! its wait), is written atomically, so a crash loses nothing and the next run
 //! resumes the wait instead of creating a duplicate. Ctrl-C (or whatever
-//! [`apply_until`] is given) starts nothing new, lets running steps finish,
-//! writes state and reports the interrupt.
+//! [`apply_until`] is given) starts nothing new and stops the waits: each
+//! running step is let reach its next wait (a safe point: nothing in flight,
+//! its state written) and is stopped there, or at the latest after
+//! [`crate::limits::INTERRUPT_GRACE`]; a stopped create stays `creating`
+//! with its id, for the next run to resume.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
@@ -76,6 +79,9 @@ pub struct ApplyOutcome {
     pub skipped: Vec<Address>,
     /// True when an interrupt stopped the apply before every step ran.
     pub interrupted: bool,
+    /// Steps an interrupt stopped while they ran (at a wait, sorted): the
+    /// next run resumes them.
+    pub stopped: Vec<Address>,
 }
 
 impl ApplyOutcome {
@@ -212,8 +218,9 @@ pub async fn apply<P: Provider>(
 }
 
 /// Applies `plan` until done or until `interrupt` completes: from then on no
-/// step starts, the running ones finish and record their result, and the
-/// outcome says it was interrupted.
+/// step starts, the running ones are stopped at their next wait (see
+/// [`CallSlots::stop_waits`]), and the outcome says it was interrupted and
+/// which steps were stopped.
 pub async fn apply_until<P: Provider>(
     plan: Arc<Plan>,
     provider: Arc<P>,
@@ -235,6 +242,8 @@ pub async fn apply_until<P: Provider>(
         nodes: HashMap::new(),
     };
     let mut interrupted = false;
+    let mut grace_ends: Option<tokio::time::Instant> = None;
+    let mut stopped = Vec::new();
     tokio::pin!(interrupt);
     loop {
         while !interrupted && schedule.has_ready() {
@@ -258,12 +267,23 @@ pub async fn apply_until<P: Provider>(
             }
             () = &mut interrupt, if !interrupted => {
                 interrupted = true;
+                slots.stop_waits();
+                grace_ends = Some(tokio::time::Instant::now() + crate::limits::INTERRUPT_GRACE);
                 events.interrupted(steps.tasks.len());
             }
+            () = slots.parked_changed(), if interrupted => {}
+            () = tokio::time::sleep_until(grace_ends.unwrap_or_else(tokio::time::Instant::now)),
+                if grace_ends.is_some() => grace_ends = Some(tokio::time::Instant::now()),
+        }
+        let grace_over = grace_ends.is_some_and(|t| t <= tokio::time::Instant::now());
+        if interrupted && (slots.parked() >= steps.tasks.len() || grace_over) {
+            stopped = steps.stop_all(&mut schedule, &*events).await;
+            break;
         }
     }
     let mut outcome = schedule.outcome;
     outcome.interrupted = interrupted;
+    outcome.stopped = stopped;
     outcome.skipped.sort();
     outcome.skipped.dedup();
     Ok(outcome)
@@ -393,6 +413,30 @@ impl<P: Provider> Steps<P> {
             slots.run(slot, step).await
         });
         self.nodes.insert(task.id(), (n, node.clone()));
+    }
+
+    /// Stops every running step (parked at a wait, or still running once
+    /// the grace is over) and returns their addresses, sorted; a step that
+    /// ended meanwhile is handed to `schedule` as it ended.
+    async fn stop_all(&mut self, schedule: &mut Schedule<'_>, events: &dyn Events) -> Vec<Address> {
+        self.tasks.abort_all();
+        let mut stopped = Vec::new();
+        while let Some(joined) = self.tasks.join_next_with_id().await {
+            let (id, result) = match joined {
+                Ok((id, result)) => (id, result),
+                Err(e) if e.is_cancelled() => {
+                    let (_, node) = self.nodes.remove(&e.id()).expect("every task runs a step");
+                    stopped.push(node.address);
+                    continue;
+                }
+                Err(e) => (e.id(), Err(StepError::Panicked(panic_message(e)))),
+            };
+            let (n, _) = self.nodes.remove(&id).expect("every task runs a step");
+            schedule.finished(n, result, events);
+        }
+        stopped.sort();
+        stopped.dedup();
+        stopped
     }
 
     /// The next step to end and its result; a step that panicked failed

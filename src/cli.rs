@@ -68,9 +68,20 @@ pub struct FileArgs {
     /// The desired-state file.
     #[arg(short = 'f', long = "file", default_value = DEFAULT_FILE)]
     pub file: PathBuf,
-    /// The state file [default: state/<file stem>.state.json].
+    /// The state file [default: state/<file stem>.state.json in the
+    /// file's directory].
     #[arg(long)]
     pub state: Option<PathBuf>,
+}
+
+/// The override of the stack check, for the commands that use the state
+/// to change or plan (plan, apply, destroy, import).
+#[derive(Debug, Args, Clone, Default)]
+pub struct StackArgs {
+    /// Use the state even though it records another stack than the file's
+    /// (a state is otherwise refused, before any API call).
+    #[arg(long)]
+    pub force_stack: bool,
 }
 
 /// The options of the commands that change things (apply, destroy).
@@ -113,6 +124,9 @@ pub enum Command {
         /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
+        /// `--force-stack`.
+        #[command(flatten)]
+        stack: StackArgs,
         /// Save the plan to this file, for `privlink apply FILE`.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -141,6 +155,9 @@ pub enum Command {
         /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
+        /// `--force-stack`.
+        #[command(flatten)]
+        stack: StackArgs,
         /// Confirmation, parallelism and wait timeout.
         #[command(flatten)]
         run: RunArgs,
@@ -157,6 +174,9 @@ pub enum Command {
         /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
+        /// `--force-stack`.
+        #[command(flatten)]
+        stack: StackArgs,
         /// Confirmation, parallelism and wait timeout.
         #[command(flatten)]
         run: RunArgs,
@@ -202,6 +222,9 @@ pub enum Command {
         /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
+        /// `--force-stack`.
+        #[command(flatten)]
+        stack: StackArgs,
     },
     /// Remove a lock left by a run that is gone.
     ForceUnlock {
@@ -275,6 +298,7 @@ fn flags(cli: &Cli) -> Flags {
     Flags {
         file: files.file.clone(),
         state: files.state.clone(),
+        force_stack: force_stack(&cli.command),
         parallelism: run.map(|r| r.parallelism),
         timeout: run.map(|r| r.timeout),
         default_timeout,
@@ -285,6 +309,17 @@ fn flags(cli: &Cli) -> Flags {
         verbose: cli.verbose,
         connect_timeout: cli.connect_timeout,
         request_timeout: cli.request_timeout,
+    }
+}
+
+/// `--force-stack`, for the commands that have it.
+fn force_stack(command: &Command) -> bool {
+    match command {
+        Command::Plan { stack, .. }
+        | Command::Apply { stack, .. }
+        | Command::Destroy { stack, .. }
+        | Command::Import { stack, .. } => stack.force_stack,
+        _ => false,
     }
 }
 
@@ -329,8 +364,33 @@ pub fn terraform_style(
         .collect()
 }
 
+/// True when `command` uses the state at the settings' location (a saved
+/// plan names its own).
+fn uses_state(command: &Command) -> bool {
+    match command {
+        Command::Apply { plan_file, .. } => plan_file.is_none(),
+        Command::Plan { .. }
+        | Command::Destroy { .. }
+        | Command::Show { .. }
+        | Command::Output { .. }
+        | Command::Import { .. }
+        | Command::ForceUnlock { .. } => true,
+        Command::Validate { .. }
+        | Command::Schema
+        | Command::Completions { .. }
+        | Command::Version => false,
+    }
+}
+
 /// Runs one command.
 async fn run(command: Command, settings: &Settings, out: &Output) -> Result<Outcome, CommandError> {
+    let located;
+    let settings = if uses_state(&command) {
+        located = commands::common::locate_state(settings, out).await?;
+        &located
+    } else {
+        settings
+    };
     match command {
         Command::Validate { .. } => commands::validate::run(settings, out),
         Command::Plan {

@@ -30,6 +30,14 @@ pub const POLL_MAX_DELAY: Duration = Duration::from_secs(15);
 /// budget is nearly spent still yields instead of spinning.
 pub const POLL_MIN_IDLE: Duration = Duration::from_millis(1);
 
+// ----- interrupts (src/apply.rs) --------------------------------------------
+
+/// How long, after Ctrl-C or SIGTERM, running steps may take to reach their
+/// next wait (where they stop) before they are stopped wherever they are: a
+/// call in flight usually returns well within it, and the run still exits
+/// within two seconds of the signal.
+pub const INTERRUPT_GRACE: Duration = Duration::from_millis(1500);
+
 // ----- state lock (src/state/local/lock.rs) ----------------------------------------
 
 /// The pause between two reads of a lock holder's info while the holder is

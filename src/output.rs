@@ -166,6 +166,51 @@ impl Output {
         ));
     }
 
+    /// Warns that `--force-stack` makes a run on `stack` use the state at
+    /// `location`, which records `recorded`.
+    pub fn stack_forced(&self, location: &Path, recorded: &str, stack: &str) {
+        self.note(&format!(
+            "Warning: state file {} belongs to stack \"{recorded}\", not \"{stack}\"; \
+             --force-stack: using it as it is (stack \"{recorded}\")",
+            location.display()
+        ));
+    }
+
+    /// Says that the state of `file` was moved from `from`, where older
+    /// builds kept it (in the working directory), to `to`, beside the file.
+    pub fn state_moved(&self, file: &Path, from: &Path, to: &Path) {
+        self.note(&format!(
+            "Note: moved the state of {} from {} (where older privlink kept it, in the \
+             working directory) to {} (beside the file, found from any directory)",
+            file.display(),
+            from.display(),
+            to.display()
+        ));
+    }
+
+    /// Warns that a state of the file's stack at `old`, where older builds
+    /// kept it, is not used, since the file's own state at `new` exists.
+    pub fn legacy_state_ignored(&self, old: &Path, new: &Path) {
+        self.note(&format!(
+            "Warning: {} (where older privlink kept this file's state) is not used: the \
+             state beside the file, {}, is; remove the other one once it is no longer needed",
+            old.display(),
+            new.display()
+        ));
+    }
+
+    /// Says that the state at `old`, where older builds kept it, is used
+    /// where it is this once, since a live run holds its lock; it is moved
+    /// to `new` by a later run.
+    pub fn legacy_state_in_use(&self, old: &Path, new: &Path) {
+        self.note(&format!(
+            "Note: {} (where older privlink kept this file's state) is locked by a running \
+             privlink: using it where it is this time; a later run moves it to {}",
+            old.display(),
+            new.display()
+        ));
+    }
+
     /// Says that lock `lock_id` was removed from the state at `path`.
     pub fn unlocked(&self, lock_id: &str, path: &Path) {
         self.out(&format!(
@@ -257,11 +302,36 @@ impl Output {
                     "  interrupted: no new step was started; state holds what was done.\n",
                 );
             }
+            for a in &outcome.stopped {
+                text.push_str(&format!("  stopped: {a} (the next run resumes it)\n"));
+            }
             text.push_str(
                 "The state file records what exists; run the command again to carry on.\n",
             );
+            if outcome.interrupted {
+                text.push_str(&interrupted_line(outcome.stopped.len(), destroy));
+            }
         }
         self.out(&text);
+    }
+
+    /// Says that a second interrupt ends the run at once.
+    pub fn interrupted_again(&self) {
+        self.note(
+            "Interrupted again: exiting at once; the state written so far stays valid \
+             (every write is atomic).",
+        );
+    }
+}
+
+/// The closing line of an interrupted apply or destroy: what the next run
+/// resumes.
+fn interrupted_line(stopped: usize, destroy: bool) -> String {
+    let next = if destroy { "destroy" } else { "apply" };
+    match stopped {
+        0 => format!("Interrupted: no step was running; the next `privlink {next}` carries on.\n"),
+        1 => format!("Interrupted: 1 wait stopped; the next `privlink {next}` resumes it.\n"),
+        n => format!("Interrupted: {n} waits stopped; the next `privlink {next}` resumes them.\n"),
     }
 }
 
@@ -382,7 +452,7 @@ impl Events for Reporter {
     }
     fn interrupted(&self, running: usize) {
         self.line(&format!(
-            "interrupt received: starting nothing new, waiting for {running} running step(s) to reach a safe point"
+            "interrupt received: starting nothing new, stopping {running} running step(s) at their next wait (interrupt again to exit at once)"
         ));
     }
 }

@@ -5,7 +5,7 @@
 //! [`crate::limits`]. Commands read their settings from here and never from
 //! the environment themselves.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::limits;
@@ -37,8 +37,16 @@ pub const DEFAULT_PARALLELISM: u16 = 10;
 pub struct Settings {
     /// The desired-state file (`-f`).
     pub file: PathBuf,
-    /// The state file: `--state`, or `state/<file stem>.state.json`.
+    /// The state file: `--state`, or [`default_state_path`] of the file.
     pub state_path: PathBuf,
+    /// Where older builds kept the state of this file by default (see
+    /// [`legacy_state_path`]), when `--state` is not given and that is
+    /// another file than `state_path`: a state found there is moved to
+    /// `state_path`.
+    pub legacy_state_path: Option<PathBuf>,
+    /// `--force-stack`: use a state that records another stack than the
+    /// file's.
+    pub force_stack: bool,
     /// How many steps may be calling Atlas or AWS at once.
     pub parallelism: usize,
     /// How long any one wait on Atlas or AWS may take.
@@ -69,6 +77,8 @@ pub struct Flags {
     pub file: PathBuf,
     /// `--state`, when given.
     pub state: Option<PathBuf>,
+    /// `--force-stack`, for the commands that have it.
+    pub force_stack: bool,
     /// `--parallelism`, for the commands that have it.
     pub parallelism: Option<u16>,
     /// `--timeout`, for the commands that have it.
@@ -110,7 +120,10 @@ impl Settings {
         let state_path = flags
             .state
             .clone()
-            .unwrap_or_else(|| LocalBackend::default_path(&flags.file));
+            .unwrap_or_else(|| default_state_path(&flags.file));
+        let legacy = legacy_state_path(&flags.file);
+        let legacy_state_path =
+            (flags.state.is_none() && !same_file(&legacy, &state_path)).then_some(legacy);
         let connect_timeout = flags.connect_timeout.unwrap_or(limits::CONNECT_TIMEOUT);
         let request_timeout = flags.request_timeout.unwrap_or(limits::REQUEST_TIMEOUT);
         let mut atlas = AtlasAccess::from_env(&env);
@@ -118,6 +131,8 @@ impl Settings {
         atlas.client.request_timeout = request_timeout;
         Settings {
             state_path,
+            legacy_state_path,
+            force_stack: flags.force_stack,
             parallelism: usize::from(flags.parallelism.unwrap_or(DEFAULT_PARALLELISM)),
             wait_timeout: flags
                 .timeout
@@ -133,6 +148,32 @@ impl Settings {
             request_timeout,
             file: flags.file,
         }
+    }
+}
+
+/// The default state file of the desired-state file `config`:
+/// `state/<file stem>.state.json` in the directory of the file, so that one
+/// file has one state wherever privlink runs from.
+pub fn default_state_path(config: &Path) -> PathBuf {
+    let beside_cwd = LocalBackend::default_path(config);
+    match config.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(beside_cwd),
+        _ => beside_cwd,
+    }
+}
+
+/// Where builds before [`default_state_path`] kept the state of `config`
+/// by default: `state/<file stem>.state.json` in the working directory.
+pub fn legacy_state_path(config: &Path) -> PathBuf {
+    LocalBackend::default_path(config)
+}
+
+/// True when `a` and `b` name the same file as paths (`./x` and `x`, say),
+/// without looking at the disk.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::path::absolute(a), std::path::absolute(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 
@@ -214,7 +255,12 @@ mod tests {
     #[test]
     fn defaults_come_from_the_limits_and_the_file_name() {
         let s = resolve(flags("dir/orders.yaml"), &[], false);
-        assert_eq!(s.state_path, PathBuf::from("state/orders.state.json"));
+        assert_eq!(s.state_path, PathBuf::from("dir/state/orders.state.json"));
+        assert_eq!(
+            s.legacy_state_path,
+            Some(PathBuf::from("state/orders.state.json"))
+        );
+        assert!(!s.force_stack);
         assert_eq!(s.parallelism, 10);
         assert_eq!(s.wait_timeout, limits::WAIT_TIMEOUT);
         assert!(!s.auto_approve && !s.color);
@@ -223,6 +269,26 @@ mod tests {
         assert_eq!(s.atlas.client.connect_timeout, limits::CONNECT_TIMEOUT);
         assert_eq!(s.request_timeout, limits::REQUEST_TIMEOUT);
         assert_eq!(s.log.level, None);
+    }
+
+    #[test]
+    fn the_default_state_lies_beside_the_file() {
+        let here = resolve(flags("orders.yaml"), &[], false);
+        assert_eq!(here.state_path, PathBuf::from("state/orders.state.json"));
+        assert_eq!(here.legacy_state_path, None);
+        let dot = resolve(flags("./orders.yaml"), &[], false);
+        assert_eq!(dot.legacy_state_path, None);
+        let up = resolve(flags("../a/orders.yaml"), &[], false);
+        assert_eq!(up.state_path, PathBuf::from("../a/state/orders.state.json"));
+        let given = Flags {
+            state: Some(PathBuf::from("s.json")),
+            force_stack: true,
+            ..flags("dir/orders.yaml")
+        };
+        let s = resolve(given, &[], false);
+        assert_eq!(s.state_path, PathBuf::from("s.json"));
+        assert_eq!(s.legacy_state_path, None);
+        assert!(s.force_stack);
     }
 
     #[test]

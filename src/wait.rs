@@ -13,10 +13,18 @@
 //! So `--parallelism` bounds the steps talking to the clouds at once, while
 //! any number of steps may be waiting on a remote state change.
 //!
+//! Once [`CallSlots::stop_waits`] is called (on an interrupt), a step that
+//! idles, or idles already, parks there for good instead of going on: it is
+//! then at a safe point (no call in flight, nothing half-written), the
+//! executor counts it in [`CallSlots::parked`] and can drop it; a wait
+//! stopped so leaves its resource `creating` with its id, for the next run
+//! to resume.
+//!
 //! Polls fall on a grid of the policy's shortest delay (one clock for the
 //! whole process), so that waits reading one shared answer poll at the same
 //! moments and one request serves them all.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -24,11 +32,46 @@ use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use thiserror::Error;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
-/// A fixed number of slots for steps that are calling the clouds.
+/// A fixed number of slots for steps that are calling the clouds, and the
+/// switch that stops their waits.
 #[derive(Debug, Clone)]
-pub struct CallSlots(Arc<Semaphore>);
+pub struct CallSlots {
+    permits: Arc<Semaphore>,
+    stop: Arc<Stop>,
+}
+
+/// Whether waits are stopped, and how many steps are parked.
+#[derive(Debug)]
+struct Stop {
+    stopped: watch::Sender<bool>,
+    parked: AtomicUsize,
+    /// Signalled each time a step parks or unparks.
+    changed: Notify,
+}
+
+impl Stop {
+    /// Never returns once waits are stopped: the step stays parked, counted
+    /// in `parked` until it is dropped.
+    async fn park(&self) -> Infallible {
+        let mut stopped = self.stopped.subscribe();
+        // The sender lives as long as `self`: the wait only ends on `true`.
+        let _ = stopped.wait_for(|s| *s).await;
+        /// Counts the parked step until it is dropped.
+        struct Parked<'a>(&'a Stop);
+        impl Drop for Parked<'_> {
+            fn drop(&mut self) {
+                self.0.parked.fetch_sub(1, Ordering::SeqCst);
+                self.0.changed.notify_one();
+            }
+        }
+        self.parked.fetch_add(1, Ordering::SeqCst);
+        self.changed.notify_one();
+        let _parked = Parked(self);
+        std::future::pending().await
+    }
+}
 
 /// One slot, taken by a step before it starts.
 #[derive(Debug)]
@@ -49,18 +92,25 @@ tokio::task_local! {
 impl CallSlots {
     /// `n` slots (at least one).
     pub fn new(n: usize) -> Self {
-        CallSlots(Arc::new(Semaphore::new(n.max(1))))
+        CallSlots {
+            permits: Arc::new(Semaphore::new(n.max(1))),
+            stop: Arc::new(Stop {
+                stopped: watch::Sender::new(false),
+                parked: AtomicUsize::new(0),
+                changed: Notify::new(),
+            }),
+        }
     }
 
     /// A free slot now, if there is one.
     pub fn try_take(&self) -> Option<CallSlot> {
-        self.0.clone().try_acquire_owned().ok().map(CallSlot)
+        self.permits.clone().try_acquire_owned().ok().map(CallSlot)
     }
 
     /// The next free slot, waiting for one if needed.
     pub async fn take(&self) -> CallSlot {
         CallSlot(
-            self.0
+            self.permits
                 .clone()
                 .acquire_owned()
                 .await
@@ -70,7 +120,24 @@ impl CallSlots {
 
     /// Slots free at the moment.
     pub fn free(&self) -> usize {
-        self.0.available_permits()
+        self.permits.available_permits()
+    }
+
+    /// Stops the waits of the steps run with these slots: from now on, each
+    /// step parks at its next [`idle_while`] (or the one it is in), never to
+    /// go on.
+    pub fn stop_waits(&self) {
+        self.stop.stopped.send_replace(true);
+    }
+
+    /// How many steps are parked since [`CallSlots::stop_waits`].
+    pub fn parked(&self) -> usize {
+        self.stop.parked.load(Ordering::SeqCst)
+    }
+
+    /// Resolves when a step parks or unparks (or did since the last call).
+    pub async fn parked_changed(&self) {
+        self.stop.changed.notified().await;
     }
 
     /// Runs `step` holding `slot`; every [`idle`] inside it gives the slot
@@ -90,21 +157,32 @@ impl CallSlots {
 /// waits on time or on another step (a sleep, a lock another step holds
 /// while it may itself idle) goes through here: a step that keeps its slot
 /// while waiting for a step that needs a slot back could wait forever.
+///
+/// Once the waits are stopped ([`CallSlots::stop_waits`]), the step parks
+/// here instead of going on.
 pub async fn idle_while<F: Future>(f: F) -> F::Output {
-    let released = HELD
+    let (released, stop) = HELD
         .try_with(|h| {
+            let stop = h.slots.stop.clone();
             if h.kept.load(Ordering::SeqCst) > 0 {
-                return None;
+                return (None, Some(stop));
             }
             let permit = h.permit.lock().expect("slot lock").take();
-            permit.map(|p| {
+            let released = permit.map(|p| {
                 drop(p);
                 h.slots.clone()
-            })
+            });
+            (released, Some(stop))
         })
-        .ok()
-        .flatten();
-    let out = f.await;
+        .unwrap_or((None, None));
+    let out = match stop {
+        Some(stop) => tokio::select! {
+            biased;
+            never = stop.park() => match never {},
+            out = f => out,
+        },
+        None => f.await,
+    };
     if let Some(slots) = released {
         let slot = slots.take().await;
         // The scope is still the same task's: put the slot back where it was.
@@ -558,6 +636,30 @@ mod tests {
         .await
         .expect("no deadlock");
         assert_eq!(slots.free(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn once_waits_are_stopped_an_idle_step_parks_and_is_counted() {
+        let slots = CallSlots::new(2);
+        let waiting = spawn_step(&slots, slots.try_take().expect("a slot"), async {
+            idle(Duration::from_secs(3600)).await;
+        });
+        let later = spawn_step(&slots, slots.try_take().expect("a slot"), async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            idle(Duration::from_millis(1)).await;
+        });
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(slots.parked(), 0);
+        slots.stop_waits();
+        // The step already idling parks, and so does the one idling later.
+        while slots.parked() < 2 {
+            slots.parked_changed().await;
+        }
+        assert!(!waiting.is_finished() && !later.is_finished());
+        waiting.abort();
+        later.abort();
+        let _ = (waiting.await, later.await);
+        assert_eq!(slots.parked(), 0, "a dropped step is no longer counted");
     }
 
     #[tokio::test]

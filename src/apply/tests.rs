@@ -431,13 +431,17 @@ async fn a_panicking_delete_skips_what_waits_for_it() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_interrupt_starts_nothing_new_and_lets_running_steps_finish() {
+async fn an_interrupt_starts_nothing_new_and_stops_running_steps_at_their_wait() {
     let fake = FakeProvider::new();
-    fake.script("a", Verb::Create, Script::new(secs(10), secs(0)))
-        .script("c", Verb::Create, Script::new(secs(2), secs(28)));
+    fake.script("a", Verb::Create, Script::new(secs(1), secs(0)))
+        .script(
+            "c",
+            Verb::Create,
+            Script::new(Duration::from_millis(500), secs(28)),
+        );
     let h = Harness::new(fake);
     // a heads the longest chain and c comes before e: a and c take the two
-    // slots; e would start when c goes idle at 2s, b when a ends at 10s.
+    // slots; e would start when c goes idle, b when a ends.
     let desired = vec![
         resource("a", &[]),
         resource("b", &["a"]),
@@ -445,36 +449,60 @@ async fn an_interrupt_starts_nothing_new_and_lets_running_steps_finish() {
         resource("e", &[]),
     ];
     let started = Instant::now();
-    let interrupt = tokio::time::sleep(Duration::from_millis(1500));
+    let interrupt = tokio::time::sleep(Duration::from_millis(200));
     let outcome = h.apply_until(h.plan(&desired).await, 2, interrupt).await;
     assert!(outcome.interrupted);
     assert!(!outcome.is_success());
-    assert_eq!(sorted(outcome.applied), addresses(&["a", "c"]));
+    // a's call was in flight: it ended and was recorded; c was stopped in
+    // its wait, right after its create call returned.
+    assert_eq!(sorted(outcome.applied), addresses(&["a"]));
+    assert_eq!(outcome.stopped, addresses(&["c"]));
     assert!(outcome.failed.is_empty() && outcome.skipped.is_empty());
     assert!(h.event("interrupted with 2 running"));
     assert_eq!(h.fake.order(Verb::Create), vec!["a", "c"]);
-    assert!(started.elapsed() >= secs(30), "c's wait ran to its end");
-    // The state holds exactly what was done; the next plan does the rest.
+    assert!(started.elapsed() < secs(2), "c's wait was not waited out");
+    // The state holds what was done and c's id; the next plan resumes c.
     let state = h.state();
     assert_eq!(
         state.resources.keys().cloned().collect::<Vec<_>>(),
         addresses(&["a", "c"])
     );
-    assert!(state.resources.values().all(|r| r.status == Status::Ready));
+    assert_eq!(h.resource("a").expect("a").status, Status::Ready);
+    let c = h.resource("c").expect("c");
+    assert_eq!(c.status, Status::Creating);
+    assert!(c.id.is_some(), "c's id is recorded: {c:?}");
     let next = h.plan(&desired).await;
     let todo: Vec<_> = next
         .changes
         .iter()
         .filter(|c| c.action != Action::NoOp)
-        .map(|c| (c.address.to_string(), c.action))
+        .map(|c| (c.address.to_string(), c.action, c.resume))
         .collect();
     assert_eq!(
         todo,
         vec![
-            ("b".to_owned(), Action::Create),
-            ("e".to_owned(), Action::Create)
+            ("b".to_owned(), Action::Create, false),
+            ("c".to_owned(), Action::Create, true),
+            ("e".to_owned(), Action::Create, false)
         ]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_stops_a_step_still_calling_once_the_grace_is_over() {
+    let fake = FakeProvider::new();
+    fake.script("a", Verb::Create, Script::new(secs(10), secs(0)));
+    let h = Harness::new(fake);
+    let desired = vec![resource("a", &[])];
+    let started = Instant::now();
+    let interrupt = tokio::time::sleep(Duration::from_millis(100));
+    let outcome = h.apply_until(h.plan(&desired).await, 2, interrupt).await;
+    assert!(outcome.interrupted);
+    assert_eq!(outcome.stopped, addresses(&["a"]));
+    assert!(started.elapsed() <= Duration::from_millis(100) + crate::limits::INTERRUPT_GRACE);
+    // Only the intent is recorded: the next run looks for the object first.
+    let a = h.resource("a").expect("a");
+    assert_eq!((a.status, a.id.clone()), (Status::Creating, None));
 }
 
 #[tokio::test(start_paused = true)]

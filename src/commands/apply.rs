@@ -49,7 +49,7 @@ pub async fn apply(
         return apply_refresh_only(settings, out).await;
     }
     let (config, desired) = load_config(settings)?;
-    let (store, state) = lock_state(settings, &config.stack, "apply").await?;
+    let (store, state) = lock_state(settings, &config.stack, "apply", out).await?;
     let clouds = clouds(settings)?;
     let live = refresh(&clouds, &config, &state, &desired).await?;
     let mut plan = plan::diff(&desired, &state, &live, clouds.catalog())?;
@@ -105,7 +105,7 @@ async fn apply_saved(
 ) -> Result<Outcome, CommandError> {
     let plan = read_plan(plan_file)?;
     let settings = &recorded_settings(settings, &plan);
-    let (store, state) = lock_state(settings, &plan.stack, "apply").await?;
+    let (store, state) = lock_state(settings, &plan.stack, "apply", out).await?;
     check_fresh(&plan, &state)?;
     let clouds = clouds(settings)?;
     let destroy = plan.destroy;
@@ -165,7 +165,7 @@ pub async fn destroy(
 ) -> Result<Outcome, CommandError> {
     let ui = Ui::for_run(settings, json, "destroy", false)?;
     let (config, _) = load_config(settings)?;
-    let (store, state) = lock_state(settings, &config.stack, "destroy").await?;
+    let (store, state) = lock_state(settings, &config.stack, "destroy", out).await?;
     let clouds = clouds(settings)?;
     let live = clouds.refresh(&state, &[]).await?;
     let mut plan = plan::destroy(&state, &live);
@@ -193,7 +193,7 @@ pub async fn destroy(
 /// create, update or delete call.
 async fn apply_refresh_only(settings: &Settings, out: &Output) -> Result<Outcome, CommandError> {
     let (config, desired) = load_config(settings)?;
-    let (mut store, mut state) = lock_state(settings, &config.stack, "apply").await?;
+    let (mut store, mut state) = lock_state(settings, &config.stack, "apply", out).await?;
     let clouds = clouds(settings)?;
     let live = refresh(&clouds, &config, &state, &desired).await?;
     let plan = plan::refresh_only(&state, &live, clouds.catalog());

@@ -1,7 +1,9 @@
-//! What several commands share: reading the file, opening the state,
-//! connecting to the clouds, reading them and checking what a plan would
-//! create (the preflight), asking for confirmation and running the
-//! executor.
+//! What several commands share: reading the file, finding the state (beside
+//! the file, moving one an older build kept in the working directory) and
+//! opening it for the file's stack (another stack's state is refused unless
+//! `--force-stack`), connecting to the clouds, reading them and checking what a plan
+//! would create (the preflight), asking for confirmation, and running the
+//! executor, which SIGINT and SIGTERM interrupt.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -21,10 +23,10 @@ use crate::providers::clouds::EndpointConnection;
 use crate::providers::preflight::PreflightError;
 use crate::providers::{Clouds, Provider};
 use crate::settings::Settings;
-use crate::state::{LocalBackend, LockMode, StateBackend, StateFile, StateStore};
+use crate::state::{LocalBackend, LockMode, StateBackend, StateError, StateFile, StateStore};
 use crate::wait::WaitPolicy;
 
-use super::{CommandError, Outcome};
+use super::{CommandError, Outcome, Signal};
 
 /// Reads the desired-state file and expands it into resources.
 pub fn load_config(settings: &Settings) -> Result<(Config, Vec<DesiredResource>), CommandError> {
@@ -55,18 +57,151 @@ pub async fn read_state(settings: &Settings) -> Result<Option<StateFile>, Comman
     Ok(state)
 }
 
-/// Opens the state at the settings' state path for `stack`, holding its lock
-/// for `operation` until the store is dropped: the one place a command gets
-/// a state store from. A missing file yields a fresh empty state.
+/// Reads the state (without the lock) for a run on `stack`, the file's
+/// stack; a fresh empty state when there is none. A state of another stack
+/// is refused, unless `--force-stack` says to use it as it is.
+pub async fn read_state_for(
+    settings: &Settings,
+    stack: &str,
+    out: &Output,
+) -> Result<StateFile, CommandError> {
+    match read_state(settings).await? {
+        Some(state) => {
+            check_stack(settings, stack, &state.stack, out)?;
+            Ok(state)
+        }
+        None => Ok(StateFile::new(stack)),
+    }
+}
+
+/// Opens the state at the settings' state path for `stack`, the file's
+/// stack, holding its lock for `operation` until the store is dropped: the
+/// one place a command gets a state store from. A missing file yields a
+/// fresh empty state. A state of another stack is refused before the lock
+/// is taken, unless `--force-stack` says to use it as it is.
 pub async fn lock_state(
     settings: &Settings,
     stack: &str,
     operation: &'static str,
+    out: &Output,
 ) -> Result<(StateStore, StateFile), CommandError> {
+    let recorded = match state_backend(settings).load().await? {
+        Some(state) => {
+            check_stack(settings, stack, &state.stack, out)?;
+            state.stack
+        }
+        None => stack.to_owned(),
+    };
     let lock = LockMode::Exclusive { operation };
-    let (store, mut state) = StateStore::open(state_backend(settings), stack, lock).await?;
+    let (store, mut state) = StateStore::open(state_backend(settings), &recorded, lock).await?;
     current_kinds(&mut state);
     Ok((store, state))
+}
+
+/// Refuses a state that records `recorded` for a run on `stack`, unless
+/// `--force-stack` was given (then only warns).
+fn check_stack(
+    settings: &Settings,
+    stack: &str,
+    recorded: &str,
+    out: &Output,
+) -> Result<(), CommandError> {
+    if recorded == stack {
+        return Ok(());
+    }
+    let location = settings.state_path.clone();
+    if settings.force_stack {
+        out.stack_forced(&location, recorded, stack);
+        return Ok(());
+    }
+    Err(CommandError::StackMismatch {
+        location,
+        file: settings.file.clone(),
+        expected: stack.to_owned(),
+        found: recorded.to_owned(),
+    })
+}
+
+/// The settings with the state where it is for this run: moves the state
+/// an older build kept for the file in the working directory (see
+/// [`Settings::legacy_state_path`]) to the file's own default location,
+/// when that holds none yet: a state of the file's stack only, under that
+/// state's lock, with its backup, and saying so. While a live run holds
+/// that older state, it is used where it is, this once. When both exist,
+/// the one beside the file is used and the other is named.
+pub async fn locate_state(settings: &Settings, out: &Output) -> Result<Settings, CommandError> {
+    let mut located = settings.clone();
+    let Some(old) = &settings.legacy_state_path else {
+        return Ok(located);
+    };
+    let new = &settings.state_path;
+    if !old.is_file() {
+        return Ok(located);
+    }
+    // A file that does not load is left for the command to report.
+    let Ok(config) = config::load(&settings.file) else {
+        return Ok(located);
+    };
+    let backend = LocalBackend::new(old.clone());
+    match backend.load().await {
+        Ok(Some(state)) if state.stack == config.stack => {}
+        _ => return Ok(located),
+    }
+    if new.exists() {
+        out.legacy_state_ignored(old, new);
+        return Ok(located);
+    }
+    match backend.lock("move state").await {
+        Ok(_) => {}
+        Err(StateError::Locked { .. }) => {
+            out.legacy_state_in_use(old, new);
+            located.state_path = old.clone();
+            return Ok(located);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let moved = move_state_files(old, new);
+    backend.unlock().await?;
+    moved?;
+    // The folder an older build made, when nothing else is left in it.
+    if let Some(dir) = old.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::remove_dir(dir);
+    }
+    out.state_moved(&settings.file, old, new);
+    Ok(located)
+}
+
+/// Moves the state file `from` (and its backup, if any) to `to`.
+fn move_state_files(from: &Path, to: &Path) -> Result<(), CommandError> {
+    let backup = |p: &Path| {
+        let mut name = p.as_os_str().to_owned();
+        name.push(".backup");
+        PathBuf::from(name)
+    };
+    let error = |source| CommandError::MoveState {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        source,
+    };
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(error)?;
+    }
+    if backup(from).is_file() {
+        move_file(&backup(from), &backup(to)).map_err(error)?;
+    }
+    move_file(from, to).map_err(error)
+}
+
+/// Renames `from` to `to`, copying across file systems.
+fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            std::fs::copy(from, to)?;
+            std::fs::File::open(to)?.sync_all()?;
+            std::fs::remove_file(from)
+        }
+        other => other,
+    }
 }
 
 /// The clouds, with waits bounded by the settings' wait timeout.
@@ -255,7 +390,10 @@ impl Ui {
     }
 }
 
-/// Runs the executor on `plan` and reports its summary through `ui`.
+/// Runs the executor on `plan` and reports its summary through `ui`. The
+/// first SIGINT or SIGTERM stops it (its waits stopped, the state recorded,
+/// the lock released: [`Outcome::Interrupted`]); a second one ends the
+/// process at once.
 pub async fn execute(
     plan: Plan,
     clouds: &Arc<Clouds>,
@@ -269,7 +407,17 @@ pub async fn execute(
     let summary = plan.summary();
     let destroy = plan.destroy;
     let ledger = Arc::new(Mutex::new(Ledger::new(store, state)));
-    let outcome = apply::apply(
+    let mut signal = listen_for_signals(*out);
+    let interrupt = {
+        let mut signal = signal.clone();
+        async move {
+            // A listener that could not start never interrupts.
+            if signal.wait_for(Option::is_some).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let outcome = apply::apply_until(
         Arc::new(plan),
         clouds.clone(),
         ledger.clone(),
@@ -277,6 +425,7 @@ pub async fn execute(
             parallelism: settings.parallelism,
         },
         ui.events(),
+        interrupt,
     )
     .await?;
     apply::release(ledger).await?;
@@ -284,9 +433,42 @@ pub async fn execute(
         Ui::Text => out.apply_summary(&outcome, summary, destroy, started.elapsed()),
         Ui::Json(r) => r.summary(&outcome, destroy),
     }
-    Ok(if outcome.is_success() {
-        Outcome::Done
-    } else {
-        Outcome::Incomplete
+    let received = *signal.borrow_and_update();
+    Ok(match received {
+        Some(signal) if outcome.interrupted => Outcome::Interrupted(signal),
+        _ if outcome.is_success() => Outcome::Done,
+        _ => Outcome::Incomplete,
     })
+}
+
+/// Listens for SIGINT (Ctrl-C) and SIGTERM from now on: the first is
+/// reported through the returned channel (the executor then stops, see
+/// [`apply::apply_until`]); a second one, or a first one once nobody
+/// listens any more, ends the process at once with the signal's exit code.
+fn listen_for_signals(out: Output) -> tokio::sync::watch::Receiver<Option<Signal>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // No handler: the signals keep their default effect.
+        return rx;
+    };
+    tokio::spawn(async move {
+        let mut next = async || {
+            tokio::select! {
+                _ = int.recv() => Signal::Interrupt,
+                _ = term.recv() => Signal::Terminate,
+            }
+        };
+        let first = next().await;
+        if tx.send(Some(first)).is_err() {
+            std::process::exit(first.exit_code());
+        }
+        let second = next().await;
+        out.interrupted_again();
+        std::process::exit(second.exit_code());
+    });
+    rx
 }

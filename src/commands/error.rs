@@ -127,6 +127,34 @@ pub enum CommandError {
         /// `apply` or `destroy`.
         verb: &'static str,
     },
+    /// The state records another stack than the file's.
+    #[error(
+        "state file {} belongs to stack {found:?}, not {expected:?} (the stack of {}); nothing was changed; pass --state to use another state, or --force-stack to use this one anyway",
+        location.display(),
+        file.display()
+    )]
+    StackMismatch {
+        /// The state file.
+        location: PathBuf,
+        /// The desired-state file.
+        file: PathBuf,
+        /// The file's stack.
+        expected: String,
+        /// The stack the state records.
+        found: String,
+    },
+    /// The state kept where older builds kept it could not be moved beside
+    /// the file.
+    #[error("moving the state {} to {}", from.display(), to.display())]
+    MoveState {
+        /// Where it is.
+        from: PathBuf,
+        /// Where it belongs.
+        to: PathBuf,
+        /// The file-system error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The answer to the confirmation could not be read.
     #[error(transparent)]
     Prompt(std::io::Error),
@@ -141,18 +169,41 @@ pub enum Outcome {
     ChangesPresent,
     /// The user did not confirm: nothing was changed.
     Declined,
-    /// An apply or destroy did not finish: a step failed or was skipped, or
-    /// the run was interrupted.
+    /// An apply or destroy did not finish: a step failed or was skipped.
     Incomplete,
+    /// An apply or destroy was stopped by a signal.
+    Interrupted(Signal),
+}
+
+/// A signal that interrupts an apply or destroy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl Signal {
+    /// The exit code of a run the signal stopped, as shells report it:
+    /// 128 + the signal's number.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Signal::Interrupt => 130,
+            Signal::Terminate => 143,
+        }
+    }
 }
 
 /// The process exit code of a command's result, as Terraform users expect
 /// it: 0 success, 1 error (or declined, or an apply that did not finish, or
-/// an interrupted one), 2 changes present with `plan --detailed-exitcode`.
+/// an interrupted one), 2 changes present with `plan --detailed-exitcode`,
+/// 130 after Ctrl-C and 143 after SIGTERM.
 pub fn exit_code(result: &Result<Outcome, CommandError>) -> i32 {
     match result {
         Ok(Outcome::Done) => 0,
         Ok(Outcome::ChangesPresent) => 2,
+        Ok(Outcome::Interrupted(signal)) => signal.exit_code(),
         Ok(Outcome::Declined | Outcome::Incomplete) | Err(_) => 1,
     }
 }
@@ -167,6 +218,8 @@ mod tests {
         assert_eq!(exit_code(&Ok(Outcome::ChangesPresent)), 2);
         assert_eq!(exit_code(&Ok(Outcome::Declined)), 1);
         assert_eq!(exit_code(&Ok(Outcome::Incomplete)), 1);
+        assert_eq!(exit_code(&Ok(Outcome::Interrupted(Signal::Interrupt))), 130);
+        assert_eq!(exit_code(&Ok(Outcome::Interrupted(Signal::Terminate))), 143);
         let err = CommandError::NoTerminal { verb: "apply" };
         assert_eq!(exit_code(&Err(err)), 1);
     }

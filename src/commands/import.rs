@@ -16,7 +16,7 @@ pub async fn run(
     id: &str,
 ) -> Result<Outcome, CommandError> {
     let (config, desired) = load_config(settings)?;
-    let (mut store, mut state) = lock_state(settings, &config.stack, "import").await?;
+    let (mut store, mut state) = lock_state(settings, &config.stack, "import", out).await?;
     let clouds = clouds(settings)?;
     let address = Address::new(address);
     crate::import::import(clouds.as_ref(), &desired, &mut state, &address, id).await?;

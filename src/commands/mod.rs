@@ -16,4 +16,4 @@ pub mod unlock;
 pub mod validate;
 pub mod version;
 
-pub use error::{CommandError, Outcome, exit_code};
+pub use error::{CommandError, Outcome, Signal, exit_code};

@@ -10,9 +10,10 @@ use crate::output::Output;
 use crate::plan::{self, Plan};
 use crate::providers::Provider;
 use crate::settings::Settings;
-use crate::state::StateFile;
 
-use super::common::{absolute, clouds, explain_gone, load_config, preflight, read_state, refresh};
+use super::common::{
+    absolute, clouds, explain_gone, load_config, preflight, read_state_for, refresh,
+};
 use super::{CommandError, Outcome};
 
 /// The arguments of `plan` beyond the settings.
@@ -36,9 +37,7 @@ pub async fn run(
     args: PlanArgs,
 ) -> Result<Outcome, CommandError> {
     let (config, desired) = load_config(settings)?;
-    let state = read_state(settings)
-        .await?
-        .unwrap_or_else(|| StateFile::new(config.stack.clone()));
+    let state = read_state_for(settings, &config.stack, out).await?;
     let clouds = clouds(settings)?;
     let live = refresh(&clouds, &config, &state, &desired).await?;
     if settings.refresh_only {

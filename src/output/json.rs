@@ -47,6 +47,10 @@ pub enum JsonEvent {
         destroy: usize,
         /// The changes other than `no_op`, in plan order.
         changes: Vec<PlannedChange>,
+        /// The endpoints whose existing link the plan replaces (their
+        /// connection strings change); omitted when none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        linked_endpoints_replaced: Vec<String>,
     },
     /// A step started.
     ApplyStart {
@@ -104,7 +108,7 @@ pub enum JsonEvent {
     },
     /// An interrupt was received: nothing new starts.
     Interrupted {
-        /// Steps still running to a safe point.
+        /// Steps running, stopped at their next wait.
         running: usize,
     },
     /// The private-endpoint connection strings, after a complete apply.
@@ -129,11 +133,20 @@ pub enum JsonEvent {
         skipped: usize,
         /// True when an interrupt stopped the run.
         interrupted: bool,
+        /// Steps the interrupt stopped at a wait (the next run resumes
+        /// them); omitted when none.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        stopped: usize,
         /// True when every planned change was made.
         complete: bool,
         /// Seconds the run took.
         elapsed_secs: f64,
     },
+}
+
+/// For `skip_serializing_if`: a count of zero is left out.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Writes the executor's events as [`JsonEvent`] lines on standard output.
@@ -203,6 +216,7 @@ impl JsonReporter {
             change: summary.change,
             destroy: summary.destroy,
             changes,
+            linked_endpoints_replaced: plan.linked_endpoints_replaced(),
         });
     }
 
@@ -225,6 +239,7 @@ impl JsonReporter {
             failed: outcome.failed.len(),
             skipped: outcome.skipped.len(),
             interrupted: outcome.interrupted,
+            stopped: outcome.stopped.len(),
             complete: outcome.is_success(),
             elapsed_secs: secs(self.started.elapsed()),
         });

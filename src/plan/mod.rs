@@ -30,6 +30,10 @@ pub use rules::{
 };
 pub use target::target;
 
+/// The part of an endpoint's addresses that hands its cloud endpoint to
+/// Atlas (`endpoints.<name>.link`), whatever the flow.
+pub const LINK_PART: &str = "link";
+
 /// The format version of saved and JSON plans.
 pub const PLAN_FORMAT: u32 = 1;
 
@@ -198,6 +202,10 @@ pub struct PlanDocument<'a> {
     pub summary: Summary,
     /// The changes with action replace.
     pub replaces: Vec<Replacement>,
+    /// The endpoints whose existing link the plan replaces: each gets a new
+    /// cloud endpoint, so its private connection string changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub linked_endpoints_replaced: Vec<String>,
     /// Every change.
     pub changes: &'a [Change],
     /// See [`Plan::config_file`].
@@ -218,6 +226,7 @@ impl Serialize for Plan {
             destroy: self.destroy,
             summary: self.summary(),
             replaces: self.replaces(),
+            linked_endpoints_replaced: self.linked_endpoints_replaced(),
             changes: &self.changes,
             config_file: self.config_file.as_ref(),
             state_location: self.state_location.as_ref(),
@@ -247,6 +256,19 @@ impl Plan {
             }
         }
         s
+    }
+    /// The names of the endpoints whose existing link (`endpoints.<name>.link`)
+    /// the plan replaces: the endpoint is reached through a new cloud
+    /// endpoint afterwards, so its private connection string changes.
+    pub fn linked_endpoints_replaced(&self) -> Vec<String> {
+        self.changes
+            .iter()
+            .filter(|c| c.action == Action::Replace && c.before.is_some())
+            .filter_map(|c| {
+                let name = c.address.endpoint_name()?;
+                (c.address == Address::endpoint(name, LINK_PART)).then(|| name.to_owned())
+            })
+            .collect()
     }
     /// The changes with action replace, each with what forces it.
     pub fn replaces(&self) -> Vec<Replacement> {

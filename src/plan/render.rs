@@ -246,13 +246,23 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
         render_change(c, style, &mut out);
         out.push('\n');
     }
-    let s = plan.summary();
-    let _ = writeln!(
-        out,
-        "Plan: {} to add, {} to change, {} to destroy.",
-        s.add, s.change, s.destroy
-    );
+    let _ = writeln!(out, "{}", summary_line(plan));
     out
+}
+
+/// `Plan: A to add, C to change, D to destroy.`, saying when the plan
+/// replaces linked endpoints (their connection strings change).
+pub fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary();
+    let linked = match plan.linked_endpoints_replaced().len() {
+        0 => String::new(),
+        1 => " (replaces 1 linked endpoint: its connection string changes)".to_owned(),
+        n => format!(" (replaces {n} linked endpoints: their connection strings change)"),
+    };
+    format!(
+        "Plan: {} to add, {} to change, {} to destroy{linked}.",
+        s.add, s.change, s.destroy
+    )
 }
 
 /// The text of a refresh-only plan that found no difference.

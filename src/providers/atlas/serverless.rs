@@ -106,7 +106,10 @@ pub const ENDPOINT_RULES: KindRules = KindRules {
     legacy_names: &["serverless_endpoint"],
     cloud: "Atlas",
     weight: 120,
-    forces_replacement: |attribute| matches!(attribute, "project_id" | "instance"),
+    // A new comment replaces the endpoint: the plan cannot tell that an
+    // update keeps its endpoint service name, so the VPC endpoint and the
+    // link that follow from it are replaced with it.
+    forces_replacement: |attribute| matches!(attribute, "project_id" | "instance" | "comment"),
     remote_state: |live| remote_state(ENDPOINT, live, "RESERVATION_REQUESTED"),
     forced_by: link_replaced,
     id_format: ATLAS_ID,
