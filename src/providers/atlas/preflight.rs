@@ -14,9 +14,13 @@ use serde::de::DeserializeOwned;
 
 use super::context::{AtlasCloud, atlas_region};
 use super::dedicated::{INTERFACE, SERVICE};
+use super::http::{How, Retry};
 use super::serverless::{ENDPOINT, LINK};
 use super::types::wire;
-use super::{AtlasClient, AtlasError, ServerlessInstance, V2, expect, project_missing, seg};
+use super::{
+    AtlasClient, AtlasError, CLUSTERS_MEDIA_TYPE, ServerlessInstance, V2, expect, project_missing,
+    seg,
+};
 use crate::providers::ProviderError;
 use crate::providers::preflight::{Problem, Purpose, Request, Subject, listing, origin};
 
@@ -47,13 +51,14 @@ impl AtlasClient {
     async fn project_list<W: DeserializeOwned>(
         &self,
         base: &str,
+        how: How<'_>,
     ) -> Result<Option<Vec<W>>, AtlasError> {
         const PER_PAGE: usize = 500;
         const MAX_PAGES: usize = 1000;
         let mut items = Vec::new();
         for page in 1..=MAX_PAGES {
             let path = format!("{base}?pageNum={page}&itemsPerPage={PER_PAGE}");
-            let reply = self.send(Method::GET, &path, None).await?;
+            let reply = self.send_how(Method::GET, &path, None, how).await?;
             let missing = matches!(
                 reply.status,
                 StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST
@@ -84,7 +89,8 @@ impl AtlasClient {
         group: &str,
     ) -> Result<Option<Vec<ServerlessInstance>>, AtlasError> {
         let base = format!("{V2}/groups/{}/serverless", seg(group));
-        let list: Option<Vec<wire::ServerlessInstance>> = self.project_list(&base).await?;
+        let list: Option<Vec<wire::ServerlessInstance>> =
+            self.project_list(&base, How::DEFAULT).await?;
         Ok(list.map(|l| l.into_iter().map(ServerlessInstance::from).collect()))
     }
 
@@ -95,7 +101,12 @@ impl AtlasClient {
         group: &str,
     ) -> Result<Option<Vec<ClusterRegions>>, AtlasError> {
         let base = format!("{V2}/groups/{}/clusters", seg(group));
-        let list: Option<Vec<ClusterWire>> = self.project_list(&base).await?;
+        // The clusters list's current version: 2023-01-01 is sunset.
+        let how = How {
+            media_type: CLUSTERS_MEDIA_TYPE,
+            retry: Retry::Always,
+        };
+        let list: Option<Vec<ClusterWire>> = self.project_list(&base, how).await?;
         Ok(list.map(|l| l.into_iter().map(ClusterWire::regions).collect()))
     }
 }
