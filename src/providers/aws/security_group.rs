@@ -1,12 +1,18 @@
 //! The endpoint's own security group (seed step 6): its attributes, rules,
 //! create (with its ingress rules), update of the ingress rules, delete and
 //! adoption by tags.
+//!
+//! EC2 may not know a group for seconds after creating it: the calls that
+//! follow the create (its ingress rules, its read back) are asked again
+//! while EC2 answers `InvalidGroup.NotFound` for it (see
+//! [`super::retry::retry_unseen`]).
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
 use super::context::{AwsCloud, aws_tags, rule_description, stack_matches};
+use super::retry::retry_unseen;
 use super::{Ec2, SecurityGroupInfo, Source};
 use crate::model::{Attrs, Kind};
 use crate::plan::{IdFormat, KindRules, always_ready, never_forced};
@@ -88,10 +94,9 @@ pub const RULES: KindRules = KindRules {
 };
 
 async fn read_back(ec2: &Ec2, region: &str, id: &str) -> Result<Attrs, ProviderError> {
-    let groups = ec2.describe_security_groups(&[id.to_owned()]).await?;
-    let g = groups
-        .into_iter()
-        .find(|g| g.id == id)
+    let g = ec2
+        .security_group(id)
+        .await?
         .ok_or_else(|| ProviderError::vanished(format!("security group {id}"), ""))?;
     Ok(group_attrs(region, &g))
 }
@@ -119,12 +124,23 @@ impl AwsCloud {
             }
         };
         let sources: Vec<Source> = want.ingress.iter().map(|x| parse_source(x)).collect();
+        let description = rule_description(&op.stack, &op.address);
+        let new = [id.clone()];
         if !sources.is_empty() {
-            ec2.authorize_ingress(&id, &sources, &rule_description(&op.stack, &op.address))
-                .await?;
+            let seen = ec2.seen_retry();
+            retry_unseen(seen, &new, || {
+                ec2.authorize_ingress(&id, &sources, &description)
+            })
+            .await?;
         }
-        let attrs = read_back(&ec2, &want.region, &id).await?;
-        Ok((id, attrs))
+        let within = crate::limits::AWS_PROPAGATION_TIMEOUT;
+        let g = match ec2.seen_security_group(&id, within).await {
+            Err(e) if e.is_unseen(&new) => {
+                return Err(ProviderError::vanished(format!("security group {id}"), ""));
+            }
+            other => other?,
+        };
+        Ok((id, group_attrs(&want.region, &g)))
     }
 
     /// Brings the ingress rules from `before` to the desired ones.
