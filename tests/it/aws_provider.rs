@@ -509,7 +509,7 @@ async fn errors_name_operation_and_code() {
 #[tokio::test]
 async fn batched_reads_cost_one_request() {
     // A private server: the request recorder is global to a server.
-    let moto = Moto::start();
+    let moto = Moto::start_ideal();
     moto.reset();
     let ec2 = ec2_for(&moto).await;
     let net = network(&moto).await;

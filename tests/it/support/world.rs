@@ -53,7 +53,7 @@ impl World {
     /// Starts moto and a sandbox seeded with `instances` (serverless
     /// instance names in us-east-1) and `clusters`, plus `extra` flags.
     pub async fn start(instances: &[&str], clusters: &[&str], extra: &[&str]) -> World {
-        let moto = Moto::start();
+        let moto = Moto::start_ideal();
         let mut args: Vec<String> = vec![
             "--public-key".into(),
             PUBLIC_KEY.into(),
