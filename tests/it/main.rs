@@ -9,6 +9,7 @@ mod engine;
 mod everyday;
 mod json;
 mod logging;
+mod real_aws;
 mod reliability;
 mod support;
 mod targeting;

@@ -54,8 +54,9 @@ fn young(r: &ResourceState) -> Option<Duration> {
 }
 
 /// What of `addrs` the batched `read` must confirm by id: security groups
-/// and VPC endpoints it did not list, and young endpoints listing fewer
-/// network interfaces (or IPs) than subnets.
+/// (privlink's own, and the client groups of egress rules) and VPC
+/// endpoints it did not list, and young endpoints listing fewer network
+/// interfaces (or IPs) than subnets.
 fn to_confirm<'a>(state: &'a StateFile, addrs: &[&Address], read: &RegionRead) -> Vec<Confirm<'a>> {
     let mut out = Vec::new();
     for a in addrs {
@@ -74,6 +75,13 @@ fn to_confirm<'a>(state: &'a StateFile, addrs: &[&Address], read: &RegionRead) -
             },
             security_group::KIND if !read.groups.iter().any(|g| g.id == id) => {
                 out.push(Confirm::Group(id, young(r)));
+            }
+            // Egress rules authorized moments ago: their group existed then.
+            client_egress::KIND => {
+                let group = recorded(state, a, "group_id").unwrap_or(id);
+                if !read.groups.iter().any(|g| g.id == group) {
+                    out.push(Confirm::Group(group, young(r)));
+                }
             }
             _ => {}
         }

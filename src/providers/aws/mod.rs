@@ -196,7 +196,7 @@ impl Ec2 {
         let ids = unique(ids);
         let chunks = try_join_all(ids.chunks(FILTER_CHUNK).map(|chunk| {
             without_missing(chunk, "sg-", |wanted| {
-                self.security_groups(filter("group-id", &wanted))
+                self.security_groups(vec![filter("group-id", &wanted)])
             })
         }))
         .await?;
@@ -212,18 +212,32 @@ impl Ec2 {
         value: &str,
     ) -> Result<Vec<SecurityGroupInfo>, AwsError> {
         let mut out = self
-            .security_groups(filter(&format!("tag:{key}"), &[value.to_owned()]))
+            .security_groups(vec![filter(&format!("tag:{key}"), &[value.to_owned()])])
             .await?;
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
 
-    async fn security_groups(&self, f: Filter) -> Result<Vec<SecurityGroupInfo>, AwsError> {
+    /// The groups named `name` in `vpc_id` (at most one: EC2 keeps names
+    /// unique in a VPC).
+    pub async fn find_security_groups_named(
+        &self,
+        vpc_id: &str,
+        name: &str,
+    ) -> Result<Vec<SecurityGroupInfo>, AwsError> {
+        self.security_groups(vec![
+            filter("vpc-id", &[vpc_id.to_owned()]),
+            filter("group-name", &[name.to_owned()]),
+        ])
+        .await
+    }
+
+    async fn security_groups(&self, f: Vec<Filter>) -> Result<Vec<SecurityGroupInfo>, AwsError> {
         const OP: &str = "DescribeSecurityGroups";
         let mut pages = self
             .client
             .describe_security_groups()
-            .filters(f)
+            .set_filters(Some(f))
             .into_paginator()
             .send();
         let mut out = Vec::new();

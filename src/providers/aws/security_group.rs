@@ -101,6 +101,34 @@ async fn read_back(ec2: &Ec2, region: &str, id: &str) -> Result<Attrs, ProviderE
     Ok(group_attrs(region, &g))
 }
 
+/// The group named as `want` says in its VPC, if it carries this stack's
+/// and address's tags: asked for again while EC2 does not list it yet (it
+/// may have been created moments ago), for a bounded time.
+async fn ours_named(ec2: &Ec2, op: &Op, want: &Want) -> Result<Option<String>, ProviderError> {
+    let name = [want.name.clone()];
+    let found = retry_unseen(ec2.seen_retry(), &name, || async {
+        let groups = ec2
+            .find_security_groups_named(&want.vpc_id, &want.name)
+            .await?;
+        match groups.into_iter().next() {
+            Some(g) => Ok(g),
+            None => Err(super::AwsError::NotListed {
+                operation: "DescribeSecurityGroups",
+                id: want.name.clone(),
+            }),
+        }
+    })
+    .await;
+    let g = match found {
+        Ok(g) => g,
+        Err(e) if e.is_unseen(&name) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let ours = stack_matches(&g.tags, &op.stack)
+        && g.tags.get(super::TAG_ADDRESS).map(String::as_str) == Some(op.address.as_str());
+    Ok(ours.then_some(g.id))
+}
+
 impl AwsCloud {
     /// Creates (or resumes) the group and authorizes its ingress rules.
     pub(super) async fn create_group(
@@ -116,9 +144,16 @@ impl AwsCloud {
             Some(id) => id.to_owned(),
             None => {
                 let tags = aws_tags(&op.stack, &op.address, &want.name);
-                let id = ec2
+                let created = ec2
                     .create_security_group(&want.vpc_id, &want.name, &want.description, &tags)
-                    .await?;
+                    .await;
+                let id = match created {
+                    // A group of this name exists: one that an earlier run
+                    // created and that EC2 did not list when it was looked
+                    // for by its tags, or someone else's.
+                    Err(e) if e.is_duplicate() => ours_named(&ec2, op, &want).await?.ok_or(e)?,
+                    other => other?,
+                };
                 record(id.clone()).await?;
                 id
             }
