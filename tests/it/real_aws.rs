@@ -196,6 +196,57 @@ async fn a_vpc_endpoint_deleted_outside_privlink_is_made_again_and_linked() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_vpc_endpoint_is_replaced_by_a_new_one() {
+    let w = world().await;
+    apply(&w);
+    assert!(
+        counter(&w, "pending_acceptance").await > 0,
+        "Atlas's service accepts"
+    );
+    let old = id(&w, "vpc_endpoint");
+    let service =
+        w.state(FILE)["resources"]["endpoints.orders.vpc_endpoint"]["attributes"]["service_name"]
+            .as_str()
+            .expect("service name")
+            .rsplit('.')
+            .next()
+            .unwrap()
+            .to_owned();
+    w.ec2()
+        .await
+        .reject_vpc_endpoint_connections()
+        .service_id(&service)
+        .vpc_endpoint_ids(&old)
+        .send()
+        .await
+        .expect("the service rejects the endpoint");
+    assert_eq!(counter(&w, "rejected").await, 1);
+    let plan = w.privlink(&["plan", "-f", FILE, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.stdout
+            .contains("EC2 reports the VPC endpoint rejected"),
+        "{}",
+        plan.all()
+    );
+    assert!(plan.stdout.contains("replaced"), "{}", plan.all());
+    apply(&w);
+    let new = id(&w, "vpc_endpoint");
+    assert_ne!(new, old, "a new endpoint, not the rejected one replayed");
+    assert_eq!(counter(&w, "token_replay").await, 0);
+    let live: Vec<String> = w
+        .live_vpc_endpoints()
+        .await
+        .iter()
+        .filter_map(|v| v.vpc_endpoint_id().map(str::to_owned))
+        .collect();
+    assert_eq!(live, vec![new.clone()], "the rejected one is deleted");
+    let link = sandbox_link(&w, &id(&w, "atlas_endpoint")).await;
+    assert_eq!(link["cloudProviderEndpointId"], json!(new), "{link}");
+    no_changes(&w, "after the replacement");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn destroy_waits_out_lingering_interfaces_and_the_same_file_applies_again() {
     let w = world().await;
     apply(&w);
