@@ -16,11 +16,49 @@ use crate::support::world::World;
 const EXAMPLE: &str = include_str!("../../examples/serverless-aws.yaml");
 const FILE: &str = "real.yaml";
 
+/// One endpoint to the project's dedicated clusters: its VPC endpoint
+/// connects to the region's endpoint service, which outlives it.
+const DEDICATED: &str = r#"
+version: 1
+atlas:
+  project_id: 5f7cac1adf5d6c6306f4b280
+aws:
+  region: us-east-1
+endpoints:
+  orders:
+    atlas: { dedicated_clusters: true }
+    aws:
+      vpc_id: "${PRIVLINK_VPC_ID}"
+      subnet_ids: ["${PRIVLINK_SUBNET_A}", "${PRIVLINK_SUBNET_B}"]
+      security_group: { allow_from: ["${PRIVLINK_CLIENT_SG}"] }
+      client_security_groups: ["${PRIVLINK_CLIENT_SG}"]
+"#;
+
+/// Which Atlas flow a test drives.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Flow {
+    /// [`EXAMPLE`]: a serverless instance's private endpoint.
+    Serverless,
+    /// [`DEDICATED`]: the dedicated clusters' shared endpoint service.
+    Dedicated,
+}
+
 /// A world with EC2 behind the realism layer, the example written to
 /// [`FILE`] and the layer's counters at zero.
 async fn world() -> World {
-    let w = World::start_realistic(&["orders-prod"], &[], &[]).await;
-    w.write(FILE, EXAMPLE);
+    world_for(Flow::Serverless).await
+}
+
+/// [`world`] for `flow`.
+async fn world_for(flow: Flow) -> World {
+    let (w, text) = match flow {
+        Flow::Serverless => (
+            World::start_realistic(&["orders-prod"], &[], &[]).await,
+            EXAMPLE,
+        ),
+        Flow::Dedicated => (World::start_realistic(&[], &["main"], &[]).await, DEDICATED),
+    };
+    w.write(FILE, text);
     w
 }
 
@@ -107,6 +145,32 @@ async fn sandbox_link(w: &World, atlas_id: &str) -> Value {
         .unwrap_or_else(|| panic!("no endpoint {atlas_id} in {dump}"))
 }
 
+/// Atlas links the VPC endpoint `vpce` AVAILABLE, in the sandbox.
+async fn linked(w: &World, flow: Flow, vpce: &str) {
+    match flow {
+        Flow::Serverless => {
+            let link = sandbox_link(w, &id(w, "atlas_endpoint")).await;
+            assert_eq!(link["cloudProviderEndpointId"], json!(vpce), "{link}");
+            assert_eq!(link["status"], "AVAILABLE", "{link}");
+        }
+        Flow::Dedicated => {
+            let dump = w.control_get("/__sandbox/state").await;
+            let links: Vec<&Value> = dump["projects"][0]["endpointServices"]
+                .as_array()
+                .expect("endpoint services")
+                .iter()
+                .flat_map(|s| s["endpoints"].as_array().into_iter().flatten())
+                .collect();
+            let link = links
+                .iter()
+                .find(|e| e["interfaceEndpointId"] == vpce)
+                .unwrap_or_else(|| panic!("no link of {vpce} in {dump}"));
+            assert_eq!(link["connectionStatus"], "AVAILABLE", "{link}");
+            assert_eq!(links.len(), 1, "only the new endpoint is linked: {dump}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_apply_right_after_a_security_group_create_does_not_fail_on_not_found() {
     let w = world().await;
@@ -162,9 +226,11 @@ async fn client_egress_covers_every_subnet_though_interfaces_appear_late() {
     no_changes(&w, "after the apply");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_vpc_endpoint_deleted_outside_privlink_is_made_again_and_linked() {
-    let w = world().await;
+/// A VPC endpoint deleted outside privlink is planned as such and made
+/// again: a new endpoint (a ClientToken seen before would bring the deleted
+/// one back), linked, with egress rules towards its interfaces.
+async fn drift_repair(flow: Flow) {
+    let w = world_for(flow).await;
     apply(&w);
     let old = id(&w, "vpc_endpoint");
     w.ec2()
@@ -181,9 +247,7 @@ async fn a_vpc_endpoint_deleted_outside_privlink_is_made_again_and_linked() {
     let new = id(&w, "vpc_endpoint");
     assert_ne!(new, old, "a new endpoint, not the deleted one replayed");
     assert_eq!(counter(&w, "token_replay").await, 0);
-    let link = sandbox_link(&w, &id(&w, "atlas_endpoint")).await;
-    assert_eq!(link["cloudProviderEndpointId"], json!(new), "{link}");
-    assert_eq!(link["status"], "AVAILABLE", "{link}");
+    linked(&w, flow, &new).await;
     assert_eq!(w.live_vpc_endpoints().await.len(), 1);
     let ips = endpoint_ips(&w, &new).await;
     let want: Vec<String> = ips.iter().map(|ip| format!("{ip}/32")).collect();
@@ -193,6 +257,16 @@ async fn a_vpc_endpoint_deleted_outside_privlink_is_made_again_and_linked() {
         "egress follows the new endpoint"
     );
     no_changes(&w, "after the repair");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vpc_endpoint_deleted_outside_privlink_is_made_again_and_linked() {
+    drift_repair(Flow::Serverless).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dedicated_vpc_endpoint_deleted_outside_privlink_is_made_again_and_linked() {
+    drift_repair(Flow::Dedicated).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -241,17 +315,24 @@ async fn a_rejected_vpc_endpoint_is_replaced_by_a_new_one() {
         .filter_map(|v| v.vpc_endpoint_id().map(str::to_owned))
         .collect();
     assert_eq!(live, vec![new.clone()], "the rejected one is deleted");
-    let link = sandbox_link(&w, &id(&w, "atlas_endpoint")).await;
-    assert_eq!(link["cloudProviderEndpointId"], json!(new), "{link}");
+    linked(&w, Flow::Serverless, &new).await;
     no_changes(&w, "after the replacement");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn destroy_waits_out_lingering_interfaces_and_the_same_file_applies_again() {
-    let w = world().await;
+/// Destroy waits until the deleted endpoint's interfaces let its group go,
+/// and the same file then applies again with a new endpoint. The dedicated
+/// flow destroys the endpoint only (`-target endpoints.orders`): the
+/// region's endpoint service stays, so the new endpoint asks for exactly
+/// what the destroyed one did.
+async fn destroy_then_apply(flow: Flow) {
+    let w = world_for(flow).await;
     apply(&w);
     let first = id(&w, "vpc_endpoint");
-    let destroy = w.expect(0, &["destroy", "-f", FILE, "--auto-approve"]);
+    let mut args = vec!["destroy", "-f", FILE, "--auto-approve"];
+    if flow == Flow::Dedicated {
+        args.extend(["-target", "endpoints.orders"]);
+    }
+    let destroy = w.expect(0, &args);
     assert!(
         counter(&w, "dependency_violation").await > 0,
         "interfaces lingered"
@@ -270,9 +351,18 @@ async fn destroy_waits_out_lingering_interfaces_and_the_same_file_applies_again(
     assert_ne!(second, first);
     assert_eq!(counter(&w, "token_replay").await, 0);
     assert_eq!(w.live_vpc_endpoints().await.len(), 1);
-    let link = sandbox_link(&w, &id(&w, "atlas_endpoint")).await;
-    assert_eq!(link["cloudProviderEndpointId"], json!(second), "{link}");
+    linked(&w, flow, &second).await;
     no_changes(&w, "after the second apply");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_waits_out_lingering_interfaces_and_the_same_file_applies_again() {
+    destroy_then_apply(Flow::Serverless).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dedicated_endpoint_destroyed_and_applied_again_is_a_new_one() {
+    destroy_then_apply(Flow::Dedicated).await;
 }
 
 #[cfg(feature = "failpoints")]
