@@ -513,16 +513,16 @@ async fn delete_step<P: Provider>(
             None => (change.id.clone(), change.before.clone().unwrap_or_default()),
         }
     };
+    let mut op = op(change, stack, events);
     {
         let mut l = lock(ledger).await;
         if let Some(r) = l.state.resources.get_mut(&change.address) {
+            op.attempt = r.attempt.clone();
             r.status = Status::Deleting;
             l.commit().await?;
         }
     }
-    provider
-        .delete(&op(change, stack, events), id.as_deref(), &attrs)
-        .await?;
+    provider.delete(&op, id.as_deref(), &attrs).await?;
     let mut l = lock(ledger).await;
     l.state.resources.remove(&change.address);
     l.commit().await?;

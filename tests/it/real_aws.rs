@@ -441,4 +441,22 @@ mod with_failpoints {
         assert_eq!(recorded["attempt"], json!(attempt), "the attempt is kept");
         no_changes(&w, "after converging");
     }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_destroy_right_after_a_crash_finds_the_new_group_ec2_does_not_list_yet() {
+        let w = world().await;
+        crash_after_create(&w, &["endpoints.orders.security_group"]);
+        let destroy = w.expect(0, &["destroy", "-f", FILE, "--auto-approve"]);
+        assert!(
+            counter(&w, "consistency_unlisted").await > 0,
+            "EC2 did not list it at first"
+        );
+        // Past the time EC2 takes to list a new group: whatever is left shows.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert!(
+            w.privlink_groups().await.is_empty(),
+            "no group left behind:\n{}",
+            destroy.all()
+        );
+    }
 }

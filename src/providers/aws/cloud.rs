@@ -21,7 +21,8 @@ use crate::plan::{Live, LiveView, ResourceRules};
 use crate::providers::adopt::{id_to_delete, starting_id};
 use crate::providers::typed::recorded;
 use crate::providers::{Cloud, Op, ProviderError, RecordCreated, Start};
-use crate::state::{ResourceState, StateFile, attempt_age};
+use crate::state::{ResourceState, StateFile};
+use crate::wait::{Poll, WaitError, WaitPolicy, wait_for};
 
 /// One region's VPC endpoints, security groups and interface IPs by id.
 struct RegionRead {
@@ -44,13 +45,10 @@ enum Confirmed {
     Endpoint(VpcEndpointInfo, BTreeMap<String, String>),
 }
 
-/// How much longer EC2 may take to show an object whose create began
-/// moments ago (its attempt is younger than
-/// [`AWS_PROPAGATION_TIMEOUT`](crate::limits::AWS_PROPAGATION_TIMEOUT));
-/// `None` for an older one, or one of unknown age.
+/// How much longer EC2 may take to show the object of `r`, if it is young
+/// (see [`super::consistency::young`]).
 fn young(r: &ResourceState) -> Option<Duration> {
-    let age = attempt_age(r.attempt.as_deref()?)?;
-    crate::limits::AWS_PROPAGATION_TIMEOUT.checked_sub(age)
+    super::consistency::young(r.attempt.as_deref())
 }
 
 /// What of `addrs` the batched `read` must confirm by id: security groups
@@ -239,8 +237,43 @@ impl AwsCloud {
         }
     }
 
+    /// What an earlier run created without recording its id, by its tags:
+    /// for an object whose create began moments ago, looked for again while
+    /// EC2 does not list it yet, for the time it may take.
+    async fn find_created(&self, op: &Op, a: &Attrs) -> Result<Option<String>, ProviderError> {
+        let Some(left) = super::consistency::young(op.attempt.as_deref()) else {
+            return self.adopt(op, a).await;
+        };
+        let policy = WaitPolicy {
+            timeout: left,
+            min_delay: crate::limits::AWS_PROPAGATION_MIN_DELAY,
+            max_delay: crate::limits::AWS_PROPAGATION_MAX_DELAY,
+        };
+        let step = "looking for what an interrupted create made";
+        let poll = || async {
+            Ok::<_, ProviderError>(match self.adopt(op, a).await? {
+                Some(id) => Poll::Ready(Some(id)),
+                None => Poll::Pending("not listed yet".into()),
+            })
+        };
+        match wait_for(
+            op.address.as_str(),
+            step,
+            policy,
+            op.progress.as_ref(),
+            poll,
+        )
+        .await
+        {
+            Ok(found) => Ok(found),
+            Err(WaitError::Poll { source, .. }) => Err(source),
+            // Never listed in the time it may take: nothing was made.
+            Err(WaitError::TimedOut { .. } | WaitError::Failed { .. }) => Ok(None),
+        }
+    }
+
     async fn delete_any(&self, op: &Op, id: Option<&str>, a: &Attrs) -> Result<(), ProviderError> {
-        let Some(id) = id_to_delete(id, self.adopt(op, a)).await? else {
+        let Some(id) = id_to_delete(id, self.find_created(op, a)).await? else {
             return Ok(());
         };
         let id = id.as_str();

@@ -16,6 +16,15 @@ use super::{AwsError, Ec2, Observed, SecurityGroupInfo, VpcEndpointInfo, types};
 /// found (by interface id).
 pub type EndpointRead = (VpcEndpointInfo, BTreeMap<String, String>);
 
+/// How much longer EC2 may take to show an object whose create `attempt`
+/// began moments ago (less than
+/// [`AWS_PROPAGATION_TIMEOUT`](crate::limits::AWS_PROPAGATION_TIMEOUT)
+/// ago); `None` for an older one, or one of unknown age.
+pub fn young(attempt: Option<&str>) -> Option<Duration> {
+    let age = crate::state::attempt_age(attempt?)?;
+    crate::limits::AWS_PROPAGATION_TIMEOUT.checked_sub(age)
+}
+
 /// True when the endpoint lists at least `subnets` network interfaces (one
 /// per subnet) and an IP was found for each.
 pub fn interfaces_complete(
@@ -85,6 +94,31 @@ impl Ec2 {
                 })
         })
         .await
+    }
+
+    /// The endpoint privlink has just created, once EC2 lists it (in any
+    /// state): asked for again while it does not, for at most `within`;
+    /// `None` if it never does.
+    pub async fn seen_endpoint(
+        &self,
+        id: &str,
+        within: Duration,
+    ) -> Result<Option<VpcEndpointInfo>, AwsError> {
+        let ids = [id.to_owned()];
+        let found = retry_unseen(self.seen.within(within), &ids, || async {
+            self.vpc_endpoint(id)
+                .await?
+                .ok_or_else(|| AwsError::NotListed {
+                    operation: "DescribeVpcEndpoints",
+                    id: id.to_owned(),
+                })
+        })
+        .await;
+        match found {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_unseen(&ids) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The endpoint privlink has just created with the IPs of its network

@@ -211,6 +211,16 @@ impl AwsCloud {
         a: &Attrs,
     ) -> Result<(), ProviderError> {
         let ec2 = self.ec2(&super::context::region_of(op, a)?).await;
+        // A group made moments ago that EC2 does not show yet would be
+        // "already deleted" to DeleteSecurityGroup: wait until EC2 shows it.
+        if let Some(left) = super::consistency::young(op.attempt.as_deref()) {
+            match ec2.seen_security_group(id, left).await {
+                Err(e) if e.is_unseen(&[id.to_owned()]) => return Ok(()),
+                other => {
+                    other?;
+                }
+            }
+        }
         ec2.delete_security_group(id, op.address.as_str(), self.policy, op.progress.as_ref())
             .await?;
         Ok(())

@@ -289,6 +289,13 @@ impl AwsCloud {
         a: &Attrs,
     ) -> Result<(), ProviderError> {
         let ec2 = self.ec2(&region_of(op, a)?).await;
+        // An endpoint made moments ago that EC2 does not show yet would be
+        // "already deleted": wait until EC2 shows it.
+        if let Some(left) = super::consistency::young(op.attempt.as_deref())
+            && ec2.seen_endpoint(id, left).await?.is_none()
+        {
+            return Ok(());
+        }
         ec2.delete_vpc_endpoint(id).await?;
         self.wait_vpce(&ec2, op, id, VpceTarget::Gone).await?;
         Ok(())
