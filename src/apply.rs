@@ -533,6 +533,7 @@ fn op(change: &Change, stack: &str, events: Arc<dyn Events>) -> Op {
         kind: change.kind,
         stack: stack.to_owned(),
         progress: events,
+        attempt: None,
     }
 }
 
@@ -556,16 +557,16 @@ async fn delete_step<P: Provider>(
             None => (change.id.clone(), change.before.clone().unwrap_or_default()),
         }
     };
+    let mut op = op(change, stack, events);
     {
         let mut l = lock(ledger).await;
         if let Some(r) = l.state.resources.get_mut(&change.address) {
+            op.attempt = r.attempt.clone();
             r.status = Status::Deleting;
             l.commit().await?;
         }
     }
-    provider
-        .delete(&op(change, stack, events), id.as_deref(), &attrs)
-        .await?;
+    provider.delete(&op, id.as_deref(), &attrs).await?;
     let mut l = lock(ledger).await;
     l.state.resources.remove(&change.address);
     l.commit().await?;
@@ -586,7 +587,7 @@ async fn apply_step<P: Provider>(
             l.state.resources.get(&change.address).cloned(),
         )
     };
-    let op = op(change, stack, events);
+    let mut op = op(change, stack, events);
     let result = if change.action == Action::Update {
         let prior = prior.ok_or_else(|| StepError::NotInState(change.address.clone()))?;
         let id = prior.id.clone().unwrap_or_default();
@@ -598,7 +599,8 @@ async fn apply_step<P: Provider>(
             .await
             .map(|attributes| (id, attributes))
     } else {
-        let start = create_start(change, prior.as_ref(), &desired, ledger).await?;
+        let (start, attempt) = create_start(change, prior.as_ref(), &desired, ledger).await?;
+        op.attempt = attempt.clone();
         let record: RecordCreated<'_> = &{
             let ledger = ledger.clone();
             let address = change.address.clone();
@@ -608,6 +610,7 @@ async fn apply_step<P: Provider>(
             move |id: String| {
                 let (ledger, address) = (ledger.clone(), address.clone());
                 let (deps, desired) = (deps.clone(), desired.clone());
+                let attempt = attempt.clone();
                 Box::pin(async move {
                     fail::fail_point!("create-returned", |_| crash_here());
                     let mut l = lock(&ledger).await;
@@ -620,6 +623,7 @@ async fn apply_step<P: Provider>(
                             attributes: Attrs::new(),
                             dependencies: deps,
                             status: Status::Creating,
+                            attempt,
                         },
                     );
                     l.commit()
@@ -635,19 +639,22 @@ async fn apply_step<P: Provider>(
 
 /// How a create starts: resuming the wait of a create call an earlier run
 /// recorded, adopting what an earlier run may have created without
-/// recording its id, or creating afresh (recording the intent first).
+/// recording its id, or creating afresh (recording the intent, with a new
+/// attempt id, first); with the attempt the create belongs to.
 async fn create_start<'p>(
     change: &Change,
     prior: Option<&'p ResourceState>,
     desired: &Attrs,
     ledger: &SharedLedger,
-) -> Result<Start<'p>, StepError> {
+) -> Result<(Start<'p>, Option<String>), StepError> {
     let prior_id = prior.and_then(|p| p.id.as_deref());
     let intent_only = prior.is_some_and(|p| p.status == Status::Creating && p.id.is_none());
+    let prior_attempt = prior.and_then(|p| p.attempt.clone());
     Ok(match (prior_id, change.resume) {
-        (Some(id), true) => Start::Resume(id),
-        _ if intent_only => Start::Adopt,
+        (Some(id), true) => (Start::Resume(id), prior_attempt),
+        _ if intent_only => (Start::Adopt, prior_attempt),
         _ => {
+            let attempt = crate::state::new_attempt();
             // Record the intent before the create call: if the process
             // dies between the call and the record of its id, the next
             // run knows to look for the object instead of duplicating it.
@@ -661,10 +668,11 @@ async fn create_start<'p>(
                     attributes: Attrs::new(),
                     dependencies: change.depends_on.clone(),
                     status: Status::Creating,
+                    attempt: Some(attempt.clone()),
                 },
             );
             l.commit().await?;
-            Start::Fresh
+            (Start::Fresh, Some(attempt))
         }
     })
 }
@@ -680,6 +688,7 @@ async fn settle(
     let mut l = lock(ledger).await;
     match result {
         Ok((id, attributes)) => {
+            let attempt = l.state.get(&change.address).and_then(|r| r.attempt.clone());
             l.state.resources.insert(
                 change.address.clone(),
                 ResourceState {
@@ -689,6 +698,7 @@ async fn settle(
                     attributes,
                     dependencies: change.depends_on.clone(),
                     status: Status::Ready,
+                    attempt,
                 },
             );
             l.commit().await?;

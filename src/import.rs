@@ -121,6 +121,7 @@ pub async fn import<P: Provider>(
             attributes: crate::model::Attrs::new(),
             dependencies: d.depends_on.clone(),
             status: Status::Ready,
+            attempt: None,
         },
     );
     let live = provider.refresh(&probe, &[]).await?;
@@ -141,6 +142,7 @@ pub async fn import<P: Provider>(
             attributes: attributes.clone(),
             dependencies: d.depends_on.clone(),
             status: Status::Ready,
+            attempt: None,
         },
     );
     Ok(())

@@ -125,6 +125,22 @@ pub const AWS_BUSY_MIN_DELAY: Duration = Duration::from_secs(1);
 /// The longest pause between two retries of a busy EC2 call.
 pub const AWS_BUSY_MAX_DELAY: Duration = Duration::from_secs(20);
 
+/// How long EC2 may take to show an object privlink has just created: for
+/// that long after a create, a call naming the new security group or VPC
+/// endpoint that answers `*.NotFound`, a describe that does not list it,
+/// or an endpoint listing fewer network interfaces than subnets, is asked
+/// again rather than believed. EC2's eventual consistency usually settles
+/// in seconds; two minutes is the bound Terraform's AWS provider uses too.
+pub const AWS_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The first pause before asking EC2 again about a new object it does not
+/// show yet; doubles (with jitter) up to [`AWS_PROPAGATION_MAX_DELAY`].
+pub const AWS_PROPAGATION_MIN_DELAY: Duration = Duration::from_millis(500);
+
+/// The longest pause between two questions about a new object EC2 does
+/// not show yet.
+pub const AWS_PROPAGATION_MAX_DELAY: Duration = Duration::from_secs(5);
+
 #[cfg(test)]
 mod tests {
     use super::*;

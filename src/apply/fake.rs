@@ -222,6 +222,8 @@ pub struct Call {
     pub address: Address,
     /// For a create, how it was asked to start.
     pub begin: Option<Begin>,
+    /// For a create, the attempt it was given ([`Op::attempt`]).
+    pub attempt: Option<String>,
     /// When it began.
     pub began: Duration,
     /// When and how it ended; `None` while it runs.
@@ -387,6 +389,7 @@ impl FakeProvider {
             verb,
             address: address.clone(),
             begin,
+            attempt: None,
             began: self.epoch.elapsed(),
             ended: None,
         });
@@ -527,6 +530,7 @@ impl Provider for FakeProvider {
     ) -> Result<(String, Attrs), ProviderError> {
         let _in_flight = self.in_flight.enter();
         let (call, script) = self.begin(Verb::Create, &op.address, Some(start.into()));
+        locked(&self.calls)[call].attempt = op.attempt.clone();
         let result = async {
             let existing = match start {
                 Start::Resume(id) => Some(id.to_owned()),

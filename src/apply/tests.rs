@@ -523,6 +523,7 @@ async fn a_create_recorded_before_a_crash_is_resumed_not_made_again() {
             attributes: Attrs::new(),
             dependencies: vec![],
             status: Status::Creating,
+            attempt: None,
         },
     )
     .await;
@@ -559,6 +560,7 @@ async fn an_intent_without_an_id_is_adopted() {
         attributes: Attrs::new(),
         dependencies: vec![],
         status: Status::Creating,
+        attempt: None,
     };
     h.seed("a", intent.clone()).await;
     let outcome = h.apply(h.plan(std::slice::from_ref(&a)).await, 10).await;
@@ -576,6 +578,66 @@ async fn an_intent_without_an_id_is_adopted() {
     assert_eq!(h.fake.calls()[0].begin, Some(Begin::Adopt));
     assert_eq!(h.fake.creations("b"), 1);
     assert_eq!(h.resource("b").expect("b").status, Status::Ready);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_retried_after_a_crash_keeps_its_attempt_and_a_new_create_gets_a_new_one() {
+    // The first run records its intent and dies in the create call.
+    let fake = FakeProvider::new();
+    fake.script(
+        "a",
+        Verb::Create,
+        Script::default().fails(Stage::Call, "connection reset"),
+    );
+    let h = Harness::new(fake);
+    let desired = vec![resource("a", &[]), resource("b", &[])];
+    let outcome = h.apply(h.plan(&desired).await, 10).await;
+    assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
+    let intent = h.resource("a").expect("the intent is recorded");
+    let first = intent
+        .attempt
+        .clone()
+        .expect("the intent carries its attempt");
+    let calls = h.fake.calls();
+    let create_a = calls.iter().find(|c| c.address.as_str() == "a").unwrap();
+    assert_eq!(create_a.attempt.as_deref(), Some(first.as_str()));
+    let create_b = calls.iter().find(|c| c.address.as_str() == "b").unwrap();
+    let b_attempt = create_b.attempt.clone().expect("b has its own attempt");
+    assert_ne!(b_attempt, first, "each create has its own attempt");
+    assert_eq!(h.resource("b").unwrap().attempt, Some(b_attempt));
+
+    // The retry adopts, with the same attempt (so the same idempotency token).
+    let outcome = h.apply(h.plan(&desired).await, 10).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    let retry = h
+        .fake
+        .calls()
+        .into_iter()
+        .rev()
+        .find(|c| c.address.as_str() == "a")
+        .unwrap();
+    assert_eq!(retry.begin, Some(Begin::Adopt));
+    assert_eq!(retry.attempt.as_deref(), Some(first.as_str()));
+    let a = h.resource("a").unwrap();
+    assert_eq!(
+        (a.status, a.attempt.as_deref()),
+        (Status::Ready, Some(first.as_str()))
+    );
+
+    // Destroyed and created again: a new attempt, never the old one.
+    assert!(h.apply(h.destroy_plan().await, 10).await.is_success());
+    assert!(h.apply(h.plan(&desired).await, 10).await.is_success());
+    let again = h
+        .fake
+        .calls()
+        .into_iter()
+        .rev()
+        .find(|c| c.address.as_str() == "a")
+        .unwrap();
+    assert_eq!(again.begin, Some(Begin::Fresh));
+    let new = again.attempt.expect("a fresh create has an attempt");
+    assert_ne!(new, first);
+    assert_eq!(h.resource("a").unwrap().attempt, Some(new));
 }
 
 #[tokio::test(start_paused = true)]

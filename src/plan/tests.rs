@@ -60,6 +60,7 @@ fn applied() -> (StateFile, LiveView) {
                 attributes: attrs.clone(),
                 dependencies: deps.iter().map(|d| Address::new(*d)).collect(),
                 status: Status::Ready,
+                attempt: None,
             },
         );
         live.resources

@@ -46,6 +46,12 @@ pub struct Op {
     pub stack: String,
     /// Where waits report their progress.
     pub progress: Arc<dyn Progress>,
+    /// For a create: the attempt it belongs to, recorded with the intent
+    /// before the call and the same when an interrupted create is retried
+    /// ([`Start::Adopt`]); a cloud derives its idempotency token from it.
+    /// For a delete: the attempt that created the object (it tells how
+    /// young the object is). `None` when unknown.
+    pub attempt: Option<String>,
 }
 
 /// How a create starts.

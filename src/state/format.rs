@@ -41,6 +41,13 @@ pub struct ResourceState {
     pub dependencies: Vec<Address>,
     /// How far the resource got.
     pub status: Status,
+    /// The create attempt this object comes from ([`new_attempt`]): written
+    /// with the intent before the create call and kept afterwards, so that
+    /// a retry of the same create after a crash sends the same idempotency
+    /// token, while any other create sends a new one. `None` in states
+    /// written before it existed and for imported objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<String>,
 }
 
 /// How far a resource got.
@@ -89,6 +96,30 @@ impl StateFile {
     pub fn is_empty(&self) -> bool {
         self.resources.is_empty()
     }
+}
+
+/// A new create attempt id: a UUID (version 7) unique to this attempt,
+/// whose timestamp says when the attempt began (see [`attempt_age`]).
+pub fn new_attempt() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default();
+    let random: [u8; 10] = rand::random();
+    uuid::Builder::from_unix_timestamp_millis(millis, &random)
+        .into_uuid()
+        .to_string()
+}
+
+/// How long ago the create `attempt` (from [`new_attempt`]) began; `None`
+/// for an id that carries no time (or one in the future).
+pub fn attempt_age(attempt: &str) -> Option<std::time::Duration> {
+    let (secs, nanos) = uuid::Uuid::parse_str(attempt)
+        .ok()?
+        .get_timestamp()?
+        .to_unix();
+    let began = std::time::UNIX_EPOCH + std::time::Duration::new(secs, nanos);
+    std::time::SystemTime::now().duration_since(began).ok()
 }
 
 /// Parses a stored state and applies the format checks; the error is the
@@ -158,8 +189,52 @@ pub(crate) mod tests {
             attributes,
             dependencies: vec![Address::endpoint("orders", "security_group")],
             status: Status::Creating,
+            attempt: None,
         }
     }
+
+    #[test]
+    fn the_attempt_is_optional_and_kept_when_set() {
+        let a = Address::endpoint("orders", "vpc_endpoint");
+        let mut s = StateFile::new("prod");
+        s.upsert(a.clone(), sample_resource());
+        // Written without it: no key at all, as an older privlink wrote.
+        let v = serde_json::to_value(&s).unwrap();
+        assert!(v["resources"][a.as_str()].get("attempt").is_none(), "{v}");
+        let back: StateFile = serde_json::from_value(v).unwrap();
+        assert_eq!(back.get(&a).unwrap().attempt, None);
+        // Set: written and read back.
+        let attempt = new_attempt();
+        s.resources.get_mut(&a).unwrap().attempt = Some(attempt.clone());
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["resources"][a.as_str()]["attempt"], json!(attempt));
+        let back: StateFile = serde_json::from_value(v).unwrap();
+        assert_eq!(back.get(&a).unwrap().attempt.as_deref(), Some(&*attempt));
+    }
+
+    #[test]
+    fn an_older_state_without_attempts_still_loads() {
+        let old =
+            br#"{"version": 1, "serial": 3, "lineage": "0f8e3c1a-3f1e-4c9e-9d5b-2f7f0b7a1c11",
+            "stack": "prod", "resources": {"endpoints.orders.vpc_endpoint": {
+            "kind": "aws_vpc_endpoint", "id": "vpce-0abc", "desired": {}, "attributes": {},
+            "dependencies": [], "status": "ready"}}}"#;
+        let s = validate(old).unwrap();
+        let r = s.get(&Address::endpoint("orders", "vpc_endpoint")).unwrap();
+        assert_eq!((r.status, r.attempt.as_deref()), (Status::Ready, None));
+    }
+
+    #[test]
+    fn attempts_are_unique_and_know_their_age() {
+        let (a, b) = (new_attempt(), new_attempt());
+        assert_ne!(a, b);
+        assert!(a.len() <= 36, "short enough for an idempotency token: {a}");
+        let age = attempt_age(&a).expect("a fresh attempt has an age");
+        assert!(age < std::time::Duration::from_secs(60), "{age:?}");
+        assert_eq!(attempt_age(&uuid::Uuid::new_v4().to_string()), None);
+        assert_eq!(attempt_age("not a uuid"), None);
+    }
+
     #[test]
     fn json_shape_uses_snake_case_names() {
         let mut s = StateFile::new("prod");

@@ -94,7 +94,7 @@ mod store;
 
 pub use backend::{LockHolder, StateBackend};
 pub use error::StateError;
-pub use format::{FORMAT_VERSION, ResourceState, StateFile, Status};
+pub use format::{FORMAT_VERSION, ResourceState, StateFile, Status, attempt_age, new_attempt};
 pub use local::LocalBackend;
 pub use location::Location;
 pub use lock_info::LockInfo;

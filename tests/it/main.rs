@@ -13,6 +13,7 @@ mod logging;
 mod ownership_state;
 mod preflight;
 mod real_atlas;
+mod real_aws;
 mod reliability;
 mod support;
 mod targeting;

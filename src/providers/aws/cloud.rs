@@ -1,29 +1,129 @@
 //! The [`Cloud`] of the AWS kinds, on [`AwsCloud`]: a refresh reads each region once (VPC endpoints and
-//! security groups at once, then the endpoints' network interfaces), and
-//! each create, update and delete goes to its kind's module.
+//! security groups at once, then the endpoints' network interfaces), then
+//! confirms by id what that read left out (EC2 may not list an object it
+//! has just created), and each create, update and delete goes to its kind's
+//! module.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, try_join_all};
 
 use super::client_egress::{self, egress_live};
+use super::consistency::interfaces_complete;
 use super::context::AwsCloud;
 use super::security_group::{self, group_attrs};
-use super::vpc_endpoint::{self, vpce_attrs, vpce_gone};
-use super::{SecurityGroupInfo, VpcEndpointInfo};
+use super::vpc_endpoint::{self, vpce_attrs};
+use super::{AwsError, Ec2, SecurityGroupInfo, VpcEndpointInfo};
 use crate::model::{Address, Attrs, DesiredResource};
 use crate::plan::{Live, LiveView, ResourceRules};
 use crate::providers::adopt::{id_to_delete, starting_id};
 use crate::providers::typed::recorded;
 use crate::providers::{Cloud, Op, ProviderError, RecordCreated, Start};
-use crate::state::StateFile;
+use crate::state::{ResourceState, StateFile};
+use crate::wait::{Poll, WaitError, WaitPolicy, wait_for};
 
 /// One region's VPC endpoints, security groups and interface IPs by id.
 struct RegionRead {
     vpces: Vec<VpcEndpointInfo>,
     groups: Vec<SecurityGroupInfo>,
     ips: BTreeMap<String, String>,
+}
+
+/// An object the batched read of a region left out, or showed incomplete,
+/// to be asked for by its id; with how much longer EC2 may take to show it
+/// when it is young (see [`young`]).
+enum Confirm<'a> {
+    Group(&'a str, Option<Duration>),
+    Endpoint(&'a str, Option<Duration>),
+}
+
+/// What a [`Confirm`] found.
+enum Confirmed {
+    Group(SecurityGroupInfo),
+    Endpoint(VpcEndpointInfo, BTreeMap<String, String>),
+}
+
+/// How much longer EC2 may take to show the object of `r`, if it is young
+/// (see [`super::consistency::young`]).
+fn young(r: &ResourceState) -> Option<Duration> {
+    super::consistency::young(r.attempt.as_deref())
+}
+
+/// What of `addrs` the batched `read` must confirm by id: security groups
+/// (privlink's own, and the client groups of egress rules) and VPC
+/// endpoints it did not list, and young endpoints listing fewer network
+/// interfaces (or IPs) than subnets.
+fn to_confirm<'a>(state: &'a StateFile, addrs: &[&Address], read: &RegionRead) -> Vec<Confirm<'a>> {
+    let mut out = Vec::new();
+    for a in addrs {
+        let r = &state.resources[*a];
+        let Some(id) = r.id.as_deref() else { continue };
+        match r.kind {
+            vpc_endpoint::KIND => match read.vpces.iter().find(|v| v.id == id) {
+                None => out.push(Confirm::Endpoint(id, young(r))),
+                Some(v) if v.failed() || v.deleted() => {}
+                Some(v) => {
+                    let complete = interfaces_complete(v, &read.ips, v.subnet_ids.len());
+                    if let (false, Some(left)) = (complete, young(r)) {
+                        out.push(Confirm::Endpoint(id, Some(left)));
+                    }
+                }
+            },
+            security_group::KIND if !read.groups.iter().any(|g| g.id == id) => {
+                out.push(Confirm::Group(id, young(r)));
+            }
+            // Egress rules authorized moments ago: their group existed then.
+            client_egress::KIND => {
+                let group = recorded(state, a, "group_id").unwrap_or(id);
+                if !read.groups.iter().any(|g| g.id == group) {
+                    out.push(Confirm::Group(group, young(r)));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Asks EC2 for one object by its id: a young one again while EC2 does not
+/// show it (complete), for the time it has left; `None` when EC2 says it
+/// does not exist.
+async fn confirm(ec2: &Ec2, check: &Confirm<'_>) -> Result<Option<Confirmed>, AwsError> {
+    match *check {
+        Confirm::Group(id, Some(left)) => match ec2.seen_security_group(id, left).await {
+            Ok(g) => Ok(Some(Confirmed::Group(g))),
+            Err(e) if e.is_unseen(&[id.to_owned()]) => Ok(None),
+            Err(e) => Err(e),
+        },
+        Confirm::Group(id, None) => Ok(ec2.security_group(id).await?.map(Confirmed::Group)),
+        Confirm::Endpoint(id, Some(left)) => Ok(ec2
+            .seen_vpc_endpoint(id, left)
+            .await?
+            .map(|(v, ips)| Confirmed::Endpoint(v, ips))),
+        Confirm::Endpoint(id, None) => Ok(ec2
+            .endpoint_with_ips(id)
+            .await?
+            .map(|(v, ips)| Confirmed::Endpoint(v, ips))),
+    }
+}
+
+impl RegionRead {
+    /// Adds what a confirmation found, over what the batched read said.
+    fn merge(&mut self, found: Confirmed) {
+        match found {
+            Confirmed::Group(g) => {
+                self.groups.retain(|x| x.id != g.id);
+                self.groups.push(g);
+            }
+            Confirmed::Endpoint(v, ips) => {
+                self.vpces.retain(|x| x.id != v.id);
+                self.vpces.push(v);
+                self.ips.extend(ips);
+            }
+        }
+    }
 }
 
 impl AwsCloud {
@@ -74,7 +174,13 @@ impl AwsCloud {
                 .into_iter()
                 .collect(),
         };
-        Ok(RegionRead { vpces, groups, ips })
+        let mut read = RegionRead { vpces, groups, ips };
+        let checks = to_confirm(state, addrs, &read);
+        let found = try_join_all(checks.iter().map(|c| confirm(&ec2, c))).await?;
+        for f in found.into_iter().flatten() {
+            read.merge(f);
+        }
+        Ok(read)
     }
 
     async fn refresh_all(&self, state: &StateFile) -> Result<LiveView, ProviderError> {
@@ -131,8 +237,43 @@ impl AwsCloud {
         }
     }
 
+    /// What an earlier run created without recording its id, by its tags:
+    /// for an object whose create began moments ago, looked for again while
+    /// EC2 does not list it yet, for the time it may take.
+    async fn find_created(&self, op: &Op, a: &Attrs) -> Result<Option<String>, ProviderError> {
+        let Some(left) = super::consistency::young(op.attempt.as_deref()) else {
+            return self.adopt(op, a).await;
+        };
+        let policy = WaitPolicy {
+            timeout: left,
+            min_delay: crate::limits::AWS_PROPAGATION_MIN_DELAY,
+            max_delay: crate::limits::AWS_PROPAGATION_MAX_DELAY,
+        };
+        let step = "looking for what an interrupted create made";
+        let poll = || async {
+            Ok::<_, ProviderError>(match self.adopt(op, a).await? {
+                Some(id) => Poll::Ready(Some(id)),
+                None => Poll::Pending("not listed yet".into()),
+            })
+        };
+        match wait_for(
+            op.address.as_str(),
+            step,
+            policy,
+            op.progress.as_ref(),
+            poll,
+        )
+        .await
+        {
+            Ok(found) => Ok(found),
+            Err(WaitError::Poll { source, .. }) => Err(source),
+            // Never listed in the time it may take: nothing was made.
+            Err(WaitError::TimedOut { .. } | WaitError::Failed { .. }) => Ok(None),
+        }
+    }
+
     async fn delete_any(&self, op: &Op, id: Option<&str>, a: &Attrs) -> Result<(), ProviderError> {
-        let Some(id) = id_to_delete(id, self.adopt(op, a)).await? else {
+        let Some(id) = id_to_delete(id, self.find_created(op, a)).await? else {
             return Ok(());
         };
         let id = id.as_str();
@@ -152,7 +293,7 @@ fn live_of(state: &StateFile, a: &Address, region: &str, read: &RegionRead) -> L
         vpc_endpoint::KIND => read
             .vpces
             .iter()
-            .find(|v| Some(v.id.as_str()) == r.id.as_deref() && !vpce_gone(v))
+            .find(|v| Some(v.id.as_str()) == r.id.as_deref() && !v.deleted())
             .map(|v| vpce_attrs(region, v, &read.ips)),
         security_group::KIND => read
             .groups

@@ -48,6 +48,14 @@ pub enum AwsError {
         /// Why, e.g. the endpoint's terminal state with EC2's own message.
         message: String,
     },
+    /// EC2 answered, but without the object asked for by its id.
+    #[error("EC2 {operation}: {id} is not listed")]
+    NotListed {
+        /// The EC2 operation, e.g. `DescribeSecurityGroups`.
+        operation: &'static str,
+        /// The id asked for, e.g. `sg-0a1b…`.
+        id: String,
+    },
     /// No answer from EC2 (connection, timeout, credentials) or an answer
     /// that could not be used.
     #[error("EC2 {operation} failed: {message}")]
@@ -129,6 +137,7 @@ impl AwsError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             AwsError::Api { code, message, .. } => classify(code, message),
+            AwsError::NotListed { .. } => ErrorKind::NotFound,
             AwsError::Other { .. } => ErrorKind::Transient,
             AwsError::Timeout { .. } | AwsError::Failed { .. } => ErrorKind::Fatal,
         }
@@ -150,6 +159,30 @@ impl AwsError {
     /// The object exists already (any `*.Duplicate` code).
     pub fn is_duplicate(&self) -> bool {
         self.kind() == ErrorKind::Duplicate
+    }
+
+    /// EC2 says that one of `ids` does not exist (or did not list it), as it
+    /// does for seconds after the create that made it: a `*.NotFound` answer
+    /// (not one about a rule) naming one of them or naming no id of their
+    /// kind at all.
+    pub fn is_unseen(&self, ids: &[String]) -> bool {
+        match self {
+            AwsError::NotListed { id, .. } => ids.contains(id),
+            AwsError::Api { code, message, .. } => {
+                if classify(code, message) != ErrorKind::NotFound
+                    || code == "InvalidPermission.NotFound"
+                {
+                    return false;
+                }
+                let named = |id: &String| {
+                    let prefix = id.split_inclusive('-').next().unwrap_or(id);
+                    ids_in_message(message, prefix)
+                };
+                ids.iter()
+                    .any(|id| named(id).contains(id) || named(id).is_empty())
+            }
+            _ => false,
+        }
     }
 
     /// `DependencyViolation`: something still uses the object.
@@ -365,6 +398,34 @@ mod tests {
             source: inner.clone(),
         });
         assert_eq!(p, inner);
+    }
+
+    #[test]
+    fn unseen_means_not_found_naming_the_new_object_or_no_object() {
+        let ours = vec!["sg-0a1".to_owned()];
+        let named = |code: &str, message: &str| api(code, message).is_unseen(&ours);
+        assert!(named(
+            "InvalidGroup.NotFound",
+            "The security group 'sg-0a1' does not exist"
+        ));
+        assert!(named("InvalidGroup.NotFound", "does not exist"));
+        // Another group named: the user's own mistake, not propagation.
+        assert!(!named(
+            "InvalidGroup.NotFound",
+            "The security group 'sg-0ff' does not exist"
+        ));
+        assert!(!named("InvalidPermission.NotFound", "no such rule"));
+        assert!(!named("UnauthorizedOperation", "sg-0a1"));
+        let unlisted = AwsError::NotListed {
+            operation: "DescribeSecurityGroups",
+            id: "sg-0a1".into(),
+        };
+        assert!(unlisted.is_unseen(&ours) && unlisted.is_not_found());
+        assert!(!unlisted.is_unseen(&["sg-0b2".to_owned()]));
+        assert_eq!(
+            unlisted.to_string(),
+            "EC2 DescribeSecurityGroups: sg-0a1 is not listed"
+        );
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //!
 //! Conventions:
 //! - Reads are batched: one (paginated) call for many ids; ids that do not
-//!   exist are simply absent from the answer.
+//!   exist are simply absent from the answer. EC2 is eventually consistent:
+//!   an object privlink has just created may be absent, or answered
+//!   `*.NotFound`, for a while; such answers about new objects are asked
+//!   again for a bounded time (see [`consistency`]).
 //! - Writes are idempotent where EC2 allows: a rule that exists already is
 //!   success when authorizing, a missing one is success when revoking, a
 //!   missing object is success when deleting.
@@ -22,6 +25,7 @@
 
 mod client_egress;
 mod cloud;
+mod consistency;
 mod context;
 mod error;
 pub mod expand;
@@ -61,12 +65,12 @@ pub const KINDS: &[&dyn crate::plan::ResourceRules] = &[
     &vpc_endpoint::RULES,
     &client_egress::RULES,
 ];
-pub use retry::BusyRetry;
+pub use retry::{BusyRetry, SeenRetry};
 pub use types::{CreateVpcEndpoint, Rule, SecurityGroupInfo, Source, VpcEndpointInfo, VpceTarget};
 
 use crate::wait::{Poll, Progress, WaitPolicy, wait_for};
 use error::ids_in_message;
-use retry::retry_busy;
+use retry::{retry_busy, retry_unseen};
 
 /// Attempts per SDK call (standard retry mode) unless `AWS_MAX_ATTEMPTS` says
 /// otherwise.
@@ -96,6 +100,7 @@ pub struct Ec2 {
     client: Client,
     region: String,
     busy: BusyRetry,
+    seen: SeenRetry,
 }
 
 impl Ec2 {
@@ -130,12 +135,20 @@ impl Ec2 {
                 .map(|r| r.as_ref().to_owned())
                 .unwrap_or_default(),
             busy: BusyRetry::default(),
+            seen: SeenRetry::default(),
         }
     }
 
     /// Replaces the backoff used for busy answers (tests shorten it).
     pub fn with_busy_retry(mut self, busy: BusyRetry) -> Self {
         self.busy = busy;
+        self
+    }
+
+    /// Replaces how long, and how often, an object privlink has just created
+    /// is asked for again while EC2 does not show it (tests shorten it).
+    pub fn with_seen_retry(mut self, seen: SeenRetry) -> Self {
+        self.seen = seen;
         self
     }
 
@@ -182,10 +195,11 @@ impl Ec2 {
         ids: &[String],
     ) -> Result<Vec<SecurityGroupInfo>, AwsError> {
         let ids = unique(ids);
-        let chunks = try_join_all(
-            ids.chunks(FILTER_CHUNK)
-                .map(|chunk| self.security_groups(filter("group-id", chunk))),
-        )
+        let chunks = try_join_all(ids.chunks(FILTER_CHUNK).map(|chunk| {
+            without_missing(chunk, "sg-", |wanted| {
+                self.security_groups(vec![filter("group-id", &wanted)])
+            })
+        }))
         .await?;
         let mut out: Vec<SecurityGroupInfo> = chunks.into_iter().flatten().collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -199,18 +213,32 @@ impl Ec2 {
         value: &str,
     ) -> Result<Vec<SecurityGroupInfo>, AwsError> {
         let mut out = self
-            .security_groups(filter(&format!("tag:{key}"), &[value.to_owned()]))
+            .security_groups(vec![filter(&format!("tag:{key}"), &[value.to_owned()])])
             .await?;
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
 
-    async fn security_groups(&self, f: Filter) -> Result<Vec<SecurityGroupInfo>, AwsError> {
+    /// The groups named `name` in `vpc_id` (at most one: EC2 keeps names
+    /// unique in a VPC).
+    pub async fn find_security_groups_named(
+        &self,
+        vpc_id: &str,
+        name: &str,
+    ) -> Result<Vec<SecurityGroupInfo>, AwsError> {
+        self.security_groups(vec![
+            filter("vpc-id", &[vpc_id.to_owned()]),
+            filter("group-name", &[name.to_owned()]),
+        ])
+        .await
+    }
+
+    async fn security_groups(&self, f: Vec<Filter>) -> Result<Vec<SecurityGroupInfo>, AwsError> {
         const OP: &str = "DescribeSecurityGroups";
         let mut pages = self
             .client
             .describe_security_groups()
-            .filters(f)
+            .set_filters(Some(f))
             .into_paginator()
             .send();
         let mut out = Vec::new();
@@ -437,20 +465,24 @@ impl Ec2 {
         const OP: &str = "CreateVpcEndpoint";
         let spec = tag_spec(ResourceType::VpcEndpoint, &req.tags);
         let spec = &spec;
-        let out = retry_busy(self.busy, || async move {
-            self.client
-                .create_vpc_endpoint()
-                .vpc_endpoint_type(VpcEndpointType::Interface)
-                .vpc_id(&req.vpc_id)
-                .service_name(&req.service_name)
-                .set_subnet_ids(Some(req.subnet_ids.clone()))
-                .set_security_group_ids(Some(req.security_group_ids.clone()))
-                .set_tag_specifications(spec.clone())
-                .set_client_token(Some(req.client_token.clone()).filter(|t| !t.is_empty()))
-                .send()
-                .observed(&self.region, OP)
-                .await
-                .map_err(|e| AwsError::from_sdk(OP, e))
+        // The endpoint's security group may be new: EC2 may not know it yet.
+        let groups = &req.security_group_ids;
+        let out = retry_unseen(self.seen, groups, || {
+            retry_busy(self.busy, || async move {
+                self.client
+                    .create_vpc_endpoint()
+                    .vpc_endpoint_type(VpcEndpointType::Interface)
+                    .vpc_id(&req.vpc_id)
+                    .service_name(&req.service_name)
+                    .set_subnet_ids(Some(req.subnet_ids.clone()))
+                    .set_security_group_ids(Some(req.security_group_ids.clone()))
+                    .set_tag_specifications(spec.clone())
+                    .set_client_token(Some(req.client_token.clone()).filter(|t| !t.is_empty()))
+                    .send()
+                    .observed(&self.region, OP)
+                    .await
+                    .map_err(|e| AwsError::from_sdk(OP, e))
+            })
         })
         .await?;
         out.vpc_endpoint()
@@ -466,12 +498,7 @@ impl Ec2 {
         value: &str,
     ) -> Result<Vec<VpcEndpointInfo>, AwsError> {
         let f = filter(&format!("tag:{key}"), &[value.to_owned()]);
-        Ok(self
-            .endpoints(None, Some(f))
-            .await?
-            .into_iter()
-            .map(|(info, _)| info)
-            .collect())
+        self.endpoints(None, Some(f)).await
     }
 
     /// The endpoints with these ids; ids that do not exist are absent.
@@ -479,56 +506,17 @@ impl Ec2 {
         &self,
         ids: &[String],
     ) -> Result<Vec<VpcEndpointInfo>, AwsError> {
-        Ok(self
-            .endpoints_by_id(ids)
-            .await?
-            .into_iter()
-            .map(|(info, _)| info)
-            .collect())
+        self.endpoints_by_id(ids).await
     }
 
     /// EC2 fails the whole call with `InvalidVpcEndpointId.NotFound` when one
-    /// id is missing; the missing ids are read from the message and the call
-    /// is repeated without them. Only if the message names none of ours is
-    /// each id read on its own.
-    async fn endpoints_by_id(
-        &self,
-        ids: &[String],
-    ) -> Result<Vec<(VpcEndpointInfo, Option<String>)>, AwsError> {
-        let mut wanted = unique(ids);
-        while !wanted.is_empty() {
-            let err = match self.endpoints(Some(&wanted), None).await {
-                Ok(found) => return Ok(found),
-                Err(e) if e.is_not_found() => e,
-                Err(e) => return Err(e),
-            };
-            let message = match &err {
-                AwsError::Api { message, .. } => message.as_str(),
-                _ => "",
-            };
-            let missing = ids_in_message(message, "vpce-");
-            let before = wanted.len();
-            wanted.retain(|id| !missing.contains(id));
-            if wanted.len() == before {
-                return self.endpoints_one_by_one(&wanted).await;
-            }
-        }
-        Ok(Vec::new())
-    }
-
-    async fn endpoints_one_by_one(
-        &self,
-        ids: &[String],
-    ) -> Result<Vec<(VpcEndpointInfo, Option<String>)>, AwsError> {
-        let mut out = Vec::new();
-        for id in ids {
-            match self.endpoints(Some(std::slice::from_ref(id)), None).await {
-                Ok(found) => out.extend(found),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
-            }
-        }
-        out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    /// id is missing: see [`without_missing`].
+    async fn endpoints_by_id(&self, ids: &[String]) -> Result<Vec<VpcEndpointInfo>, AwsError> {
+        let mut out = without_missing(ids, "vpce-", |wanted| async move {
+            self.endpoints(Some(&wanted), None).await
+        })
+        .await?;
+        out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
 
@@ -536,7 +524,7 @@ impl Ec2 {
         &self,
         ids: Option<&[String]>,
         f: Option<Filter>,
-    ) -> Result<Vec<(VpcEndpointInfo, Option<String>)>, AwsError> {
+    ) -> Result<Vec<VpcEndpointInfo>, AwsError> {
         const OP: &str = "DescribeVpcEndpoints";
         let mut pages = self
             .client
@@ -552,11 +540,13 @@ impl Ec2 {
             .transpose()
         {
             let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
-            out.extend(page.vpc_endpoints().iter().filter_map(|e: &VpcEndpoint| {
-                Some((types::vpc_endpoint_info(e)?, types::last_error(e)))
-            }));
+            out.extend(
+                page.vpc_endpoints()
+                    .iter()
+                    .filter_map(|e: &VpcEndpoint| types::vpc_endpoint_info(e)),
+            );
         }
-        out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
 
@@ -839,6 +829,49 @@ fn tag_spec(kind: ResourceType, tags: &[(String, String)]) -> Option<Vec<TagSpec
             .set_tags(Some(tags))
             .build(),
     ])
+}
+
+/// Reads `ids` with `read`. EC2 fails a whole read by ids with `*.NotFound`
+/// when one of them is missing: the missing ids (those with `prefix` the
+/// message names) are left out and the read repeated; only if the message
+/// names none of them is each id read on its own. Missing ids are absent
+/// from the answer.
+async fn without_missing<T, F, Fut>(
+    ids: &[String],
+    prefix: &str,
+    read: F,
+) -> Result<Vec<T>, AwsError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, AwsError>>,
+{
+    let mut wanted = unique(ids);
+    while !wanted.is_empty() {
+        let message = match read(wanted.clone()).await {
+            Ok(found) => return Ok(found),
+            Err(AwsError::Api { message, code, .. })
+                if classify(&code, &message) == ErrorKind::NotFound =>
+            {
+                message
+            }
+            Err(e) => return Err(e),
+        };
+        let missing = ids_in_message(&message, prefix);
+        let before = wanted.len();
+        wanted.retain(|id| !missing.contains(id));
+        if wanted.len() == before {
+            let mut out = Vec::new();
+            for id in wanted {
+                match read(vec![id]).await {
+                    Ok(found) => out.extend(found),
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(out);
+        }
+    }
+    Ok(Vec::new())
 }
 
 fn filter(name: &str, values: &[String]) -> Filter {

@@ -1,12 +1,18 @@
 //! The endpoint's own security group (seed step 6): its attributes, rules,
 //! create (with its ingress rules), update of the ingress rules, delete and
 //! adoption by tags.
+//!
+//! EC2 may not know a group for seconds after creating it: the calls that
+//! follow the create (its ingress rules, its read back) are asked again
+//! while EC2 answers `InvalidGroup.NotFound` for it (see
+//! [`super::retry::retry_unseen`]).
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
 use super::context::{AwsCloud, aws_tags, rule_description, stack_matches};
+use super::retry::retry_unseen;
 use super::{Ec2, SecurityGroupInfo, Source};
 use crate::model::{Attrs, Kind};
 use crate::plan::{IdFormat, KindRules, always_ready, never_forced};
@@ -88,12 +94,39 @@ pub const RULES: KindRules = KindRules {
 };
 
 async fn read_back(ec2: &Ec2, region: &str, id: &str) -> Result<Attrs, ProviderError> {
-    let groups = ec2.describe_security_groups(&[id.to_owned()]).await?;
-    let g = groups
-        .into_iter()
-        .find(|g| g.id == id)
+    let g = ec2
+        .security_group(id)
+        .await?
         .ok_or_else(|| ProviderError::vanished(format!("security group {id}"), ""))?;
     Ok(group_attrs(region, &g))
+}
+
+/// The group named as `want` says in its VPC, if it carries this stack's
+/// and address's tags: asked for again while EC2 does not list it yet (it
+/// may have been created moments ago), for a bounded time.
+async fn ours_named(ec2: &Ec2, op: &Op, want: &Want) -> Result<Option<String>, ProviderError> {
+    let name = [want.name.clone()];
+    let found = retry_unseen(ec2.seen_retry(), &name, || async {
+        let groups = ec2
+            .find_security_groups_named(&want.vpc_id, &want.name)
+            .await?;
+        match groups.into_iter().next() {
+            Some(g) => Ok(g),
+            None => Err(super::AwsError::NotListed {
+                operation: "DescribeSecurityGroups",
+                id: want.name.clone(),
+            }),
+        }
+    })
+    .await;
+    let g = match found {
+        Ok(g) => g,
+        Err(e) if e.is_unseen(&name) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let ours = stack_matches(&g.tags, &op.stack)
+        && g.tags.get(super::TAG_ADDRESS).map(String::as_str) == Some(op.address.as_str());
+    Ok(ours.then_some(g.id))
 }
 
 impl AwsCloud {
@@ -111,20 +144,38 @@ impl AwsCloud {
             Some(id) => id.to_owned(),
             None => {
                 let tags = aws_tags(&op.stack, &op.address, &want.name);
-                let id = ec2
+                let created = ec2
                     .create_security_group(&want.vpc_id, &want.name, &want.description, &tags)
-                    .await?;
+                    .await;
+                let id = match created {
+                    // A group of this name exists: one that an earlier run
+                    // created and that EC2 did not list when it was looked
+                    // for by its tags, or someone else's.
+                    Err(e) if e.is_duplicate() => ours_named(&ec2, op, &want).await?.ok_or(e)?,
+                    other => other?,
+                };
                 record(id.clone()).await?;
                 id
             }
         };
         let sources: Vec<Source> = want.ingress.iter().map(|x| parse_source(x)).collect();
+        let description = rule_description(&op.stack, &op.address);
+        let new = [id.clone()];
         if !sources.is_empty() {
-            ec2.authorize_ingress(&id, &sources, &rule_description(&op.stack, &op.address))
-                .await?;
+            let seen = ec2.seen_retry();
+            retry_unseen(seen, &new, || {
+                ec2.authorize_ingress(&id, &sources, &description)
+            })
+            .await?;
         }
-        let attrs = read_back(&ec2, &want.region, &id).await?;
-        Ok((id, attrs))
+        let within = crate::limits::AWS_PROPAGATION_TIMEOUT;
+        let g = match ec2.seen_security_group(&id, within).await {
+            Err(e) if e.is_unseen(&new) => {
+                return Err(ProviderError::vanished(format!("security group {id}"), ""));
+            }
+            other => other?,
+        };
+        Ok((id, group_attrs(&want.region, &g)))
     }
 
     /// Brings the ingress rules from `before` to the desired ones.
@@ -160,6 +211,16 @@ impl AwsCloud {
         a: &Attrs,
     ) -> Result<(), ProviderError> {
         let ec2 = self.ec2(&super::context::region_of(op, a)?).await;
+        // A group made moments ago that EC2 does not show yet would be
+        // "already deleted" to DeleteSecurityGroup: wait until EC2 shows it.
+        if let Some(left) = super::consistency::young(op.attempt.as_deref()) {
+            match ec2.seen_security_group(id, left).await {
+                Err(e) if e.is_unseen(&[id.to_owned()]) => return Ok(()),
+                other => {
+                    other?;
+                }
+            }
+        }
         ec2.delete_security_group(id, op.address.as_str(), self.policy, op.progress.as_ref())
             .await?;
         Ok(())

@@ -63,7 +63,7 @@ pub struct VpcEndpointInfo {
     /// The endpoint service it connects to, `com.amazonaws.vpce.…`.
     pub service_name: String,
     /// As EC2 reports it: `pendingAcceptance`, `pending`, `available`,
-    /// `deleting`, `deleted`, `rejected`, `failed`, `expired`.
+    /// `partial`, `deleting`, `deleted`, `rejected`, `failed`, `expired`.
     pub state: String,
     /// The subnets it has a network interface in, `subnet-…`.
     pub subnet_ids: Vec<String>,
@@ -73,6 +73,9 @@ pub struct VpcEndpointInfo {
     pub network_interface_ids: Vec<String>,
     /// Tags, by key.
     pub tags: BTreeMap<String, String>,
+    /// EC2's last error for the endpoint (`code: message`), if it has one.
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 impl VpcEndpointInfo {
@@ -82,6 +85,30 @@ impl VpcEndpointInfo {
         ["available", "pendingAcceptance"]
             .iter()
             .any(|s| self.state.eq_ignore_ascii_case(s))
+    }
+
+    /// In a state it never leaves but by being deleted: `rejected` (by the
+    /// endpoint service), `failed` or `expired`.
+    pub fn failed(&self) -> bool {
+        ["rejected", "failed", "expired"]
+            .iter()
+            .any(|s| self.state.eq_ignore_ascii_case(s))
+    }
+
+    /// Being deleted, or deleted: `deleting` or `deleted`.
+    pub fn deleted(&self) -> bool {
+        ["deleting", "deleted"]
+            .iter()
+            .any(|s| self.state.eq_ignore_ascii_case(s))
+    }
+
+    /// Why it failed: its state and EC2's last error, if any.
+    pub fn failure(&self) -> String {
+        let mut message = format!("VPC endpoint {} is {}", self.id, self.state);
+        if let Some(err) = &self.last_error {
+            message.push_str(&format!(" ({err})"));
+        }
+        message
     }
 }
 
@@ -201,6 +228,7 @@ pub(crate) fn vpc_endpoint_info(e: &VpcEndpoint) -> Option<VpcEndpointInfo> {
         ),
         network_interface_ids: sorted(e.network_interface_ids().to_vec()),
         tags: tag_map(e.tags()),
+        last_error: last_error(e),
     })
 }
 
@@ -213,35 +241,30 @@ pub(crate) fn last_error(e: &VpcEndpoint) -> Option<String> {
     }
 }
 
-/// One poll of a wait on an endpoint: what `found` (the endpoint and its last
-/// error, or `None` when EC2 does not list it) means for `target`.
+/// One poll of a wait on an endpoint: what `found` (the endpoint, or `None`
+/// when EC2 does not list it) means for `target`.
 pub(crate) fn endpoint_poll(
     target: VpceTarget,
-    found: Option<(VpcEndpointInfo, Option<String>)>,
+    found: Option<VpcEndpointInfo>,
 ) -> Poll<Option<VpcEndpointInfo>> {
-    let is = |info: &VpcEndpointInfo, s: &str| info.state.eq_ignore_ascii_case(s);
     match (target, found) {
         // Right after a create EC2 may not list the endpoint yet.
         (VpceTarget::Available, None) => Poll::Pending("not listed yet".into()),
-        (VpceTarget::Available, Some((info, err))) => {
+        (VpceTarget::Available, Some(info)) => {
             if info.usable() {
                 Poll::Ready(Some(info))
-            } else if ["failed", "rejected", "expired", "deleting", "deleted"]
-                .iter()
-                .any(|s| is(&info, s))
-            {
-                let mut message = format!("VPC endpoint {} is {}", info.id, info.state);
-                if let Some(err) = err {
-                    message.push_str(&format!(" ({err})"));
-                }
-                Poll::Failed(message)
+            } else if info.failed() || info.deleted() {
+                Poll::Failed(info.failure())
             } else {
+                // `pending`, or `partial`: on its way.
                 Poll::Pending(display_state(&info.state))
             }
         }
         (VpceTarget::Gone, None) => Poll::Ready(None),
-        (VpceTarget::Gone, Some((info, _))) if is(&info, "deleted") => Poll::Ready(None),
-        (VpceTarget::Gone, Some((info, _))) => Poll::Pending(display_state(&info.state)),
+        (VpceTarget::Gone, Some(info)) if info.state.eq_ignore_ascii_case("deleted") => {
+            Poll::Ready(None)
+        }
+        (VpceTarget::Gone, Some(info)) => Poll::Pending(display_state(&info.state)),
     }
 }
 
@@ -268,6 +291,7 @@ mod tests {
             security_group_ids: vec![],
             network_interface_ids: vec![],
             tags: BTreeMap::new(),
+            last_error: None,
         }
     }
 
@@ -280,7 +304,7 @@ mod tests {
             "PendingAcceptance",
         ] {
             assert!(info(s).usable(), "{s}");
-            match endpoint_poll(VpceTarget::Available, Some((info(s), None))) {
+            match endpoint_poll(VpceTarget::Available, Some(info(s))) {
                 Poll::Ready(Some(i)) => assert_eq!(i.state, s),
                 other => panic!("{s}: {other:?}"),
             }
@@ -293,7 +317,7 @@ mod tests {
     #[test]
     fn pending_or_unlisted_keeps_waiting() {
         assert_eq!(
-            endpoint_poll(VpceTarget::Available, Some((info("pending"), None))),
+            endpoint_poll(VpceTarget::Available, Some(info("pending"))),
             Poll::Pending("pending".into())
         );
         assert_eq!(
@@ -306,27 +330,56 @@ mod tests {
     fn failed_and_rejected_are_errors_with_the_last_error() {
         let failed = endpoint_poll(
             VpceTarget::Available,
-            Some((info("failed"), Some("InvalidSubnet: no capacity".into()))),
+            Some(VpcEndpointInfo {
+                last_error: Some("InvalidSubnet: no capacity".into()),
+                ..info("failed")
+            }),
         );
         assert_eq!(
             failed,
             Poll::Failed("VPC endpoint vpce-1 is failed (InvalidSubnet: no capacity)".into())
         );
         assert!(matches!(
-            endpoint_poll(VpceTarget::Available, Some((info("Rejected"), None))),
+            endpoint_poll(VpceTarget::Available, Some(info("Rejected"))),
             Poll::Failed(m) if m.contains("Rejected")
         ));
+    }
+
+    #[test]
+    fn every_state_is_decided() {
+        for s in ["available", "pendingAcceptance"] {
+            assert!(
+                info(s).usable() && !info(s).failed() && !info(s).deleted(),
+                "{s}"
+            );
+        }
+        for s in ["pending", "partial"] {
+            assert_eq!(
+                endpoint_poll(VpceTarget::Available, Some(info(s))),
+                Poll::Pending(s.into())
+            );
+        }
+        for s in ["rejected", "failed", "expired"] {
+            assert!(info(s).failed() && !info(s).deleted(), "{s}");
+            assert_eq!(
+                endpoint_poll(VpceTarget::Available, Some(info(s))),
+                Poll::Failed(format!("VPC endpoint vpce-1 is {s}"))
+            );
+        }
+        for s in ["deleting", "deleted"] {
+            assert!(info(s).deleted() && !info(s).failed(), "{s}");
+        }
     }
 
     #[test]
     fn gone_means_absent_or_deleted() {
         assert_eq!(endpoint_poll(VpceTarget::Gone, None), Poll::Ready(None));
         assert_eq!(
-            endpoint_poll(VpceTarget::Gone, Some((info("deleted"), None))),
+            endpoint_poll(VpceTarget::Gone, Some(info("deleted"))),
             Poll::Ready(None)
         );
         assert_eq!(
-            endpoint_poll(VpceTarget::Gone, Some((info("deleting"), None))),
+            endpoint_poll(VpceTarget::Gone, Some(info("deleting"))),
             Poll::Pending("deleting".into())
         );
     }

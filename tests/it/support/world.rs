@@ -53,7 +53,17 @@ impl World {
     /// Starts moto and a sandbox seeded with `instances` (serverless
     /// instance names in us-east-1) and `clusters`, plus `extra` flags.
     pub async fn start(instances: &[&str], clusters: &[&str], extra: &[&str]) -> World {
-        let moto = Moto::start_ideal();
+        World::start_on(Moto::start_ideal(), instances, clusters, extra).await
+    }
+
+    /// Like [`World::start`], with EC2 behind the realism layer (eventual
+    /// consistency, late network interfaces, ClientToken replays, lingering
+    /// interfaces, pendingAcceptance) at its default settings.
+    pub async fn start_realistic(instances: &[&str], clusters: &[&str], extra: &[&str]) -> World {
+        World::start_on(Moto::start(), instances, clusters, extra).await
+    }
+
+    async fn start_on(moto: Moto, instances: &[&str], clusters: &[&str], extra: &[&str]) -> World {
         let mut args: Vec<String> = vec![
             "--public-key".into(),
             PUBLIC_KEY.into(),
