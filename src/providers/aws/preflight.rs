@@ -101,7 +101,7 @@ impl Ec2 {
         let chunks = try_join_all(
             values
                 .chunks(FILTER_CHUNK)
-                .map(|chunk| self.security_groups(filter(name, chunk))),
+                .map(|chunk| self.security_groups(vec![filter(name, chunk)])),
         )
         .await?;
         Ok(chunks
