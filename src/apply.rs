@@ -483,11 +483,12 @@ async fn run_step<P: Provider>(
     }
 }
 
-fn op(change: &Change, stack: &str, events: Arc<dyn Events>) -> Op {
+async fn op(change: &Change, stack: &str, ledger: &SharedLedger, events: Arc<dyn Events>) -> Op {
     Op {
         address: change.address.clone(),
         kind: change.kind,
         stack: stack.to_owned(),
+        owner: lock(ledger).await.state.lineage.clone(),
         progress: events,
     }
 }
@@ -520,7 +521,11 @@ async fn delete_step<P: Provider>(
         }
     }
     provider
-        .delete(&op(change, stack, events), id.as_deref(), &attrs)
+        .delete(
+            &op(change, stack, ledger, events).await,
+            id.as_deref(),
+            &attrs,
+        )
         .await?;
     let mut l = lock(ledger).await;
     l.state.resources.remove(&change.address);
@@ -542,7 +547,7 @@ async fn apply_step<P: Provider>(
             l.state.resources.get(&change.address).cloned(),
         )
     };
-    let op = op(change, stack, events);
+    let op = op(change, stack, ledger, events).await;
     let result = if change.action == Action::Update {
         let prior = prior.ok_or_else(|| StepError::NotInState(change.address.clone()))?;
         let id = prior.id.clone().unwrap_or_default();

@@ -79,6 +79,7 @@ impl Provider for Clouds {
         for v in views {
             all.resources.extend(v.resources);
             all.conflicts.extend(v.conflicts);
+            all.kept.extend(v.kept);
         }
         Ok(all)
     }

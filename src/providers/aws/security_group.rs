@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::context::{AwsCloud, aws_tags, rule_description, stack_matches};
+use super::context::{AwsCloud, aws_tags, owned, rule_description};
 use super::{Ec2, SecurityGroupInfo, Source};
 use crate::model::{Attrs, Kind};
 use crate::plan::{IdFormat, KindRules, always_ready, never_forced};
@@ -85,6 +85,7 @@ pub const RULES: KindRules = KindRules {
         expected: "an sg-… id",
         check: |s| prefixed_hex(s, "sg-"),
     },
+    shared: false,
 };
 
 async fn read_back(ec2: &Ec2, region: &str, id: &str) -> Result<Attrs, ProviderError> {
@@ -110,7 +111,7 @@ impl AwsCloud {
         let id = match resume {
             Some(id) => id.to_owned(),
             None => {
-                let tags = aws_tags(&op.stack, &op.address, &want.name);
+                let tags = aws_tags(&op.stack, &op.owner, &op.address, &want.name);
                 let id = ec2
                     .create_security_group(&want.vpc_id, &want.name, &want.description, &tags)
                     .await?;
@@ -165,7 +166,8 @@ impl AwsCloud {
         Ok(())
     }
 
-    /// The group an earlier run created for this address, by its tags.
+    /// The group an earlier run of this state created for this address, by
+    /// its tags (which must name this state as owner).
     pub(super) async fn find_group(
         &self,
         op: &Op,
@@ -177,7 +179,7 @@ impl AwsCloud {
             .await?;
         Ok(found
             .into_iter()
-            .find(|g| stack_matches(&g.tags, &op.stack))
+            .find(|g| owned(&g.tags, &op.stack, &op.owner))
             .map(|g| g.id))
     }
 }

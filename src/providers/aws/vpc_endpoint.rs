@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::context::{AwsCloud, aws_tags, region_of, stack_matches};
+use super::context::{AwsCloud, aws_tags, owned, region_of};
 use super::{CreateVpcEndpoint, Ec2, VpcEndpointInfo, VpceTarget};
 use crate::model::{Address, Attrs, Kind};
 use crate::plan::{IdFormat, KindRules, always_ready, never_forced};
@@ -90,6 +90,7 @@ pub const RULES: KindRules = KindRules {
         expected: "a vpce-… id",
         check: |s| prefixed_hex(s, "vpce-"),
     },
+    shared: false,
 };
 
 /// A ClientToken that is the same for a retried create of the same request
@@ -143,7 +144,7 @@ impl AwsCloud {
                     service_name: want.service_name.clone(),
                     subnet_ids: want.subnet_ids.clone(),
                     security_group_ids: want.security_group_ids.clone(),
-                    tags: aws_tags(&op.stack, &op.address, &name),
+                    tags: aws_tags(&op.stack, &op.owner, &op.address, &name),
                     client_token: client_token(&op.stack, &op.address, d),
                 };
                 let v = ec2.create_vpc_endpoint(&req).await?;
@@ -205,7 +206,8 @@ impl AwsCloud {
         Ok(())
     }
 
-    /// The endpoint an earlier run created for this address, by its tags.
+    /// The endpoint an earlier run of this state created for this address,
+    /// by its tags (which must name this state as owner).
     pub(super) async fn find_vpce(
         &self,
         op: &Op,
@@ -217,7 +219,7 @@ impl AwsCloud {
             .await?;
         Ok(found
             .into_iter()
-            .find(|v| stack_matches(&v.tags, &op.stack) && !vpce_gone(v))
+            .find(|v| owned(&v.tags, &op.stack, &op.owner) && !vpce_gone(v))
             .map(|v| v.id))
     }
 
