@@ -9,6 +9,7 @@ mod engine;
 mod everyday;
 mod json;
 mod logging;
+mod ownership;
 mod reliability;
 mod support;
 mod targeting;
