@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::context::{AtlasCloud, remote_state};
-use super::marker::{marked_comment, marked_for, strip_marker};
+use super::marker::{marked_comment, marked_for, marked_owner, strip_marker};
 use super::{ServerlessEndpoint, ServerlessTarget};
 use crate::model::{Address, Attrs, Kind};
 use crate::plan::{Action, Change, IdFormat, KindRules, always_ready, any_change, never_forced};
@@ -223,7 +223,7 @@ impl AtlasCloud {
         Ok((endpoint.to_owned(), link_attrs(&want.at, &e)))
     }
 
-    /// Changes an endpoint's comment.
+    /// Changes an endpoint's comment, keeping the owner its marker names.
     pub(super) async fn update_endpoint(
         &self,
         op: &Op,
@@ -231,7 +231,16 @@ impl AtlasCloud {
         d: &Attrs,
     ) -> Result<Attrs, ProviderError> {
         let want: WantEndpoint = from_attrs(op.kind, d)?;
-        let comment = marked_comment(want.comment.as_deref(), &op.stack, &op.owner, &op.address);
+        // One another state owns (imported with --force) keeps its owner.
+        let other = self
+            .client
+            .get_serverless_endpoint(&want.at.project_id, &want.at.instance, id)
+            .await?
+            .and_then(|e| e.comment)
+            .and_then(|c| marked_owner(&c))
+            .filter(|o| !owned_by(o, &op.owner));
+        let owner = other.as_deref().unwrap_or(&op.owner);
+        let comment = marked_comment(want.comment.as_deref(), &op.stack, owner, &op.address);
         let e = self
             .client
             .update_serverless_endpoint(
