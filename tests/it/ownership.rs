@@ -150,6 +150,44 @@ async fn two_states_of_one_file_never_adopt_or_delete_each_others_objects() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_group_made_before_owners_is_never_adopted_and_its_own_state_still_deletes_it() {
+    let w = World::start(&["orders-prod"], &[], &[]).await;
+    w.write("orders.yaml", FILE);
+    let (a, b) = ("state/a.state.json", "state/b.state.json");
+    run(&w, 0, &["apply", "--auto-approve"], "orders.yaml", a);
+    let group_a = id_of(&read_state(&w, a), "endpoints.orders.security_group");
+    // As an older build tagged it: stack and address, no owner.
+    w.ec2()
+        .await
+        .delete_tags()
+        .resources(&group_a)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("privlink:owner")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("delete tag");
+
+    run(&w, 1, &["apply", "--auto-approve"], "orders.yaml", b);
+    let destroyed = run(&w, 0, &["destroy", "--auto-approve"], "orders.yaml", b);
+    assert!(group_exists(&w, &group_a).await, "{}", destroyed.all());
+    assert!(
+        destroyed.stdout.contains(&format!(
+            "{group_a} carries this address's tags but no owner (made before owners were recorded): not deleted, only removed from state"
+        )),
+        "{}",
+        destroyed.all()
+    );
+    // Its own state knows it by id: nothing changes, and its destroy deletes it.
+    let again = run(&w, 0, &["plan", "--detailed-exitcode"], "orders.yaml", a);
+    assert!(again.stdout.contains("No changes."), "{}", again.all());
+    run(&w, 0, &["destroy", "--auto-approve"], "orders.yaml", a);
+    assert!(!group_exists(&w, &group_a).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn importing_another_states_object_is_refused_unless_forced() {
     let w = World::start(&["orders-prod"], &[], &[]).await;
     w.write("orders.yaml", FILE);
