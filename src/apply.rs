@@ -520,13 +520,8 @@ async fn delete_step<P: Provider>(
             l.commit().await?;
         }
     }
-    provider
-        .delete(
-            &op(change, stack, ledger, events).await,
-            id.as_deref(),
-            &attrs,
-        )
-        .await?;
+    let op = op(change, stack, ledger, events).await;
+    provider.delete(&op, id.as_deref(), &attrs).await?;
     let mut l = lock(ledger).await;
     l.state.resources.remove(&change.address);
     l.commit().await?;
