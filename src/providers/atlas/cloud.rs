@@ -14,7 +14,9 @@ use super::serverless::{self, ENDPOINT, Instance, LINK};
 use super::{EndpointService, ServerlessEndpoint};
 use crate::model::{Address, Attrs, DesiredResource};
 use crate::plan::{Holder, Kept, Live, LiveView, ResourceRules};
-use crate::providers::adopt::{delete_unless_kept, id_to_delete, other_owner, starting_id};
+use crate::providers::adopt::{
+    delete_unless_kept, id_to_delete, other_owner, owned_by, starting_id,
+};
 use crate::providers::typed::{from_attrs, recorded};
 use crate::providers::{Cloud, Op, ProviderError, RecordCreated, Start};
 use crate::state::StateFile;
@@ -233,8 +235,9 @@ pub(super) fn users(interface_endpoints: &[String]) -> Holder {
 
 /// A serverless endpoint at a state address that this state must leave
 /// alone: the recorded one when its marker names another owner; for a
-/// create that recorded no id, one marked for this address by another state
-/// or by an older build (which recorded no owner).
+/// create that recorded no id (and no endpoint of this state carries its
+/// marker), one marked for this address by another state or by an older
+/// build (which recorded no owner).
 fn kept_endpoint(
     state: &StateFile,
     a: &Address,
@@ -248,12 +251,22 @@ fn kept_endpoint(
             let owner = e.comment.as_deref().and_then(marked_owner);
             (e, other_owner(owner.as_deref(), &state.lineage)?)
         }
-        None => live.find_map(
-            |e| match marked_for(e.comment.as_deref()?, &state.stack, a)? {
+        None => {
+            let marked: Vec<(&ServerlessEndpoint, Option<String>)> = live
+                .filter_map(|e| Some((e, marked_for(e.comment.as_deref()?, &state.stack, a)?)))
+                .collect();
+            // One of this state's own is what a delete takes: nothing to say.
+            if marked
+                .iter()
+                .any(|(_, o)| o.as_deref().is_some_and(|o| owned_by(o, &state.lineage)))
+            {
+                return None;
+            }
+            marked.into_iter().find_map(|(e, o)| match o {
                 None => Some((e, Holder::NoOwner)),
                 Some(o) => other_owner(Some(&o), &state.lineage).map(|h| (e, h)),
-            },
-        )?,
+            })?
+        }
     };
     Some(Kept {
         id: e.id.clone(),
@@ -407,5 +420,45 @@ impl Cloud for AtlasCloud {
         attrs: &'a Attrs,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         self.delete_any(op, id, attrs).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::marker::{legacy_marker, marked_comment};
+    use super::*;
+
+    fn endpoint(id: &str, comment: String) -> ServerlessEndpoint {
+        serde_json::from_value(serde_json::json!({
+            "_id": id, "comment": comment, "status": "RESERVED"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_endpoint_of_another_state_or_an_older_build_is_kept_and_this_states_is_not() {
+        let state = StateFile::new("prod");
+        let a = Address::new("endpoints.orders.atlas_endpoint");
+        let other = "99aa88bb-0000-4000-8000-000000000000";
+        let theirs = endpoint("t", marked_comment(None, "prod", other, &a));
+        let mine = endpoint("m", marked_comment(None, "prod", &state.lineage, &a));
+        let old = endpoint("o", format!("orders {}", legacy_marker("prod", &a)));
+        let kept =
+            |id: Option<&str>, list: &[ServerlessEndpoint]| kept_endpoint(&state, &a, id, list);
+        let owner = Holder::Owner("99aa88bb".into());
+        assert_eq!(kept(Some("t"), &[theirs.clone()]).unwrap().holder, owner);
+        assert_eq!(kept(Some("m"), &[mine.clone()]), None);
+        assert_eq!(
+            kept(Some("o"), &[old.clone()]),
+            None,
+            "recorded: this state's"
+        );
+        assert_eq!(kept(None, &[theirs.clone()]).unwrap().id, "t");
+        assert_eq!(kept(None, &[old.clone()]).unwrap().holder, Holder::NoOwner);
+        assert_eq!(
+            kept(None, &[theirs, old, mine]),
+            None,
+            "a delete takes its own"
+        );
     }
 }
