@@ -446,15 +446,23 @@ mod tests {
         let kept =
             |id: Option<&str>, list: &[ServerlessEndpoint]| kept_endpoint(&state, &a, id, list);
         let owner = Holder::Owner("99aa88bb".into());
-        assert_eq!(kept(Some("t"), &[theirs.clone()]).unwrap().holder, owner);
-        assert_eq!(kept(Some("m"), &[mine.clone()]), None);
         assert_eq!(
-            kept(Some("o"), &[old.clone()]),
+            kept(Some("t"), std::slice::from_ref(&theirs))
+                .unwrap()
+                .holder,
+            owner
+        );
+        assert_eq!(kept(Some("m"), std::slice::from_ref(&mine)), None);
+        assert_eq!(
+            kept(Some("o"), std::slice::from_ref(&old)),
             None,
             "recorded: this state's"
         );
-        assert_eq!(kept(None, &[theirs.clone()]).unwrap().id, "t");
-        assert_eq!(kept(None, &[old.clone()]).unwrap().holder, Holder::NoOwner);
+        assert_eq!(kept(None, std::slice::from_ref(&theirs)).unwrap().id, "t");
+        assert_eq!(
+            kept(None, std::slice::from_ref(&old)).unwrap().holder,
+            Holder::NoOwner
+        );
         assert_eq!(
             kept(None, &[theirs, old, mine]),
             None,
