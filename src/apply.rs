@@ -527,11 +527,12 @@ async fn run_step<P: Provider>(
     }
 }
 
-fn op(change: &Change, stack: &str, events: Arc<dyn Events>) -> Op {
+async fn op(change: &Change, stack: &str, ledger: &SharedLedger, events: Arc<dyn Events>) -> Op {
     Op {
         address: change.address.clone(),
         kind: change.kind,
         stack: stack.to_owned(),
+        owner: lock(ledger).await.state.lineage.clone(),
         progress: events,
         attempt: None,
     }
@@ -557,7 +558,7 @@ async fn delete_step<P: Provider>(
             None => (change.id.clone(), change.before.clone().unwrap_or_default()),
         }
     };
-    let mut op = op(change, stack, events);
+    let mut op = op(change, stack, ledger, events).await;
     {
         let mut l = lock(ledger).await;
         if let Some(r) = l.state.resources.get_mut(&change.address) {
@@ -587,7 +588,7 @@ async fn apply_step<P: Provider>(
             l.state.resources.get(&change.address).cloned(),
         )
     };
-    let mut op = op(change, stack, events);
+    let mut op = op(change, stack, ledger, events).await;
     let result = if change.action == Action::Update {
         let prior = prior.ok_or_else(|| StepError::NotInState(change.address.clone()))?;
         let id = prior.id.clone().unwrap_or_default();

@@ -219,6 +219,10 @@ pub enum Command {
         address: String,
         /// The remote id.
         id: String,
+        /// Import an object another privlink state owns (its tags or
+        /// marker name another owner); this state then never deletes it.
+        #[arg(long)]
+        force: bool,
         /// Where the desired-state file and the state file are.
         #[command(flatten)]
         files: FileArgs,
@@ -418,9 +422,9 @@ async fn run(command: Command, settings: &Settings, out: &Output) -> Result<Outc
         Command::Destroy { run, .. } => commands::apply::destroy(settings, out, run.json).await,
         Command::Show { json, .. } => commands::show::run(settings, out, json).await,
         Command::Output { json, .. } => commands::output::run(settings, out, json).await,
-        Command::Import { address, id, .. } => {
-            commands::import::run(settings, out, address, &id).await
-        }
+        Command::Import {
+            address, id, force, ..
+        } => commands::import::run(settings, out, address, &id, force).await,
         Command::ForceUnlock { lock_id, force, .. } => {
             commands::unlock::run(settings, out, &lock_id, force).await
         }

@@ -2,6 +2,10 @@
 //! Atlas or AWS into the state, under the address the configuration gives
 //! it, so that the next plan shows only real differences.
 //!
+//! An object whose tags or marker name another privlink state as owner is
+//! refused (exit 1, the owner shown) unless `--force`; imported anyway, it
+//! keeps its owner, and this state's deletes leave it in place.
+//!
 //! One id scheme for every kind: ID is the id the owning cloud gives the
 //! object, exactly as its API or console shows it. Everything else (project,
 //! instance, region, endpoint service) comes from the configuration.
@@ -18,7 +22,7 @@
 use thiserror::Error;
 
 use crate::model::{Address, DesiredResource, Kind};
-use crate::plan::{Live, resolve};
+use crate::plan::{Holder, Kept, Live, LiveView, ResourceRules, resolve};
 use crate::providers::{Provider, ProviderError};
 use crate::state::{ResourceState, StateFile, Status};
 
@@ -63,19 +67,34 @@ pub enum ImportError {
         /// The cloud that was asked ("Atlas" or "AWS").
         cloud: &'static str,
     },
+    /// The object belongs to another privlink state (its tags or marker
+    /// name another owner): importing it would let this state change it.
+    #[error(
+        "{id} belongs to another privlink state (owner {owner}), not to this one; importing it anyway takes --force, and this state then never deletes it"
+    )]
+    OwnedElsewhere {
+        /// The address asked for.
+        address: String,
+        /// The id given.
+        id: String,
+        /// The owner the object carries.
+        owner: String,
+    },
     /// Reading the object from its cloud failed.
     #[error(transparent)]
     Provider(#[from] ProviderError),
 }
 
 /// Reads the object `id` for `address` and records it in `state` as ready.
-/// The caller writes the state.
+/// An object another privlink state owns is refused unless `force`. The
+/// caller writes the state.
 pub async fn import<P: Provider>(
     provider: &P,
     desired: &[DesiredResource],
     state: &mut StateFile,
     address: &Address,
     id: &str,
+    force: bool,
 ) -> Result<(), ImportError> {
     let Some(d) = desired.iter().find(|d| &d.address == address) else {
         let known: Vec<String> = desired.iter().map(|d| d.address.to_string()).collect();
@@ -91,14 +110,7 @@ pub async fn import<P: Provider>(
         });
     }
     let rules = provider.catalog().rules(d.kind);
-    let format = rules.id_format();
-    if !(format.check)(id) {
-        return Err(ImportError::BadId {
-            id: id.to_owned(),
-            kind: d.kind,
-            expected: format.expected,
-        });
-    }
+    check_id(rules, d, id)?;
     // Desired attributes with what the state already knows filled in.
     let lookup = |r: &crate::model::Reference| {
         state
@@ -112,6 +124,8 @@ pub async fn import<P: Provider>(
         .filter_map(|(k, v)| resolve(v, &lookup).map(|v| (k.clone(), v)))
         .collect();
     let mut probe = StateFile::new(state.stack.clone());
+    // The probe is this state: the clouds say whether another one owns the object.
+    probe.lineage = state.lineage.clone();
     probe.resources.insert(
         address.clone(),
         ResourceState {
@@ -133,6 +147,7 @@ pub async fn import<P: Provider>(
             cloud: rules.cloud(),
         });
     };
+    refuse_foreign(&live, address, id, force)?;
     state.resources.insert(
         address.clone(),
         ResourceState {
@@ -146,4 +161,38 @@ pub async fn import<P: Provider>(
         },
     );
     Ok(())
+}
+
+/// Refuses an id that does not look like the ids of `d`'s kind.
+fn check_id(rules: &dyn ResourceRules, d: &DesiredResource, id: &str) -> Result<(), ImportError> {
+    let format = rules.id_format();
+    if !(format.check)(id) {
+        return Err(ImportError::BadId {
+            id: id.to_owned(),
+            kind: d.kind,
+            expected: format.expected,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an object whose tags or marker name another state as owner,
+/// unless `force`.
+fn refuse_foreign(
+    live: &LiveView,
+    address: &Address,
+    id: &str,
+    force: bool,
+) -> Result<(), ImportError> {
+    match live.kept.get(address) {
+        Some(Kept {
+            holder: Holder::Owner(owner),
+            ..
+        }) if !force => Err(ImportError::OwnedElsewhere {
+            address: address.to_string(),
+            id: id.to_owned(),
+            owner: owner.clone(),
+        }),
+        _ => Ok(()),
+    }
 }

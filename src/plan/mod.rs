@@ -85,8 +85,63 @@ pub struct LiveView {
     /// What was found for each address read.
     pub resources: BTreeMap<Address, Live>,
     /// Objects that exist remotely, are not in state, and that a create would
-    /// collide with: address → (remote id, why). The plan refuses to create them.
+    /// collide with: address → (remote id, why). The plan refuses to create
+    /// them, unless the kind is shared: then the create uses the object.
     pub conflicts: BTreeMap<Address, (String, String)>,
+    /// Objects found at state addresses that a delete leaves in place (see
+    /// [`Kept`]): address → the object and whose it is.
+    pub kept: BTreeMap<Address, Kept>,
+}
+
+/// An object found at a state address that this state must not delete or
+/// adopt: another state owns it, or it is shared and others still use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// The object's remote id.
+    pub id: String,
+    /// Whose it is.
+    pub holder: Holder,
+}
+
+/// Whose an object privlink must leave alone is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// Another privlink state owns it: that state's owner as the cloud
+    /// records it (its lineage, or the lineage's first 8 hex digits).
+    Owner(String),
+    /// It carries this stack's and address's tags or marker but no owner:
+    /// made before owners were recorded, by whichever state.
+    NoOwner,
+    /// Shared by several stacks: what other stacks still have on it.
+    Users(String),
+}
+
+impl Kept {
+    /// Says, for people, what the object is and whose.
+    pub fn describe(&self) -> String {
+        match &self.holder {
+            Holder::Owner(owner) => format!(
+                "{} belongs to another privlink state (owner {owner})",
+                self.id
+            ),
+            Holder::NoOwner => format!(
+                "{} carries this address's tags but no owner (made before owners were recorded)",
+                self.id
+            ),
+            Holder::Users(users) => format!("{} is shared: {users} still use it", self.id),
+        }
+    }
+
+    /// The reason a delete of it shows.
+    pub fn delete_reason(&self) -> String {
+        match self.holder {
+            Holder::Users(_) => format!(
+                "{}: left for its other users, only removed from state",
+                self.describe()
+            ),
+            _ => format!("{}: not deleted, only removed from state", self.describe()),
+        }
+    }
 }
 
 /// One planned change.
@@ -520,11 +575,16 @@ fn change_for(
     match (recorded, now) {
         (None, _) => {
             if let Some((id, what)) = live.conflicts.get(&d.address) {
-                return Err(PlanError::Conflict {
-                    address: d.address.clone(),
-                    id: id.clone(),
-                    what: what.clone(),
-                });
+                if !rules.shared() {
+                    return Err(PlanError::Conflict {
+                        address: d.address.clone(),
+                        id: id.clone(),
+                        what: what.clone(),
+                    });
+                }
+                change.reasons.push(format!(
+                    "{what} exists already (id {id}), shared with other stacks: used, not created"
+                ));
             }
             change.action = Action::Create;
             change.before = None;
@@ -534,7 +594,11 @@ fn change_for(
             change.action = Action::Create;
             change.before = None;
             change.id = None;
-            if r.status != Status::Creating {
+            if let Some(k) = live.kept.get(&d.address) {
+                change
+                    .reasons
+                    .push(format!("{}: not adopted", k.describe()));
+            } else if r.status != Status::Creating {
                 change.drift = Some(rules.cloud().to_owned());
                 change.reasons.push(format!(
                     "deleted outside privlink ({} no longer has it)",
@@ -543,7 +607,12 @@ fn change_for(
             }
         }
         (Some(r), Some(before)) => {
-            existing_change(&mut change, r, before, forced.get(&d.address), rules)
+            existing_change(&mut change, r, before, forced.get(&d.address), rules);
+            if let Some(k) = live.kept.get(&d.address)
+                && change.action == Action::Replace
+            {
+                change.reasons.push(k.delete_reason());
+            }
         }
     }
     Ok(change)
@@ -635,15 +704,22 @@ fn deletions(desired: &[DesiredResource], state: &StateFile, live: &LiveView) ->
 
 fn delete_change(a: &Address, r: &crate::state::ResourceState, live: &LiveView) -> Change {
     let gone = matches!(live.resources.get(a), Some(Live::Gone));
+    let reason = match live.kept.get(a) {
+        Some(k) => Some(k.delete_reason()),
+        None if gone && r.id.is_none() => Some(
+            "its create recorded no id: only an object this state owns that carries its tags is deleted, if there is one"
+                .to_owned(),
+        ),
+        None if gone => {
+            Some("already deleted outside privlink: only removed from state".to_owned())
+        }
+        None => None,
+    };
     Change {
         address: a.clone(),
         kind: r.kind,
         action: Action::Delete,
-        reasons: if gone {
-            vec!["already deleted outside privlink: only removed from state".into()]
-        } else {
-            vec![]
-        },
+        reasons: reason.into_iter().collect(),
         id: r.id.clone(),
         before: Some(match live.resources.get(a) {
             Some(Live::Present { attributes }) => attributes.clone(),

@@ -57,6 +57,13 @@ pub trait ResourceRules: Send + Sync {
     }
     /// What an id of this kind looks like.
     fn id_format(&self) -> IdFormat;
+    /// True for a kind whose objects several stacks share instead of one
+    /// state owning them (one per region, say): a create that finds one
+    /// already there uses it instead of refusing, and the cloud leaves it in
+    /// place for its other users when a stack no longer needs it.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// Rules given as data: what most kinds need, one constant per kind.
@@ -78,6 +85,8 @@ pub struct KindRules {
     pub forced_by: fn(&Change, &[Change]) -> Option<String>,
     /// See [`ResourceRules::id_format`].
     pub id_format: IdFormat,
+    /// See [`ResourceRules::shared`]; false for most kinds.
+    pub shared: bool,
 }
 
 /// A kind whose objects have no status of their own to wait for.
@@ -119,6 +128,9 @@ impl ResourceRules for KindRules {
     }
     fn id_format(&self) -> IdFormat {
         self.id_format
+    }
+    fn shared(&self) -> bool {
+        self.shared
     }
 }
 

@@ -267,30 +267,109 @@ fn a_creating_resource_resumes_its_wait() {
 }
 
 #[test]
-fn an_existing_unmanaged_endpoint_service_is_refused_with_the_import_command() {
+fn an_existing_unmanaged_object_is_refused_with_the_import_command() {
+    let mut live = LiveView::default();
+    live.conflicts.insert(
+        Address::new("endpoints.orders.vpc_endpoint"),
+        (
+            "vpce-0123456789abcdef0".into(),
+            "a VPC endpoint of another stack".into(),
+        ),
+    );
+    let err = diff(&desired(FILE), &StateFile::new("orders"), &live, &catalog())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("privlink import endpoints.orders.vpc_endpoint vpce-0123456789abcdef0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_existing_shared_endpoint_service_is_used_not_refused() {
     let text = FILE.replace(
         "serverless_instance: orders-prod",
         "dedicated_clusters: true",
     );
     let mut live = LiveView::default();
+    let service = Address::new("endpoint_services.aws.us-east-1");
     live.conflicts.insert(
-        Address::new("endpoint_services.aws.us-east-1"),
+        service.clone(),
         (
             "6a793f68c0eb9e7a17715835".into(),
             "the Atlas endpoint service for AWS us-east-1".into(),
         ),
     );
-    let err = diff(
+    let plan = diff(
         &desired(&text),
         &StateFile::new("orders"),
         &live,
         &catalog(),
     )
-    .unwrap_err()
-    .to_string();
+    .unwrap();
+    let c = plan.changes.iter().find(|c| c.address == service).unwrap();
+    assert_eq!(c.action, Action::Create);
     assert!(
-        err.contains("privlink import endpoint_services.aws.us-east-1 6a793f68c0eb9e7a17715835"),
-        "{err}"
+        c.reasons[0].contains("6a793f68c0eb9e7a17715835")
+            && c.reasons[0].contains("shared with other stacks: used, not created"),
+        "{:?}",
+        c.reasons
+    );
+}
+
+#[test]
+fn a_delete_leaves_what_another_state_owns_or_others_use_and_says_why() {
+    let (state, mut live) = applied();
+    let group = Address::new("endpoints.orders.security_group");
+    let vpce = Address::new("endpoints.orders.vpc_endpoint");
+    live.kept.insert(
+        group.clone(),
+        crate::plan::Kept {
+            id: "sg-0123456789abcdef0".into(),
+            holder: crate::plan::Holder::Owner("99aa88bb".into()),
+        },
+    );
+    live.kept.insert(
+        vpce.clone(),
+        crate::plan::Kept {
+            id: "vpce-0123456789abcdef0".into(),
+            holder: crate::plan::Holder::Users(
+                "the interface endpoints vpce-1 of other stacks".into(),
+            ),
+        },
+    );
+    let plan = crate::plan::destroy(&state, &live);
+    let reason = |a: &Address| {
+        plan.changes
+            .iter()
+            .find(|c| &c.address == a)
+            .unwrap()
+            .reasons
+            .join("; ")
+    };
+    assert_eq!(
+        reason(&group),
+        "sg-0123456789abcdef0 belongs to another privlink state (owner 99aa88bb): not deleted, only removed from state"
+    );
+    assert!(
+        reason(&vpce).ends_with("still use it: left for its other users, only removed from state"),
+        "{}",
+        reason(&vpce)
+    );
+}
+
+#[test]
+fn a_delete_of_a_create_that_recorded_no_id_says_what_it_looks_for() {
+    let (mut state, mut live) = applied();
+    let group = Address::new("endpoints.orders.security_group");
+    state.resources.get_mut(&group).unwrap().id = None;
+    live.resources.insert(group.clone(), Live::Gone);
+    let plan = crate::plan::destroy(&state, &live);
+    let c = plan.changes.iter().find(|c| c.address == group).unwrap();
+    assert!(
+        c.reasons[0].starts_with("its create recorded no id: only an object this state owns"),
+        "{:?}",
+        c.reasons
     );
 }
 

@@ -202,6 +202,7 @@ impl Clouds {
         for v in views {
             all.resources.extend(v.resources);
             all.conflicts.extend(v.conflicts);
+            all.kept.extend(v.kept);
         }
         Ok(all)
     }

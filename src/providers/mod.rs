@@ -44,6 +44,10 @@ pub struct Op {
     pub kind: Kind,
     /// Stack name, used to tag and mark what privlink creates.
     pub stack: String,
+    /// The owner of the state the operation is for (its lineage, a UUID):
+    /// tags and marks what privlink creates; adoption and deletion take
+    /// only what it owns.
+    pub owner: String,
     /// Where waits report their progress.
     pub progress: Arc<dyn Progress>,
     /// For a create: the attempt it belongs to, recorded with the intent
@@ -63,7 +67,7 @@ pub enum Start<'a> {
     Resume(&'a str),
     /// An earlier run meant to create it and may have, but stopped before
     /// recording an id: look for the object by its tags or marker, adopt it
-    /// if found, create it otherwise.
+    /// if found and owned by this state ([`Op::owner`]), create it otherwise.
     Adopt,
 }
 
@@ -106,7 +110,9 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Deletes the object and waits until it is gone. Already gone is
     /// success. Without an id (a create that never recorded one), the object
-    /// is looked up by its tags or marker first.
+    /// is looked up by its tags or marker first, and only one this state
+    /// owns is taken. An object another state owns, or a shared one that
+    /// others still use, is left in place (and said so): success too.
     fn delete(
         &self,
         op: &Op,

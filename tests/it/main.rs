@@ -10,6 +10,7 @@ mod everyday;
 mod interrupts;
 mod json;
 mod logging;
+mod ownership;
 mod ownership_state;
 mod preflight;
 mod real_atlas;

@@ -9,11 +9,14 @@ use futures_util::future::BoxFuture;
 
 use super::context::{AtlasCloud, atlas_region};
 use super::dedicated::{self, INTERFACE, SERVICE};
+use super::marker::{marked_for, marked_owner};
 use super::serverless::{self, ENDPOINT, Instance, LINK};
 use super::{EndpointService, InterfaceEndpoint, ServerlessEndpoint};
 use crate::model::{Address, Attrs, DesiredResource};
-use crate::plan::{Live, LiveView, ResourceRules};
-use crate::providers::adopt::{id_to_delete, starting_id};
+use crate::plan::{Holder, Kept, Live, LiveView, ResourceRules};
+use crate::providers::adopt::{
+    delete_unless_kept, id_to_delete, other_owner, owned_by, starting_id,
+};
 use crate::providers::typed::{from_attrs, recorded};
 use crate::providers::{Cloud, Op, ProviderError, RecordCreated, Start};
 use crate::state::StateFile;
@@ -147,6 +150,11 @@ impl AtlasCloud {
                 let found = id.and_then(|id| list.iter().find(|e| e.id == id));
                 view.resources
                     .insert((*a).clone(), present(serverless::live(r.kind, &at, found)));
+                if r.kind == ENDPOINT
+                    && let Some(k) = kept_endpoint(state, a, r.id.as_deref(), &list)
+                {
+                    view.kept.insert((*a).clone(), k);
+                }
             }
         }
         let interfaces = self.read_interfaces(state, &services).await?;
@@ -175,6 +183,15 @@ impl AtlasCloud {
         start: Start<'_>,
         record: RecordCreated<'_>,
     ) -> Result<(String, Attrs), ProviderError> {
+        // A shared object (the region's endpoint service) that exists
+        // already is used, not created again.
+        let shared = super::KINDS
+            .iter()
+            .any(|k| k.kind() == op.kind && k.shared());
+        let start = match start {
+            Start::Fresh if shared => Start::Adopt,
+            other => other,
+        };
         let existing = starting_id(start, self.adopt(op, d), record).await?;
         let resume = existing.as_deref();
         match op.kind {
@@ -191,16 +208,114 @@ impl AtlasCloud {
             return Ok(());
         };
         let id = id.as_str();
-        match op.kind {
-            ENDPOINT => self.delete_endpoint(op, id, a).await,
-            // Atlas has no unlink: the link goes with the Atlas endpoint, and
-            // the cloud endpoint's deletion ends the connection.
-            LINK => Ok(()),
-            SERVICE => self.delete_service(op, id, a).await,
-            INTERFACE => self.delete_interface(op, id, a).await,
-            other => Err(ProviderError::UnknownKind(other)),
-        }
+        let kept = match op.kind {
+            ENDPOINT => self.endpoint_kept(op, id, a).await?,
+            SERVICE => self.service_kept(op, id, a).await?,
+            _ => None,
+        };
+        delete_unless_kept(op, kept, async {
+            match op.kind {
+                ENDPOINT => self.delete_endpoint(op, id, a).await,
+                // Atlas has no unlink: the link goes with the Atlas endpoint, and
+                // the cloud endpoint's deletion ends the connection.
+                LINK => Ok(()),
+                SERVICE => self.delete_service(op, id, a).await,
+                INTERFACE => self.delete_interface(op, id, a).await,
+                other => Err(ProviderError::UnknownKind(other)),
+            }
+        })
+        .await
     }
+
+    /// The serverless endpoint `id` when its marker names another state as
+    /// owner (read just before deleting it).
+    async fn endpoint_kept(
+        &self,
+        op: &Op,
+        id: &str,
+        a: &Attrs,
+    ) -> Result<Option<Kept>, ProviderError> {
+        let at: Instance = from_attrs(op.kind, a)?;
+        let found = self
+            .client
+            .get_serverless_endpoint(&at.project_id, &at.instance, id)
+            .await?;
+        let owner = found.and_then(|e| e.comment).and_then(|c| marked_owner(&c));
+        Ok(other_owner(owner.as_deref(), &op.owner).map(|holder| Kept {
+            id: id.to_owned(),
+            holder,
+        }))
+    }
+
+    /// The endpoint service `id` when interface endpoints still use it: they
+    /// are other stacks' (this stack's go before its service).
+    async fn service_kept(
+        &self,
+        op: &Op,
+        id: &str,
+        a: &Attrs,
+    ) -> Result<Option<Kept>, ProviderError> {
+        let want: dedicated::WantService = from_attrs(op.kind, a)?;
+        let found = self
+            .client
+            .get_endpoint_service(&want.project_id, id)
+            .await?;
+        Ok(found
+            .filter(|s| !s.interface_endpoints.is_empty())
+            .map(|s| Kept {
+                id: id.to_owned(),
+                holder: users(&s.interface_endpoints),
+            }))
+    }
+}
+
+/// Who else uses a shared endpoint service.
+pub(super) fn users(interface_endpoints: &[String]) -> Holder {
+    Holder::Users(format!(
+        "the interface endpoints {} of other stacks",
+        interface_endpoints.join(", ")
+    ))
+}
+
+/// A serverless endpoint at a state address that this state must leave
+/// alone: the recorded one when its marker names another owner; for a
+/// create that recorded no id (and no endpoint of this state carries its
+/// marker), one marked for this address by another state or by an older
+/// build (which recorded no owner).
+fn kept_endpoint(
+    state: &StateFile,
+    a: &Address,
+    id: Option<&str>,
+    list: &[ServerlessEndpoint],
+) -> Option<Kept> {
+    let mut live = list.iter().filter(|e| e.status != "DELETING");
+    let (e, holder) = match id {
+        Some(id) => {
+            let e = live.find(|e| e.id == id)?;
+            let owner = e.comment.as_deref().and_then(marked_owner);
+            (e, other_owner(owner.as_deref(), &state.lineage)?)
+        }
+        None => {
+            let marked: Vec<(&ServerlessEndpoint, Option<String>)> = live
+                .filter_map(|e| Some((e, marked_for(e.comment.as_deref()?, &state.stack, a)?)))
+                .collect();
+            // One of this state's own is what a delete takes: nothing to say.
+            if marked
+                .iter()
+                .any(|(_, o)| o.as_deref().is_some_and(|o| owned_by(o, &state.lineage)))
+            {
+                return None;
+            }
+            marked.into_iter().find_map(|(e, o)| match o {
+                None => Some((e, Holder::NoOwner)),
+                Some(o) => other_owner(Some(&o), &state.lineage).map(|h| (e, h)),
+            })?
+        }
+    };
+    Some(Kept {
+        id: e.id.clone(),
+        holder,
+    })
 }
 
 fn present(attrs: Option<Attrs>) -> Live {
@@ -211,13 +326,20 @@ fn present(attrs: Option<Attrs>) -> Live {
 }
 
 /// Endpoint services and interface endpoints in state, from the lists and
-/// the interface endpoints read.
+/// the interface endpoints read; a service that interface endpoints of
+/// other stacks still use is kept.
 fn read_dedicated(
     state: &StateFile,
     services: &Services,
     interfaces: &Interfaces,
     view: &mut LiveView,
 ) {
+    let ours: BTreeSet<&str> = state
+        .resources
+        .values()
+        .filter(|r| r.kind == INTERFACE)
+        .filter_map(|r| r.id.as_deref())
+        .collect();
     for (a, r) in &state.resources {
         let project = recorded(state, a, "project_id").unwrap_or_default();
         if r.kind == SERVICE {
@@ -228,6 +350,24 @@ fn read_dedicated(
                 .filter(|s| s.status != "DELETING");
             let attrs = found.map(|s| dedicated::service_attrs(project, region, s));
             view.resources.insert(a.clone(), present(attrs));
+            if let Some(s) = found {
+                let others: Vec<String> = s
+                    .interface_endpoints
+                    .iter()
+                    .filter(|e| !ours.contains(e.as_str()))
+                    .cloned()
+                    .collect();
+                if !others.is_empty() {
+                    let holder = users(&others);
+                    view.kept.insert(
+                        a.clone(),
+                        Kept {
+                            id: s.id.clone(),
+                            holder,
+                        },
+                    );
+                }
+            }
         } else if r.kind == INTERFACE {
             let vpce = r.id.as_deref().unwrap_or_default();
             let attrs = interfaces.get(a).and_then(|(service, e)| {
@@ -239,7 +379,8 @@ fn read_dedicated(
 }
 
 /// An endpoint service the configuration wants, that Atlas has and this
-/// state does not: creating it would fail with 409.
+/// state does not: shared, so the create uses it (a POST would fail with
+/// 409).
 fn conflicts(
     state: &StateFile,
     desired: &[DesiredResource],
@@ -329,5 +470,53 @@ impl Cloud for AtlasCloud {
         request: &'a crate::providers::preflight::Request<'a>,
     ) -> BoxFuture<'a, Result<Vec<crate::providers::preflight::Problem>, ProviderError>> {
         self.check(request).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::marker::{legacy_marker, marked_comment};
+    use super::*;
+
+    fn endpoint(id: &str, comment: String) -> ServerlessEndpoint {
+        serde_json::from_value(serde_json::json!({
+            "_id": id, "comment": comment, "status": "RESERVED"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_endpoint_of_another_state_or_an_older_build_is_kept_and_this_states_is_not() {
+        let state = StateFile::new("prod");
+        let a = Address::new("endpoints.orders.atlas_endpoint");
+        let other = "99aa88bb-0000-4000-8000-000000000000";
+        let theirs = endpoint("t", marked_comment(None, "prod", other, &a));
+        let mine = endpoint("m", marked_comment(None, "prod", &state.lineage, &a));
+        let old = endpoint("o", format!("orders {}", legacy_marker("prod", &a)));
+        let kept =
+            |id: Option<&str>, list: &[ServerlessEndpoint]| kept_endpoint(&state, &a, id, list);
+        let owner = Holder::Owner("99aa88bb".into());
+        assert_eq!(
+            kept(Some("t"), std::slice::from_ref(&theirs))
+                .unwrap()
+                .holder,
+            owner
+        );
+        assert_eq!(kept(Some("m"), std::slice::from_ref(&mine)), None);
+        assert_eq!(
+            kept(Some("o"), std::slice::from_ref(&old)),
+            None,
+            "recorded: this state's"
+        );
+        assert_eq!(kept(None, std::slice::from_ref(&theirs)).unwrap().id, "t");
+        assert_eq!(
+            kept(None, std::slice::from_ref(&old)).unwrap().holder,
+            Holder::NoOwner
+        );
+        assert_eq!(
+            kept(None, &[theirs, old, mine]),
+            None,
+            "a delete takes its own"
+        );
     }
 }

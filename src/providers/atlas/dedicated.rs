@@ -10,6 +10,8 @@ use super::context::{AtlasCloud, atlas_region, remote_state};
 use super::{EndpointService, InterfaceEndpoint, InterfaceTarget, ServiceTarget};
 use crate::model::{Attrs, Kind};
 use crate::plan::{Action, Change, IdFormat, KindRules, RemoteState, any_change, never_forced};
+use crate::plan::{Holder, Kept};
+use crate::providers::adopt::leave;
 use crate::providers::typed::{from_attrs, hex24, prefixed_hex, to_attrs};
 use crate::providers::{Op, ProviderError, RecordCreated};
 
@@ -95,6 +97,7 @@ pub const SERVICE_RULES: KindRules = KindRules {
         expected: "a 24-hex Atlas id",
         check: hex24,
     },
+    shared: true,
 };
 
 /// Atlas removes an endpoint service together with its last interface
@@ -154,6 +157,7 @@ pub const INTERFACE_RULES: KindRules = KindRules {
         expected: "a vpce-… id",
         check: |s| prefixed_hex(s, "vpce-"),
     },
+    shared: false,
 };
 
 /// What Atlas says of an interface endpoint in state, read from its
@@ -267,7 +271,9 @@ impl AtlasCloud {
         Ok((vpce.to_owned(), interface_attrs(&want, &e)))
     }
 
-    /// Deletes an endpoint service and waits until it is gone.
+    /// Deletes an endpoint service and waits until it is gone; one that
+    /// Atlas keeps for the interface endpoints of other stacks is left to
+    /// them (said so).
     pub(super) async fn delete_service(
         &self,
         op: &Op,
@@ -275,9 +281,22 @@ impl AtlasCloud {
         a: &Attrs,
     ) -> Result<(), ProviderError> {
         let want: WantService = from_attrs(op.kind, a)?;
-        self.client
+        match self
+            .client
             .delete_endpoint_service(&want.project_id, id)
-            .await?;
+            .await
+        {
+            // Another stack's interface endpoint came in the meantime.
+            Err(e) if e.error_code() == Some("CANNOT_DELETE_PRIVATELINK_WITH_ENDPOINTS") => {
+                let kept = Kept {
+                    id: id.to_owned(),
+                    holder: Holder::Users("interface endpoints of other stacks".into()),
+                };
+                leave(op, &kept);
+                return Ok(());
+            }
+            other => other?,
+        }
         self.client
             .wait_endpoint_service(
                 &want.project_id,

@@ -6,10 +6,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::context::{AtlasCloud, remote_state};
-use super::marker::{marked_comment, marker, strip_marker};
+use super::marker::{marked_comment, marked_for, marked_owner, strip_marker};
 use super::{ServerlessEndpoint, ServerlessTarget};
 use crate::model::{Address, Attrs, Kind};
 use crate::plan::{Action, Change, IdFormat, KindRules, always_ready, any_change, never_forced};
+use crate::providers::adopt::owned_by;
 use crate::providers::typed::{from_attrs, hex24, to_attrs};
 use crate::providers::{Op, ProviderError, RecordCreated};
 
@@ -113,6 +114,7 @@ pub const ENDPOINT_RULES: KindRules = KindRules {
     remote_state: |live| remote_state(ENDPOINT, live, "RESERVATION_REQUESTED"),
     forced_by: link_replaced,
     id_format: ATLAS_ID,
+    shared: false,
 };
 
 /// A linked endpoint cannot take another cloud endpoint id: replacing the
@@ -138,6 +140,7 @@ pub const LINK_RULES: KindRules = KindRules {
     remote_state: always_ready,
     forced_by: never_forced,
     id_format: ATLAS_ID,
+    shared: false,
 };
 
 /// What one listed endpoint says of a state resource of either kind.
@@ -166,7 +169,8 @@ impl AtlasCloud {
         let id = match resume {
             Some(id) => id.to_owned(),
             None => {
-                let comment = marked_comment(want.comment.as_deref(), &op.stack, &op.address);
+                let comment =
+                    marked_comment(want.comment.as_deref(), &op.stack, &op.owner, &op.address);
                 let e = self
                     .client
                     .create_serverless_endpoint(project, instance, Some(&comment))
@@ -222,7 +226,7 @@ impl AtlasCloud {
         Ok((endpoint.to_owned(), link_attrs(&want.at, &e)))
     }
 
-    /// Changes an endpoint's comment.
+    /// Changes an endpoint's comment, keeping the owner its marker names.
     pub(super) async fn update_endpoint(
         &self,
         op: &Op,
@@ -230,7 +234,16 @@ impl AtlasCloud {
         d: &Attrs,
     ) -> Result<Attrs, ProviderError> {
         let want: WantEndpoint = from_attrs(op.kind, d)?;
-        let comment = marked_comment(want.comment.as_deref(), &op.stack, &op.address);
+        // One another state owns (imported with --force) keeps its owner.
+        let other = self
+            .client
+            .get_serverless_endpoint(&want.at.project_id, &want.at.instance, id)
+            .await?
+            .and_then(|e| e.comment)
+            .and_then(|c| marked_owner(&c))
+            .filter(|o| !owned_by(o, &op.owner));
+        let owner = other.as_deref().unwrap_or(&op.owner);
+        let comment = marked_comment(want.comment.as_deref(), &op.stack, owner, &op.address);
         let e = self
             .client
             .update_serverless_endpoint(
@@ -260,14 +273,14 @@ impl AtlasCloud {
         Ok(())
     }
 
-    /// An endpoint an earlier run created for this address, by its marker.
+    /// An endpoint an earlier run of this state created for this address,
+    /// by its marker (which must name this state as owner).
     pub(super) async fn find_endpoint(
         &self,
         op: &Op,
         d: &Attrs,
     ) -> Result<Option<String>, ProviderError> {
         let at: Instance = from_attrs(op.kind, d)?;
-        let m = marker(&op.stack, &op.address);
         let list = self
             .client
             .list_serverless_endpoints(&at.project_id, &at.instance)
@@ -275,7 +288,12 @@ impl AtlasCloud {
         Ok(list
             .into_iter()
             .find(|e| {
-                e.status != "DELETING" && e.comment.as_deref().is_some_and(|c| c.contains(&m))
+                let mark = e
+                    .comment
+                    .as_deref()
+                    .map(|c| marked_for(c, &op.stack, &op.address));
+                e.status != "DELETING"
+                    && matches!(mark, Some(Some(Some(o))) if owned_by(&o, &op.owner))
             })
             .map(|e| e.id))
     }

@@ -74,6 +74,7 @@ pub const RULES: KindRules = KindRules {
         expected: "an sg-… id",
         check: |s| prefixed_hex(s, "sg-"),
     },
+    shared: false,
 };
 
 impl AwsCloud {

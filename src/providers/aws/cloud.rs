@@ -12,23 +12,29 @@ use futures_util::future::{BoxFuture, try_join_all};
 
 use super::client_egress::{self, egress_live};
 use super::consistency::interfaces_complete;
-use super::context::AwsCloud;
+use super::context::{AwsCloud, holder_of_found, owned, owner_tag};
 use super::security_group::{self, group_attrs};
 use super::vpc_endpoint::{self, vpce_attrs};
-use super::{AwsError, Ec2, SecurityGroupInfo, VpcEndpointInfo};
+use super::{AwsError, Ec2, SecurityGroupInfo, TAG_ADDRESS, VpcEndpointInfo};
 use crate::model::{Address, Attrs, DesiredResource};
-use crate::plan::{Live, LiveView, ResourceRules};
-use crate::providers::adopt::{id_to_delete, starting_id};
+use crate::plan::{Kept, Live, LiveView, ResourceRules};
+use crate::providers::adopt::{delete_unless_kept, id_to_delete, other_owner, starting_id};
 use crate::providers::typed::recorded;
 use crate::providers::{Cloud, Op, ProviderError, RecordCreated, Start};
 use crate::state::{ResourceState, StateFile};
 use crate::wait::{Poll, WaitError, WaitPolicy, wait_for};
 
-/// One region's VPC endpoints, security groups and interface IPs by id.
+/// The id and tags of an object.
+type Tagged = (String, BTreeMap<String, String>);
+
+/// One region's VPC endpoints, security groups and interface IPs by id,
+/// and for each resource whose create recorded no id, the objects that
+/// carry its address's tag.
 struct RegionRead {
     vpces: Vec<VpcEndpointInfo>,
     groups: Vec<SecurityGroupInfo>,
     ips: BTreeMap<String, String>,
+    tagged: BTreeMap<Address, Vec<Tagged>>,
 }
 
 /// An object the batched read of a region left out, or showed incomplete,
@@ -174,7 +180,13 @@ impl AwsCloud {
                 .into_iter()
                 .collect(),
         };
-        let mut read = RegionRead { vpces, groups, ips };
+        let tagged = tagged(&ec2, state, addrs).await?;
+        let mut read = RegionRead {
+            vpces,
+            groups,
+            ips,
+            tagged,
+        };
         let checks = to_confirm(state, addrs, &read);
         let found = try_join_all(checks.iter().map(|c| confirm(&ec2, c))).await?;
         for f in found.into_iter().flatten() {
@@ -203,6 +215,9 @@ impl AwsCloud {
             for a in addrs {
                 view.resources
                     .insert((*a).clone(), live_of(state, a, region, &read));
+                if let Some(k) = kept_of(state, a, &read) {
+                    view.kept.insert((*a).clone(), k);
+                }
             }
         }
         Ok(view)
@@ -277,13 +292,107 @@ impl AwsCloud {
             return Ok(());
         };
         let id = id.as_str();
-        match op.kind {
-            security_group::KIND => self.delete_group(op, id, a).await,
-            vpc_endpoint::KIND => self.delete_vpce(op, id, a).await,
-            client_egress::KIND => self.delete_egress(op, a).await,
-            other => Err(ProviderError::UnknownKind(other)),
-        }
+        let kept = self.kept_live(op, id, a).await?;
+        delete_unless_kept(op, kept, async {
+            match op.kind {
+                security_group::KIND => self.delete_group(op, id, a).await,
+                vpc_endpoint::KIND => self.delete_vpce(op, id, a).await,
+                client_egress::KIND => self.delete_egress(op, a).await,
+                other => Err(ProviderError::UnknownKind(other)),
+            }
+        })
+        .await
     }
+
+    /// The group or endpoint `id` when its tags name another state as owner
+    /// (read just before deleting it).
+    async fn kept_live(&self, op: &Op, id: &str, a: &Attrs) -> Result<Option<Kept>, ProviderError> {
+        let ids = [id.to_owned()];
+        let tags = match op.kind {
+            security_group::KIND => {
+                let ec2 = self.ec2(&super::context::region_of(op, a)?).await;
+                let found = ec2.describe_security_groups(&ids).await?;
+                found.into_iter().next().map(|g| g.tags)
+            }
+            vpc_endpoint::KIND => {
+                let ec2 = self.ec2(&super::context::region_of(op, a)?).await;
+                let found = ec2.describe_vpc_endpoints(&ids).await?;
+                found.into_iter().next().map(|v| v.tags)
+            }
+            _ => None,
+        };
+        let owner = tags.as_ref().and_then(owner_tag);
+        Ok(other_owner(owner, &op.owner).map(|holder| Kept {
+            id: id.to_owned(),
+            holder,
+        }))
+    }
+}
+
+/// For each security group and VPC endpoint of `addrs` whose create
+/// recorded no id, the live objects that carry its address's tag (so that
+/// the plan can say whose they are).
+async fn tagged(
+    ec2: &Ec2,
+    state: &StateFile,
+    addrs: &[&Address],
+) -> Result<BTreeMap<Address, Vec<Tagged>>, ProviderError> {
+    let mut out = BTreeMap::new();
+    for a in addrs {
+        let r = &state.resources[*a];
+        if r.id.is_some() {
+            continue;
+        }
+        let found: Vec<Tagged> = match r.kind {
+            security_group::KIND => ec2
+                .find_security_groups_by_tag(TAG_ADDRESS, a.as_str())
+                .await?
+                .into_iter()
+                .map(|g| (g.id, g.tags))
+                .collect(),
+            vpc_endpoint::KIND => ec2
+                .describe_vpc_endpoints_by_tag(TAG_ADDRESS, a.as_str())
+                .await?
+                .into_iter()
+                .filter(|v| !v.deleted())
+                .map(|v| (v.id, v.tags))
+                .collect(),
+            _ => continue,
+        };
+        out.insert((*a).clone(), found);
+    }
+    Ok(out)
+}
+
+/// The object at a state address that this state must leave alone: the
+/// recorded one when its tags name another owner; for a create that
+/// recorded no id (and no object of this state carries its tags), one
+/// tagged for this address by another state or by an older build.
+fn kept_of(state: &StateFile, a: &Address, read: &RegionRead) -> Option<Kept> {
+    let r = &state.resources[a];
+    let (id, holder) = match &r.id {
+        Some(id) => {
+            let tags = match r.kind {
+                vpc_endpoint::KIND => read.vpces.iter().find(|v| &v.id == id).map(|v| &v.tags),
+                security_group::KIND => read.groups.iter().find(|g| &g.id == id).map(|g| &g.tags),
+                _ => None,
+            }?;
+            (id.clone(), other_owner(owner_tag(tags), &state.lineage)?)
+        }
+        None => {
+            let found = read.tagged.get(a)?;
+            if found
+                .iter()
+                .any(|(_, tags)| owned(tags, &state.stack, &state.lineage))
+            {
+                return None;
+            }
+            found.iter().find_map(|(id, tags)| {
+                holder_of_found(tags, &state.stack, &state.lineage).map(|h| (id.clone(), h))
+            })?
+        }
+    };
+    Some(Kept { id, holder })
 }
 
 /// What a region's read says of one state resource.

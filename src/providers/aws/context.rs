@@ -1,6 +1,7 @@
 //! [`AwsCloud`], the AWS side's handle (EC2 clients per region and the
 //! wait policy) that every AWS kind's module adds its calls to, and what
-//! those modules share: tags, rule descriptions, the error mapping.
+//! those modules share: tags (stack, owner, address) and what they say of
+//! ownership, rule descriptions, the error mapping.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,6 +9,8 @@ use tokio::sync::Mutex;
 
 use super::{AwsError, Ec2, TAG_ADDRESS, TAG_STACK};
 use crate::model::{Address, Attrs};
+use crate::plan::Holder;
+use crate::providers::adopt::{other_owner, owned_by};
 use crate::providers::{Op, ProviderError};
 use crate::wait::WaitPolicy;
 
@@ -20,13 +23,46 @@ impl From<AwsError> for ProviderError {
     }
 }
 
-/// Tags on every AWS resource privlink creates.
-pub fn aws_tags(stack: &str, address: &Address, name: &str) -> Vec<(String, String)> {
+/// The tag naming the state that created an object: its lineage.
+pub const TAG_OWNER: &str = "privlink:owner";
+
+/// Tags on every AWS resource privlink creates: its name, and the stack,
+/// the owner (the lineage of the state creating it) and the address.
+pub fn aws_tags(stack: &str, owner: &str, address: &Address, name: &str) -> Vec<(String, String)> {
     vec![
         ("Name".into(), name.to_owned()),
         (TAG_STACK.into(), stack.to_owned()),
+        (TAG_OWNER.into(), owner.to_owned()),
         (TAG_ADDRESS.into(), address.to_string()),
     ]
+}
+
+/// The owner the tags name, if any.
+pub fn owner_tag(tags: &BTreeMap<String, String>) -> Option<&str> {
+    tags.get(TAG_OWNER).map(String::as_str)
+}
+
+/// True when the tags name `stack` and this state, `owner`, as owner: an
+/// object adoption may take.
+pub fn owned(tags: &BTreeMap<String, String>, stack: &str, owner: &str) -> bool {
+    stack_matches(tags, stack) && owner_tag(tags).is_some_and(|o| owned_by(o, owner))
+}
+
+/// Whose an object carrying `tags` is, found by the tags of `stack`'s
+/// address for a create that recorded no id, when this state must leave
+/// it: another owner, or none (made before owners were recorded).
+pub fn holder_of_found(
+    tags: &BTreeMap<String, String>,
+    stack: &str,
+    owner: &str,
+) -> Option<Holder> {
+    if !stack_matches(tags, stack) {
+        return None;
+    }
+    match owner_tag(tags) {
+        None => Some(Holder::NoOwner),
+        Some(o) => other_owner(Some(o), owner),
+    }
 }
 
 /// The description of every rule privlink adds.

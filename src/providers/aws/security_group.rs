@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::context::{AwsCloud, aws_tags, rule_description, stack_matches};
+use super::context::{AwsCloud, aws_tags, owned, rule_description};
 use super::retry::retry_unseen;
 use super::{Ec2, SecurityGroupInfo, Source};
 use crate::model::{Attrs, Kind};
@@ -91,6 +91,7 @@ pub const RULES: KindRules = KindRules {
         expected: "an sg-… id",
         check: |s| prefixed_hex(s, "sg-"),
     },
+    shared: false,
 };
 
 async fn read_back(ec2: &Ec2, region: &str, id: &str) -> Result<Attrs, ProviderError> {
@@ -124,7 +125,7 @@ async fn ours_named(ec2: &Ec2, op: &Op, want: &Want) -> Result<Option<String>, P
         Err(e) if e.is_unseen(&name) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let ours = stack_matches(&g.tags, &op.stack)
+    let ours = owned(&g.tags, &op.stack, &op.owner)
         && g.tags.get(super::TAG_ADDRESS).map(String::as_str) == Some(op.address.as_str());
     Ok(ours.then_some(g.id))
 }
@@ -143,7 +144,7 @@ impl AwsCloud {
         let id = match resume {
             Some(id) => id.to_owned(),
             None => {
-                let tags = aws_tags(&op.stack, &op.address, &want.name);
+                let tags = aws_tags(&op.stack, &op.owner, &op.address, &want.name);
                 let created = ec2
                     .create_security_group(&want.vpc_id, &want.name, &want.description, &tags)
                     .await;
@@ -226,7 +227,8 @@ impl AwsCloud {
         Ok(())
     }
 
-    /// The group an earlier run created for this address, by its tags.
+    /// The group an earlier run of this state created for this address, by
+    /// its tags (which must name this state as owner).
     pub(super) async fn find_group(
         &self,
         op: &Op,
@@ -238,7 +240,7 @@ impl AwsCloud {
             .await?;
         Ok(found
             .into_iter()
-            .find(|g| stack_matches(&g.tags, &op.stack))
+            .find(|g| owned(&g.tags, &op.stack, &op.owner))
             .map(|g| g.id))
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::consistency::{EndpointRead, interfaces_complete};
-use super::context::{AwsCloud, aws_tags, region_of, stack_matches};
+use super::context::{AwsCloud, aws_tags, owned, region_of};
 use super::types::endpoint_poll;
 use super::{AwsError, CreateVpcEndpoint, Ec2, VpcEndpointInfo, VpceTarget};
 use crate::model::{Attrs, Kind};
@@ -127,6 +127,7 @@ pub const RULES: KindRules = KindRules {
         expected: "a vpce-… id",
         check: |s| prefixed_hex(s, "vpce-"),
     },
+    shared: false,
 };
 
 /// The ClientToken of a create, from the create's attempt: a retry of the
@@ -192,7 +193,7 @@ impl AwsCloud {
                     service_name: want.service_name.clone(),
                     subnet_ids: want.subnet_ids.clone(),
                     security_group_ids: want.security_group_ids.clone(),
-                    tags: aws_tags(&op.stack, &op.address, &name),
+                    tags: aws_tags(&op.stack, &op.owner, &op.address, &name),
                     client_token: client_token(op.attempt.as_deref()),
                 };
                 let v = ec2.create_vpc_endpoint(&req).await?;
@@ -301,7 +302,8 @@ impl AwsCloud {
         Ok(())
     }
 
-    /// The endpoint an earlier run created for this address, by its tags.
+    /// The endpoint an earlier run of this state created for this address,
+    /// by its tags (which must name this state as owner).
     pub(super) async fn find_vpce(
         &self,
         op: &Op,
@@ -313,7 +315,7 @@ impl AwsCloud {
             .await?;
         Ok(found
             .into_iter()
-            .find(|v| stack_matches(&v.tags, &op.stack) && !v.failed() && !v.deleted())
+            .find(|v| owned(&v.tags, &op.stack, &op.owner) && !v.failed() && !v.deleted())
             .map(|v| v.id))
     }
 
