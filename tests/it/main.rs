@@ -16,5 +16,6 @@ mod preflight;
 mod real_atlas;
 mod real_aws;
 mod reliability;
+mod soak;
 mod support;
 mod targeting;

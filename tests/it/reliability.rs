@@ -23,7 +23,7 @@ const DEDICATED: &str = include_str!("../../examples/dedicated-aws.yaml");
 // ----- shared helpers ----------------------------------------------------
 
 /// Appends one line of figures for RELIABILITY.md, when asked to.
-fn record_figures(area: &str, figures: Value) {
+pub(crate) fn record_figures(area: &str, figures: Value) {
     let Some(path) = std::env::var_os("PRIVLINK_RELIABILITY_OUT") else {
         return;
     };

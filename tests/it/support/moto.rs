@@ -349,7 +349,26 @@ pub async fn create_security_group(ec2: &Client, vpc_id: &str, name: &str) -> St
         .send()
         .await
         .expect("CreateSecurityGroup");
-    out.group_id().expect("GroupId").to_owned()
+    let id = out.group_id().expect("GroupId").to_owned();
+    visible(ec2, &id).await;
+    id
+}
+
+/// Waits until EC2 (behind the realism layer, eventually consistent)
+/// describes the new group `id`: a user's group exists well before privlink
+/// is run against it.
+async fn visible(ec2: &Client, id: &str) {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        let seen = ec2.describe_security_groups().group_ids(id).send().await;
+        match seen {
+            Ok(_) => return,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("security group {id} never became visible: {e:?}"),
+        }
+    }
 }
 
 #[cfg(test)]

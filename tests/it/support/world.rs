@@ -12,6 +12,9 @@ use serde_json::Value;
 use super::moto::{self, Moto};
 use super::sandbox::Sandbox;
 
+/// How long a realistic world's clusters stay UPDATING after a link.
+const CLUSTER_UPDATE_MS: u64 = 300;
+
 /// The Atlas project every world seeds.
 pub const PROJECT: &str = "5f7cac1adf5d6c6306f4b280";
 const PUBLIC_KEY: &str = "world-public-key";
@@ -52,15 +55,27 @@ pub struct World {
 impl World {
     /// Starts moto and a sandbox seeded with `instances` (serverless
     /// instance names in us-east-1) and `clusters`, plus `extra` flags.
+    /// The world is realistic: EC2 behind the realism layer (eventual
+    /// consistency, late network interfaces, ClientToken replays, lingering
+    /// interfaces, pendingAcceptance) at its default settings, and clusters
+    /// UPDATING for a moment after each link.
     pub async fn start(instances: &[&str], clusters: &[&str], extra: &[&str]) -> World {
-        World::start_on(Moto::start_ideal(), instances, clusters, extra).await
+        World::start_realistic(instances, clusters, extra).await
     }
 
-    /// Like [`World::start`], with EC2 behind the realism layer (eventual
-    /// consistency, late network interfaces, ClientToken replays, lingering
-    /// interfaces, pendingAcceptance) at its default settings.
+    /// See [`World::start`].
     pub async fn start_realistic(instances: &[&str], clusters: &[&str], extra: &[&str]) -> World {
-        World::start_on(Moto::start(), instances, clusters, extra).await
+        let w = World::start_on(Moto::start(), instances, clusters, extra).await;
+        w.sandbox
+            .set_realism(serde_json::json!({"cluster_update_ms": CLUSTER_UPDATE_MS}))
+            .await;
+        w
+    }
+
+    /// Like [`World::start`] on plain moto and a sandbox without realism:
+    /// for tests that count requests or time them.
+    pub async fn start_ideal(instances: &[&str], clusters: &[&str], extra: &[&str]) -> World {
+        World::start_on(Moto::start_ideal(), instances, clusters, extra).await
     }
 
     async fn start_on(moto: Moto, instances: &[&str], clusters: &[&str], extra: &[&str]) -> World {

@@ -1,0 +1,172 @@
+//! The soak test: rounds of apply → plan → destroy of six endpoints
+//! (three serverless, three dedicated) in the realistic world, with one
+//! Atlas request in five failing (429, 500, 503), creates that Atlas carries
+//! out before failing or dropping the connection ("ghost creates"), and EC2's
+//! eventual consistency, token replays, lingering interfaces and
+//! pendingAcceptance. Every round must converge with no duplicate and leave
+//! no orphan in moto or the sandbox.
+//!
+//! `PRIVLINK_SOAK_ROUNDS` sets the number of rounds (3 by default, so that
+//! the whole suite stays quick; `scripts/reliability.sh` runs 10 and writes
+//! the figures to RELIABILITY.md).
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::support::world::World;
+
+const FILE: &str = "soak.yaml";
+
+const CONFIG: &str = r#"version: 1
+atlas:
+  project_id: 5f7cac1adf5d6c6306f4b280
+aws:
+  region: us-east-1
+endpoints:
+  orders:
+    atlas: { serverless_instance: orders-prod }
+    aws: &net
+      vpc_id: "${PRIVLINK_VPC_ID}"
+      subnet_ids: ["${PRIVLINK_SUBNET_A}", "${PRIVLINK_SUBNET_B}"]
+      security_group:
+        allow_from: ["${PRIVLINK_CLIENT_SG}", 10.0.0.0/16]
+      client_security_groups: ["${PRIVLINK_CLIENT_SG}"]
+  billing:
+    atlas: { serverless_instance: billing-prod }
+    aws: *net
+  users:
+    atlas: { serverless_instance: users-prod }
+    aws: *net
+  app:
+    atlas: { dedicated_clusters: true }
+    aws: *net
+  analytics:
+    atlas: { dedicated_clusters: true }
+    aws: *net
+  reports:
+    atlas: { dedicated_clusters: true }
+    aws:
+      vpc_id: "${PRIVLINK_VPC_ID}"
+      subnet_ids: ["${PRIVLINK_SUBNET_B}"]
+      security_group:
+        allow_from: [10.0.0.0/16]
+"#;
+
+fn rounds() -> usize {
+    std::env::var("PRIVLINK_SOAK_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+}
+
+/// Counts of what the sandbox holds: serverless endpoints, endpoint
+/// services, interface endpoints.
+async fn atlas_counts(w: &World) -> (usize, usize, usize) {
+    let state = w.control_get("/__sandbox/state").await;
+    let mut c = (0, 0, 0);
+    for p in state["projects"].as_array().expect("projects") {
+        c.0 += p["serverlessEndpoints"].as_array().map_or(0, Vec::len);
+        for s in p["endpointServices"].as_array().into_iter().flatten() {
+            c.1 += 1;
+            c.2 += s["interfaceEndpoints"].as_array().map_or(0, Vec::len);
+        }
+    }
+    c
+}
+
+async fn assert_converged(w: &World, round: usize) {
+    let vpces = w.live_vpc_endpoints().await;
+    assert_eq!(
+        vpces.len(),
+        6,
+        "round {round}: VPC endpoints in moto: {vpces:?}"
+    );
+    assert_eq!(
+        w.privlink_groups().await.len(),
+        6,
+        "round {round}: privlink groups"
+    );
+    assert_eq!(
+        atlas_counts(w).await,
+        (3, 1, 3),
+        "round {round}: Atlas objects"
+    );
+}
+
+async fn assert_clean(w: &World, round: usize) {
+    assert!(
+        w.live_vpc_endpoints().await.is_empty(),
+        "round {round}: VPC endpoints left"
+    );
+    assert!(
+        w.privlink_groups().await.is_empty(),
+        "round {round}: groups left"
+    );
+    assert_eq!(
+        atlas_counts(w).await,
+        (0, 0, 0),
+        "round {round}: Atlas objects left"
+    );
+}
+
+/// The injected faults and ghost creates in the sandbox's request log.
+async fn injected(w: &World) -> (usize, usize) {
+    let log = w.control_get("/__sandbox/requests").await;
+    let log = log.as_array().expect("request log");
+    let faults = log.iter().filter(|r| r["injected"] == json!(true)).count();
+    let ghosts = log.iter().filter(|r| r["ghost"] == json!(true)).count();
+    (faults, ghosts)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn soak_rounds_of_apply_and_destroy_converge_with_faults_and_ghost_creates() {
+    let w = World::start_realistic(
+        &["orders-prod", "billing-prod", "users-prod"],
+        &["main"],
+        &["--fault-rate", "0.2", "--fault-statuses", "429,500,503"],
+    )
+    .await;
+    w.sandbox
+        .set_realism(json!({"ghost_rate": 0.1, "drop_rate": 0.05}))
+        .await;
+    w.write(FILE, CONFIG);
+    let started = Instant::now();
+    let n = rounds();
+    for round in 1..=n {
+        let apply = w.privlink(&["apply", "-f", FILE, "--auto-approve"]);
+        assert_eq!(apply.code, 0, "round {round}: apply\n{}", apply.all());
+        assert_converged(&w, round).await;
+        let plan = w.privlink(&["plan", "-f", FILE, "--detailed-exitcode"]);
+        assert_eq!(
+            plan.code,
+            0,
+            "round {round}: plan after apply\n{}",
+            plan.all()
+        );
+        let destroy = w.privlink(&["destroy", "-f", FILE, "--auto-approve"]);
+        assert_eq!(destroy.code, 0, "round {round}: destroy\n{}", destroy.all());
+        assert_clean(&w, round).await;
+    }
+    let (faults, ghosts) = injected(&w).await;
+    assert!(faults > 0, "faults were injected");
+    assert!(ghosts > 0, "ghost creates happened");
+    let realism = w.moto.realism().expect("realistic EC2").counters().await;
+    record(n, faults, ghosts, &realism, started.elapsed().as_secs());
+}
+
+fn record(rounds: usize, faults: usize, ghosts: usize, ec2: &Value, secs: u64) {
+    crate::reliability::record_figures(
+        "soak",
+        json!({
+            "rounds": rounds,
+            "endpoints_per_round": 6,
+            "atlas_faults_injected": faults,
+            "ghost_creates": ghosts,
+            "ec2_behaviours": ec2,
+            "duplicates": 0,
+            "orphans": 0,
+            "seconds": secs,
+        }),
+    );
+}
