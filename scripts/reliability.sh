@@ -32,10 +32,12 @@ for filter in config:: state:: providers::aws providers::atlas; do
   printf '%s\t%s\n' "$filter" "$result" >>"$UNIT"
 done
 
-log "end-to-end reliability tests (tests/it/reliability.rs, tests/it/crash.rs)"
+log "end-to-end reliability tests (tests/it/reliability.rs, tests/it/crash.rs, tests/it/soak.rs)"
 # RELIABILITY_TESTS: name filters of the tests to run (any match runs).
 # shellcheck disable=SC2086
-PRIVLINK_RELIABILITY_OUT="$OUT" cargo test --quiet --features privlink/failpoints --test it -- ${RELIABILITY_TESTS:-reliability:: crash::} \
+# The soak test runs PRIVLINK_SOAK_ROUNDS rounds (10 here, 3 in the test suite).
+PRIVLINK_SOAK_ROUNDS="${PRIVLINK_SOAK_ROUNDS:-10}" PRIVLINK_RELIABILITY_OUT="$OUT" \
+  cargo test --quiet --features privlink/failpoints --test it -- ${RELIABILITY_TESTS:-reliability:: crash:: soak::} \
   --nocapture --test-threads "${TEST_THREADS:-2}"
 
 log "writing RELIABILITY.md"
@@ -55,8 +57,10 @@ titles = {
     "bad_input": "Bad input",
     "secrets": "Secrets",
     "interrupts": "Ctrl-C during apply",
+    "soak": "Soak: rounds of apply, plan and destroy of six endpoints in the realistic world, "
+            "20% Atlas faults, ghost creates and dropped answers",
 }
-order = ["crash", "faults", "concurrency", "bad_input", "secrets", "interrupts"]
+order = ["crash", "faults", "soak", "concurrency", "bad_input", "secrets", "interrupts"]
 order += sorted(a for a in areas if a not in order)
 print("# Reliability figures\n")
 print(f"Produced by `scripts/reliability.sh` at commit `{commit}` on "
@@ -81,6 +85,11 @@ rows.append(("bad inputs rejected", f"{total('bad_input', 'corpus_files') + tota
 rows.append(("secrets checked", f"{total('secrets', 'secrets')} secrets grepped in "
              f"{total('secrets', 'runs_grepped')} runs and {total('secrets', 'files_grepped')} files; "
              f"leaks: {total('secrets', 'leaks')}; files with mode 0600: {total('secrets', 'files_mode_0600')}"))
+if "soak" in areas:
+    rows.append(("soak rounds converged", f"{total('soak', 'rounds')} rounds of 6 endpoints; "
+                 f"Atlas faults {total('soak', 'atlas_faults_injected')}, ghost creates "
+                 f"{total('soak', 'ghost_creates')}; duplicates {total('soak', 'duplicates')}, "
+                 f"orphans {total('soak', 'orphans')}"))
 print("| what | figure |\n|---|---|")
 for k, v in rows:
     print(f"| {k} | {v} |")

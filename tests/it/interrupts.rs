@@ -124,7 +124,9 @@ async fn endpoint_creates(w: &World) -> usize {
 /// the lock; then the next apply resumes and converges without a second
 /// create.
 async fn interrupted_apply_resumes(signal: &str, code: i32) {
-    let w = World::start(&["orders-prod"], &[], &[]).await;
+    // Plain moto: the one wait running when the signal comes is Atlas's
+    // (behind the realism layer, EC2's group may still be settling too).
+    let w = World::start_ideal(&["orders-prod"], &[], &[]).await;
     w.write("int.yaml", SERVERLESS);
     w.sandbox
         .set_delays(json!({"reserve_ms": 15_000, "connect_ms": 15_000}))
@@ -212,7 +214,9 @@ async fn sigterm_stops_the_waits_exits_143_and_the_next_apply_resumes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_ctrl_c_exits_at_once_and_leaves_a_valid_state() {
-    let w = World::start(&["orders-prod"], &[], &[]).await;
+    // Plain moto: the one wait running when the signal comes is Atlas's
+    // (behind the realism layer, EC2's group may still be settling too).
+    let w = World::start_ideal(&["orders-prod"], &[], &[]).await;
     w.write("int.yaml", SERVERLESS);
     // Every Atlas request takes 4 s: the create call is still in flight
     // when the first Ctrl-C comes, so the run would give it the grace.

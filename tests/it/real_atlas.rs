@@ -92,6 +92,9 @@ async fn a_stuck_interface_endpoint_fails_fast_with_atlas_message() {
     w.sandbox
         .set_realism(json!({"max_concurrent_links": 1}))
         .await;
+    // A link takes 3 s: the two are pending at once, however late EC2 shows
+    // the second VPC endpoint.
+    w.sandbox.set_delays(json!({"connect_ms": 3000})).await;
     w.write("stuck.yaml", &dedicated(&["east-a", "east-b"]));
     let started = Instant::now();
     let run = apply(&w, "stuck.yaml", "90s");

@@ -388,7 +388,17 @@ mod tests {
         realism.reset_counters().await;
         let ec2 = moto.ec2("us-east-1").await;
         let vpc = create_vpc(&ec2, "10.9.0.0/16").await;
-        let sg = create_security_group(&ec2, &vpc, "young").await;
+        let sg = ec2
+            .create_security_group()
+            .vpc_id(&vpc)
+            .group_name("young")
+            .description("a young group")
+            .send()
+            .await
+            .expect("CreateSecurityGroup")
+            .group_id()
+            .expect("GroupId")
+            .to_owned();
         let err = ec2
             .describe_security_groups()
             .group_ids(&sg)
