@@ -48,6 +48,21 @@ start_moto() {
   log "moto_server did not start; see ${LOG_DIR:-/tmp}/moto.log"; return 1
 }
 
+# Starts moto behind the EC2 realism layer (ec2-realism/: eventual
+# consistency, ClientToken replays, lingering interfaces, pendingAcceptance)
+# on a free port; sets MOTO_URL.
+start_moto_realistic() {
+  local port; port=$(free_port)
+  "$VENV/bin/python" "$ROOT/ec2-realism/ec2_realism.py" -H 127.0.0.1 -p "$port" >"${LOG_DIR:-/tmp}/moto.log" 2>&1 &
+  PIDS+=($!)
+  MOTO_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 200); do
+    curl -fsS "$MOTO_URL/moto-api/" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "the EC2 realism layer did not start; see ${LOG_DIR:-/tmp}/moto.log"; return 1
+}
+
 # Starts atlas-sandbox with the given extra flags; sets SANDBOX_URL.
 start_sandbox() {
   local fifo; fifo=$(mktemp -u); mkfifo "$fifo"

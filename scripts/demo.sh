@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job, end to end on this machine: starts moto_server (EC2) and
-# atlas-sandbox (Atlas) on loopback, creates a VPC with two subnets and a
+# The main job, end to end on this machine: starts moto (EC2) behind the
+# EC2 realism layer (ec2-realism/, as real EC2 behaves) and atlas-sandbox
+# (Atlas, clusters UPDATING for a moment after each link) on loopback, creates a VPC with two subnets and a
 # client security group in moto, then runs privlink plan -> apply -> plan
 # (must report no changes) -> destroy on each example file (by default
 # examples/serverless-aws.yaml, the seed's flow, then
@@ -17,8 +18,8 @@ LOG_DIR=$(mktemp -d)
 WORK=$(mktemp -d)
 trap 'status=$?; stop_servers; rm -rf "$WORK" "$LOG_DIR"; exit $status' EXIT
 
-start_moto
-log "moto_server at $MOTO_URL"
+start_moto_realistic
+log "moto behind the EC2 realism layer at $MOTO_URL"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL_EC2=$MOTO_URL
 export ATLAS_PROJECT_ID=5f7cac1adf5d6c6306f4b280
@@ -31,6 +32,8 @@ start_sandbox --public-key "$PUBLIC_KEY" --private-key "$PRIVATE_KEY" \
   --ec2-endpoint "$MOTO_URL" \
   --reserve-delay "${RESERVE_DELAY:-2s}" --connect-delay "${CONNECT_DELAY:-2s}" --delete-delay "${DELETE_DELAY:-1s}"
 log "atlas-sandbox at $SANDBOX_URL"
+curl -fsS -X PUT -H 'Content-Type: application/json' -d '{"cluster_update_ms": 1000}' \
+  "$SANDBOX_URL/__sandbox/realism" >/dev/null
 export MONGODB_ATLAS_BASE_URL=$SANDBOX_URL MONGODB_ATLAS_PUBLIC_KEY=$PUBLIC_KEY MONGODB_ATLAS_PRIVATE_KEY=$PRIVATE_KEY
 
 log "creating a VPC, two subnets and a client security group in moto"

@@ -4,6 +4,7 @@ with --count-left, counts the VPC endpoints (not deleted) and privlink-tagged
 security groups still in moto instead."""
 import os
 import sys
+import time
 
 import boto3
 
@@ -19,4 +20,12 @@ vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
 a = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
 b = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.2.0/24", AvailabilityZone="us-east-1b")["Subnet"]["SubnetId"]
 sg = ec2.create_security_group(GroupName="app-clients", Description="application servers", VpcId=vpc)["GroupId"]
+# EC2 is eventually consistent: a user's group is visible well before
+# privlink runs against it, so wait until it is.
+for _ in range(300):
+    try:
+        ec2.describe_security_groups(GroupIds=[sg])
+        break
+    except ec2.exceptions.ClientError:
+        time.sleep(0.1)
 print(f"export PRIVLINK_VPC_ID={vpc} PRIVLINK_SUBNET_A={a} PRIVLINK_SUBNET_B={b} PRIVLINK_CLIENT_SG={sg}")
