@@ -42,13 +42,13 @@ fn corpus_dir() -> PathBuf {
 }
 
 /// Everything in the sandbox that privlink may have created.
-struct AtlasObjects {
-    serverless_endpoints: usize,
-    endpoint_services: usize,
-    interface_endpoints: usize,
+pub(crate) struct AtlasObjects {
+    pub serverless_endpoints: usize,
+    pub endpoint_services: usize,
+    pub interface_endpoints: usize,
 }
 
-async fn atlas_objects(w: &World) -> AtlasObjects {
+pub(crate) async fn atlas_objects(w: &World) -> AtlasObjects {
     let state = w.control_get("/__sandbox/state").await;
     let mut o = AtlasObjects {
         serverless_endpoints: 0,

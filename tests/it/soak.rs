@@ -60,50 +60,44 @@ fn rounds() -> usize {
         .unwrap_or(3)
 }
 
-/// Counts of what the sandbox holds: serverless endpoints, endpoint
-/// services, interface endpoints.
-async fn atlas_counts(w: &World) -> (usize, usize, usize) {
-    let state = w.control_get("/__sandbox/state").await;
-    let mut c = (0, 0, 0);
-    for p in state["projects"].as_array().expect("projects") {
-        c.0 += p["serverlessEndpoints"].as_array().map_or(0, Vec::len);
-        for s in p["endpointServices"].as_array().into_iter().flatten() {
-            c.1 += 1;
-            c.2 += s["interfaceEndpoints"].as_array().map_or(0, Vec::len);
-        }
-    }
-    c
+/// What moto and the sandbox hold of what privlink makes: VPC endpoints,
+/// privlink security groups, serverless endpoints, endpoint services and
+/// interface endpoints; with a description for failure messages.
+async fn census(w: &World) -> ([usize; 5], String) {
+    let a = crate::reliability::atlas_objects(w).await;
+    let counts = [
+        w.live_vpc_endpoints().await.len(),
+        w.privlink_groups().await.len(),
+        a.serverless_endpoints,
+        a.endpoint_services,
+        a.interface_endpoints,
+    ];
+    let seen = format!(
+        "VPC endpoints {}, groups {}, serverless endpoints {}, services {}, \
+         interface endpoints {}",
+        counts[0], counts[1], counts[2], counts[3], counts[4]
+    );
+    (counts, seen)
 }
 
-/// What one round left beyond the six endpoints after its apply (duplicates),
-/// with a description for the failure message.
+/// What one apply of the six endpoints should leave, in [`census`] order.
+const CONVERGED: [usize; 5] = [6, 6, 3, 1, 3];
+
+/// What a round left beyond [`CONVERGED`] after its apply (duplicates).
 async fn duplicates(w: &World) -> (usize, String) {
-    let vpces = w.live_vpc_endpoints().await.len();
-    let groups = w.privlink_groups().await.len();
-    let (serverless, services, interfaces) = atlas_counts(w).await;
-    let excess = vpces.saturating_sub(6)
-        + groups.saturating_sub(6)
-        + serverless.saturating_sub(3)
-        + services.saturating_sub(1)
-        + interfaces.saturating_sub(3);
-    let seen = format!(
-        "VPC endpoints {vpces}, groups {groups}, serverless endpoints {serverless}, \
-         services {services}, interface endpoints {interfaces}"
-    );
+    let (counts, seen) = census(w).await;
+    let excess = counts
+        .iter()
+        .zip(CONVERGED)
+        .map(|(n, want)| n.saturating_sub(want))
+        .sum();
     (excess, seen)
 }
 
-/// What one round left after its destroy (orphans).
+/// What a round left after its destroy (orphans).
 async fn orphans(w: &World) -> (usize, String) {
-    let vpces = w.live_vpc_endpoints().await.len();
-    let groups = w.privlink_groups().await.len();
-    let (serverless, services, interfaces) = atlas_counts(w).await;
-    let left = vpces + groups + serverless + services + interfaces;
-    let seen = format!(
-        "VPC endpoints {vpces}, groups {groups}, serverless endpoints {serverless}, \
-         services {services}, interface endpoints {interfaces}"
-    );
-    (left, seen)
+    let (counts, seen) = census(w).await;
+    (counts.iter().sum(), seen)
 }
 
 /// The injected faults and ghost creates in the sandbox's request log.

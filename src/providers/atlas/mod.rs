@@ -629,16 +629,9 @@ impl AtlasClient {
             let reply = self.send_how(Method::GET, &path, None, how).await?;
             let page_body: types::wire::Page<types::wire::Cluster> =
                 expect(reply, &[StatusCode::OK], "GET", &base)?;
-            let count = page_body.results.len();
+            let last = page_body.is_last(PER_PAGE, clusters.len() + page_body.results.len());
             clusters.extend(page_body.results.into_iter().map(Cluster::from));
-            let has_next = match &page_body.links {
-                Some(links) => links.iter().any(|l| l.rel.as_deref() == Some("next")),
-                None => count == PER_PAGE,
-            };
-            let below_total = page_body
-                .total_count
-                .is_none_or(|total| clusters.len() < total as usize);
-            if count == 0 || !has_next || !below_total {
+            if last {
                 break;
             }
         }

@@ -66,17 +66,10 @@ impl AtlasClient {
             if missing || (page == 1 && reply.status == StatusCode::NOT_FOUND) {
                 return Ok(None);
             }
-            let body: wire::Page<W> = expect(reply, &[StatusCode::OK], "GET", base)?;
-            let count = body.results.len();
-            items.extend(body.results);
-            let has_next = match &body.links {
-                Some(links) => links.iter().any(|l| l.rel.as_deref() == Some("next")),
-                None => count == PER_PAGE,
-            };
-            let below_total = body
-                .total_count
-                .is_none_or(|total| items.len() < total as usize);
-            if count == 0 || !has_next || !below_total {
+            let mut body: wire::Page<W> = expect(reply, &[StatusCode::OK], "GET", base)?;
+            let last = body.is_last(PER_PAGE, items.len() + body.results.len());
+            items.append(&mut body.results);
+            if last {
                 break;
             }
         }

@@ -200,6 +200,22 @@ pub(crate) mod wire {
         pub total_count: Option<u64>,
     }
 
+    impl<T> Page<T> {
+        /// Whether this page, of `per_page` asked for, ends the list once
+        /// `so_far` items (this page's included) have been read: it is
+        /// empty, names no next page (or, without links, is not full), or
+        /// the total is reached.
+        pub fn is_last(&self, per_page: usize, so_far: usize) -> bool {
+            let count = self.results.len();
+            let has_next = match &self.links {
+                Some(links) => links.iter().any(|l| l.rel.as_deref() == Some("next")),
+                None => count == per_page,
+            };
+            let below_total = self.total_count.is_none_or(|total| so_far < total as usize);
+            count == 0 || !has_next || !below_total
+        }
+    }
+
     #[derive(Deserialize)]
     pub struct Link {
         #[serde(default)]
