@@ -13,6 +13,7 @@ use crate::commands::{self, CommandError, Outcome};
 use crate::limits;
 use crate::output::Output;
 use crate::settings::{DEFAULT_PARALLELISM, Flags, Settings};
+use crate::state::S3Address;
 
 /// Declarative MongoDB Atlas private endpoints on AWS.
 ///
@@ -72,6 +73,16 @@ pub struct FileArgs {
     /// file's directory].
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// Keep the state in S3 at s3://BUCKET/KEY (optionally ?region=REGION),
+    /// locked with S3's conditional writes; wins over the file's `state:`
+    /// block and over --state.
+    #[arg(long, env = "PRIVLINK_STATE", value_name = "S3_URL", value_parser = s3_address)]
+    pub state_s3: Option<S3Address>,
+}
+
+/// `--state-s3`: an `s3://BUCKET/KEY` address.
+fn s3_address(text: &str) -> Result<S3Address, String> {
+    S3Address::parse(text)
 }
 
 /// The override of the stack check, for the commands that use the state
@@ -241,6 +252,12 @@ pub enum Command {
         #[command(flatten)]
         files: FileArgs,
     },
+    /// Work with the state: list, show, rm, mv, push, pull, migrate.
+    State {
+        /// What to do.
+        #[command(subcommand)]
+        command: StateCommand,
+    },
     /// Print the JSON Schema of the file (for editors: see the README).
     Schema,
     /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
@@ -250,6 +267,88 @@ pub enum Command {
     },
     /// Print the version and the git commit it was built from.
     Version,
+}
+
+/// The `privlink state` commands. Those that change the state take its
+/// lock, as apply does.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses in the state.
+    List {
+        /// Where the desired-state file and the state are.
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// Show one resource of the state (JSON).
+    Show {
+        /// The address, e.g. endpoints.orders.vpc_endpoint.
+        address: String,
+        /// Where the desired-state file and the state are.
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// Forget resources without deleting them: ADDRESS and every address
+    /// under it (endpoints.orders is all of that endpoint).
+    Rm {
+        /// The address or address prefix.
+        address: String,
+        /// Where the desired-state file and the state are.
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// Rename resources without re-creating them: FROM and every address
+    /// under it become TO (endpoints.orders to endpoints.sales renames an
+    /// endpoint; rename it in the file too).
+    Mv {
+        /// The address or address prefix to rename.
+        from: String,
+        /// The new address or prefix.
+        to: String,
+        /// Where the desired-state file and the state are.
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// Print the state as stored (JSON), e.g. to keep a copy.
+    Pull {
+        /// Where the desired-state file and the state are.
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// Replace the state with a state file (same lineage, not older);
+    /// --force takes any lineage and serial.
+    Push {
+        /// The state file to store.
+        path: PathBuf,
+        /// Push even a state of another lineage or an older serial.
+        #[arg(long)]
+        force: bool,
+        /// Where the desired-state file and the state are.
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// Move the local state (--state, or the default beside the file) into
+    /// the S3 state the file's `state:` block (or --state-s3) names; refused
+    /// when S3 already holds a state of another lineage.
+    Migrate {
+        /// Where the desired-state file and the state are.
+        #[command(flatten)]
+        files: FileArgs,
+    },
+}
+
+impl StateCommand {
+    /// The file arguments of any state command.
+    fn files(&self) -> &FileArgs {
+        match self {
+            StateCommand::List { files }
+            | StateCommand::Show { files, .. }
+            | StateCommand::Rm { files, .. }
+            | StateCommand::Mv { files, .. }
+            | StateCommand::Pull { files }
+            | StateCommand::Push { files, .. }
+            | StateCommand::Migrate { files } => files,
+        }
+    }
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -290,11 +389,13 @@ fn flags(cli: &Cli) -> Flags {
         Command::Validate { files }
         | Command::Show { files, .. }
         | Command::ForceUnlock { files, .. } => (files, None, None),
+        Command::State { command } => (command.files(), None, None),
         // These read no file: the defaults.
         Command::Schema | Command::Completions { .. } | Command::Version => {
             no_files = FileArgs {
                 file: PathBuf::from(DEFAULT_FILE),
                 state: None,
+                state_s3: None,
             };
             (&no_files, None, None)
         }
@@ -302,6 +403,7 @@ fn flags(cli: &Cli) -> Flags {
     Flags {
         file: files.file.clone(),
         state: files.state.clone(),
+        state_s3: files.state_s3.clone(),
         force_stack: force_stack(&cli.command),
         parallelism: run.map(|r| r.parallelism),
         timeout: run.map(|r| r.timeout),
@@ -378,7 +480,8 @@ fn uses_state(command: &Command) -> bool {
         | Command::Show { .. }
         | Command::Output { .. }
         | Command::Import { .. }
-        | Command::ForceUnlock { .. } => true,
+        | Command::ForceUnlock { .. }
+        | Command::State { .. } => true,
         Command::Validate { .. }
         | Command::Schema
         | Command::Completions { .. }
@@ -386,11 +489,24 @@ fn uses_state(command: &Command) -> bool {
     }
 }
 
+/// True when a local state left beside the file should stop `command`
+/// while the S3 state is empty (to migrate it first); not for the
+/// commands that move a state themselves or only remove a lock.
+fn guides(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::ForceUnlock { .. }
+            | Command::State {
+                command: StateCommand::Migrate { .. } | StateCommand::Push { .. },
+            }
+    )
+}
+
 /// Runs one command.
 async fn run(command: Command, settings: &Settings, out: &Output) -> Result<Outcome, CommandError> {
     let located;
     let settings = if uses_state(&command) {
-        located = commands::common::locate_state(settings, out).await?;
+        located = commands::common::locate_state(settings, out, guides(&command)).await?;
         &located
     } else {
         settings
@@ -428,6 +544,7 @@ async fn run(command: Command, settings: &Settings, out: &Output) -> Result<Outc
         Command::ForceUnlock { lock_id, force, .. } => {
             commands::unlock::run(settings, out, &lock_id, force).await
         }
+        Command::State { command } => commands::state::run(command, settings, out).await,
         Command::Schema => commands::schema::run(out),
         Command::Completions { shell } => commands::completions::run(out, shell, Cli::command()),
         Command::Version => commands::version::run(out),

@@ -2,7 +2,8 @@
 //! file and converged by plan, apply and destroy.
 //!
 //! Modules by concern: [`config`] reads the desired-state file, [`model`] is
-//! the shared vocabulary, [`state`] owns the local state file, [`plan`] diffs
+//! the shared vocabulary, [`state`] owns the state and its local file,
+//! [`s3_state`] keeps it in S3 for teams, [`plan`] diffs
 //! desired against live, [`graph`] orders actions, [`apply`] executes them,
 //! [`providers`] talk to Atlas and EC2, [`output`] is the only place that
 //! prints, [`wait`] owns polling. [`cli`] parses the command line into
@@ -25,6 +26,7 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod providers;
+pub mod s3_state;
 pub mod settings;
 pub mod state;
 pub mod wait;

@@ -20,7 +20,7 @@ use crate::model::Address;
 use crate::plan::render::{Style, render_plan, render_refresh};
 use crate::plan::{Plan, RefreshPlan, Summary};
 use crate::providers::clouds::EndpointConnection;
-use crate::state::StateFile;
+use crate::state::{Location, StateFile};
 use crate::wait::{Progress, WaitEvent};
 
 /// How often an unchanged wait reports that it is still waiting.
@@ -111,15 +111,14 @@ impl Output {
     }
 
     /// Says that there is no state file at `path`.
-    pub fn no_state(&self, path: &Path) {
-        self.out(&format!("No state at {}.\n", path.display()));
+    pub fn no_state(&self, path: &Location) {
+        self.out(&format!("No state at {path}.\n"));
     }
 
     /// Prints a state file as a table.
-    pub fn state(&self, path: &Path, state: &StateFile) {
+    pub fn state(&self, path: &Location, state: &StateFile) {
         let mut text = format!(
-            "state {} (stack \"{}\", serial {}, lineage {})\n",
-            path.display(),
+            "state {path} (stack \"{}\", serial {}, lineage {})\n",
             state.stack,
             state.serial,
             state.lineage
@@ -159,20 +158,18 @@ impl Output {
     }
 
     /// Says that there is no state for `stack` at `location` yet.
-    pub fn nothing_applied(&self, stack: &str, location: &Path) {
+    pub fn nothing_applied(&self, stack: &str, location: &Location) {
         self.out(&format!(
-            "No state for stack \"{stack}\" at {}: nothing applied yet\n",
-            location.display()
+            "No state for stack \"{stack}\" at {location}: nothing applied yet\n"
         ));
     }
 
     /// Warns that `--force-stack` makes a run on `stack` use the state at
     /// `location`, which records `recorded`.
-    pub fn stack_forced(&self, location: &Path, recorded: &str, stack: &str) {
+    pub fn stack_forced(&self, location: &Location, recorded: &str, stack: &str) {
         self.note(&format!(
-            "Warning: state file {} belongs to stack \"{recorded}\", not \"{stack}\"; \
-             --force-stack: using it as it is (stack \"{recorded}\")",
-            location.display()
+            "Warning: state file {location} belongs to stack \"{recorded}\", not \"{stack}\"; \
+             --force-stack: using it as it is (stack \"{recorded}\")"
         ));
     }
 
@@ -212,11 +209,8 @@ impl Output {
     }
 
     /// Says that lock `lock_id` was removed from the state at `path`.
-    pub fn unlocked(&self, lock_id: &str, path: &Path) {
-        self.out(&format!(
-            "Removed lock {lock_id} from {}.\n",
-            path.display()
-        ));
+    pub fn unlocked(&self, lock_id: &str, path: &Location) {
+        self.out(&format!("Removed lock {lock_id} from {path}.\n"));
     }
 
     /// Prints the private-endpoint connection strings, grouped by the

@@ -14,7 +14,7 @@ use crate::model::Address;
 use crate::providers::atlas::{
     AtlasError, ClientOptions, Credentials, DEFAULT_BASE_URL, credentials_in, missing_credentials,
 };
-use crate::state::LocalBackend;
+use crate::state::{LocalBackend, Location, S3Address};
 
 /// The environment variable naming the Atlas base URL.
 pub const ENV_BASE_URL: &str = "MONGODB_ATLAS_BASE_URL";
@@ -44,6 +44,15 @@ pub struct Settings {
     /// another file than `state_path`: a state found there is moved to
     /// `state_path`.
     pub legacy_state_path: Option<PathBuf>,
+    /// The state in S3 (`--state-s3`, `PRIVLINK_STATE`, or the file's
+    /// `state.s3` block once located): when set, `state_path` is only the
+    /// local state a migration reads.
+    pub state_s3: Option<S3Address>,
+    /// `--state` was given: the file's `state:` block is not used.
+    pub state_given: bool,
+    /// The region for the S3 state when neither its address nor the AWS
+    /// chain names one: the file's `aws.region`, once located.
+    pub state_region: Option<String>,
     /// `--force-stack`: use a state that records another stack than the
     /// file's.
     pub force_stack: bool,
@@ -77,6 +86,8 @@ pub struct Flags {
     pub file: PathBuf,
     /// `--state`, when given.
     pub state: Option<PathBuf>,
+    /// `--state-s3` (or `PRIVLINK_STATE`), when given.
+    pub state_s3: Option<S3Address>,
     /// `--force-stack`, for the commands that have it.
     pub force_stack: bool,
     /// `--parallelism`, for the commands that have it.
@@ -131,7 +142,10 @@ impl Settings {
         atlas.client.request_timeout = request_timeout;
         Settings {
             state_path,
-            legacy_state_path,
+            legacy_state_path: legacy_state_path.filter(|_| flags.state_s3.is_none()),
+            state_given: flags.state.is_some(),
+            state_s3: flags.state_s3,
+            state_region: None,
             force_stack: flags.force_stack,
             parallelism: usize::from(flags.parallelism.unwrap_or(DEFAULT_PARALLELISM)),
             wait_timeout: flags
@@ -147,6 +161,16 @@ impl Settings {
             connect_timeout,
             request_timeout,
             file: flags.file,
+        }
+    }
+}
+
+impl Settings {
+    /// Where the state is, as messages name it: its S3 address or its path.
+    pub fn state_location(&self) -> Location {
+        match &self.state_s3 {
+            Some(a) => Location::new(a.url()),
+            None => Location::from(self.state_path.as_path()),
         }
     }
 }

@@ -150,7 +150,13 @@ fn recorded_settings(settings: &Settings, plan: &Plan) -> Settings {
         recorded.file = file.clone();
     }
     if let Some(state) = &plan.state_location {
-        recorded.state_path = state.clone();
+        match state.to_str().map(crate::state::S3Address::parse) {
+            Some(Ok(address)) => recorded.state_s3 = Some(address),
+            _ => {
+                recorded.state_path = state.clone();
+                recorded.state_s3 = None;
+            }
+        }
     }
     recorded
 }

@@ -22,6 +22,7 @@ use crate::providers::atlas::AtlasClient;
 use crate::providers::clouds::EndpointConnection;
 use crate::providers::preflight::PreflightError;
 use crate::providers::{Clouds, Provider};
+use crate::s3_state::{S3Backend, S3Timeouts};
 use crate::settings::Settings;
 use crate::state::{LocalBackend, LockMode, StateBackend, StateError, StateFile, StateStore};
 use crate::wait::WaitPolicy;
@@ -35,9 +36,22 @@ pub fn load_config(settings: &Settings) -> Result<(Config, Vec<DesiredResource>)
     Ok((config, desired))
 }
 
-/// Where the state is kept: the one place that picks the backend.
+/// Where the state is kept: the one place that picks the backend (S3 when
+/// the settings name an S3 state, else the local file).
 pub fn state_backend(settings: &Settings) -> Arc<dyn StateBackend> {
-    Arc::new(LocalBackend::new(settings.state_path.clone()))
+    match &settings.state_s3 {
+        Some(address) => Arc::new(s3_backend(settings, address)),
+        None => Arc::new(LocalBackend::new(settings.state_path.clone())),
+    }
+}
+
+/// The S3 state at `address`, with the settings' network timeouts.
+pub fn s3_backend(settings: &Settings, address: &crate::state::S3Address) -> S3Backend {
+    let timeouts = S3Timeouts {
+        connect: settings.connect_timeout,
+        attempt: settings.request_timeout,
+    };
+    S3Backend::new(address.clone(), settings.state_region.clone(), timeouts)
 }
 
 /// Gives every resource the current name of its kind (a state written by
@@ -109,7 +123,7 @@ fn check_stack(
     if recorded == stack {
         return Ok(());
     }
-    let location = settings.state_path.clone();
+    let location = settings.state_location();
     if settings.force_stack {
         out.stack_forced(&location, recorded, stack);
         return Ok(());
@@ -122,24 +136,61 @@ fn check_stack(
     })
 }
 
-/// The settings with the state where it is for this run: moves the state
-/// an older build kept for the file in the working directory (see
+/// The settings with the state where it is for this run. An S3 state
+/// named by `--state-s3` or `PRIVLINK_STATE`, or else (without `--state`)
+/// by the file's `state:` block, is used; with `guide`, a local state left
+/// beside the file while the S3 state is still empty stops the command,
+/// pointing to `privlink state migrate`. Otherwise see [`locate_local`].
+pub async fn locate_state(
+    settings: &Settings,
+    out: &Output,
+    guide: bool,
+) -> Result<Settings, CommandError> {
+    let mut located = settings.clone();
+    // A file that does not load is left for the command to report.
+    let config = match settings.file.is_file() {
+        true => config::load(&settings.file).ok(),
+        false => None,
+    };
+    if let Some(c) = &config {
+        located.state_region = Some(c.aws.region.clone());
+        if located.state_s3.is_none() && !settings.state_given {
+            located.state_s3 = c.state.clone();
+        }
+    }
+    if located.state_s3.is_none() {
+        return locate_local(located, config.as_ref(), out).await;
+    }
+    located.legacy_state_path = None;
+    if guide && located.state_path.is_file() && state_backend(&located).load().await?.is_none() {
+        return Err(CommandError::MigrateFirst {
+            local: located.state_path.clone(),
+            remote: located.state_location().to_string(),
+        });
+    }
+    Ok(located)
+}
+
+/// The settings with the local state where it is for this run: moves the
+/// state an older build kept for the file in the working directory (see
 /// [`Settings::legacy_state_path`]) to the file's own default location,
 /// when that holds none yet: a state of the file's stack only, under that
 /// state's lock, with its backup, and saying so. While a live run holds
 /// that older state, it is used where it is, this once. When both exist,
 /// the one beside the file is used and the other is named.
-pub async fn locate_state(settings: &Settings, out: &Output) -> Result<Settings, CommandError> {
-    let mut located = settings.clone();
-    let Some(old) = &settings.legacy_state_path else {
+async fn locate_local(
+    mut located: Settings,
+    config: Option<&Config>,
+    out: &Output,
+) -> Result<Settings, CommandError> {
+    let Some(old) = located.legacy_state_path.clone() else {
         return Ok(located);
     };
-    let new = &settings.state_path;
+    let new = located.state_path.clone();
     if !old.is_file() {
         return Ok(located);
     }
-    // A file that does not load is left for the command to report.
-    let Ok(config) = config::load(&settings.file) else {
+    let Some(config) = config else {
         return Ok(located);
     };
     let backend = LocalBackend::new(old.clone());
@@ -148,26 +199,26 @@ pub async fn locate_state(settings: &Settings, out: &Output) -> Result<Settings,
         _ => return Ok(located),
     }
     if new.exists() {
-        out.legacy_state_ignored(old, new);
+        out.legacy_state_ignored(&old, &new);
         return Ok(located);
     }
     match backend.lock("move state").await {
         Ok(_) => {}
         Err(StateError::Locked { .. }) => {
-            out.legacy_state_in_use(old, new);
+            out.legacy_state_in_use(&old, &new);
             located.state_path = old.clone();
             return Ok(located);
         }
         Err(e) => return Err(e.into()),
     }
-    let moved = move_state_files(old, new);
+    let moved = move_state_files(&old, &new);
     backend.unlock().await?;
     moved?;
     // The folder an older build made, when nothing else is left in it.
     if let Some(dir) = old.parent().filter(|d| !d.as_os_str().is_empty()) {
         let _ = std::fs::remove_dir(dir);
     }
-    out.state_moved(&settings.file, old, new);
+    out.state_moved(&located.file, &old, &new);
     Ok(located)
 }
 

@@ -129,13 +129,12 @@ pub enum CommandError {
     },
     /// The state records another stack than the file's.
     #[error(
-        "state file {} belongs to stack {found:?}, not {expected:?} (the stack of {}); nothing was changed; pass --state to use another state, or --force-stack to use this one anyway",
-        location.display(),
+        "state file {location} belongs to stack {found:?}, not {expected:?} (the stack of {}); nothing was changed; pass --state to use another state, or --force-stack to use this one anyway",
         file.display()
     )]
     StackMismatch {
         /// The state file.
-        location: PathBuf,
+        location: crate::state::Location,
         /// The desired-state file.
         file: PathBuf,
         /// The file's stack.
@@ -143,6 +142,24 @@ pub enum CommandError {
         /// The stack the state records.
         found: String,
     },
+    /// The state is configured in S3, which holds none yet, while a local
+    /// state is left beside the file: it must be migrated first.
+    #[error(
+        "the state is configured at {remote}, which holds no state yet, but a local state exists at {}; nothing was changed; \
+         run `privlink state migrate` to move it there (or pass --state {} to keep using the local file)",
+        local.display(),
+        local.display()
+    )]
+    MigrateFirst {
+        /// The local state file.
+        local: PathBuf,
+        /// The S3 state.
+        remote: String,
+    },
+    /// A `privlink state` command was refused; the message says why and
+    /// what to do.
+    #[error("{0}")]
+    StateCommand(String),
     /// The state kept where older builds kept it could not be moved beside
     /// the file.
     #[error("moving the state {} to {}", from.display(), to.display())]

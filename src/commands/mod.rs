@@ -12,6 +12,7 @@ pub mod output;
 pub mod plan;
 pub mod schema;
 pub mod show;
+pub mod state;
 pub mod unlock;
 pub mod validate;
 pub mod version;

@@ -21,7 +21,7 @@ pub async fn run(settings: &Settings, out: &Output, json: bool) -> Result<Outcom
         .await?
         .filter(|s| s.stack == config.stack)
     else {
-        out.nothing_applied(&config.stack, &settings.state_path);
+        out.nothing_applied(&config.stack, &settings.state_location());
         return Ok(Outcome::Done);
     };
     let clouds = clouds(settings)?;

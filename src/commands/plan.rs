@@ -65,7 +65,11 @@ pub async fn run(
     if let Some(path) = &args.save {
         let mut plan = plan.clone();
         plan.config_file = Some(absolute(&settings.file));
-        plan.state_location = Some(absolute(&settings.state_path));
+        plan.state_location = Some(match &settings.state_s3 {
+            // An S3 state is recorded by its address, which apply reads back.
+            Some(a) => std::path::PathBuf::from(a.to_string()),
+            None => absolute(&settings.state_path),
+        });
         save(&plan, path)?;
         out.plan_saved(path);
     }

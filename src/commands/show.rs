@@ -8,7 +8,7 @@ use super::{CommandError, Outcome};
 
 /// Prints the state as a table, or raw as JSON; says so when there is none.
 pub async fn run(settings: &Settings, out: &Output, json: bool) -> Result<Outcome, CommandError> {
-    let path = &settings.state_path;
+    let path = &settings.state_location();
     let Some(state) = read_state(settings).await? else {
         out.no_state(path);
         return Ok(Outcome::Done);

@@ -40,6 +40,6 @@ pub async fn run(
         }
     }
     backend.force_unlock(lock_id).await?;
-    out.unlocked(lock_id, &settings.state_path);
+    out.unlocked(lock_id, &settings.state_location());
     Ok(Outcome::Done)
 }

@@ -18,6 +18,12 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use super::env::{self, ExpandError};
 use super::ids::{self, Shape};
 use super::{AtlasFlow, AtlasSettings, AwsSettings, EndpointAtlas, Source};
+use crate::state::S3Address;
+
+mod state_block;
+
+#[cfg(test)]
+pub(crate) use state_block::{S3_KEYS, STATE_KEYS};
 
 /// What the loader needs while walking the document.
 pub(crate) struct Ctx<'a> {
@@ -463,6 +469,8 @@ pub(crate) struct RawConfig {
     pub(crate) atlas: AtlasSettings,
     pub(crate) aws: AwsSettings,
     pub(crate) endpoints: Vec<(String, RawEndpoint)>,
+    /// `state.s3`, when the state is kept in S3.
+    pub(crate) state: Option<S3Address>,
 }
 
 /// One endpoint as written, before defaults are resolved.
@@ -485,7 +493,7 @@ pub(crate) struct RawEndpointAws {
 }
 
 /// Keys of the top level.
-pub(crate) const ROOT_KEYS: &[&str] = &["version", "stack", "atlas", "aws", "endpoints"];
+pub(crate) const ROOT_KEYS: &[&str] = &["version", "stack", "atlas", "aws", "endpoints", "state"];
 pub(crate) const ATLAS_KEYS: &[&str] = &["project_id"];
 pub(crate) const AWS_KEYS: &[&str] = &["region"];
 pub(crate) const ENDPOINT_KEYS: &[&str] = &["atlas", "aws"];
@@ -538,12 +546,14 @@ impl<'de> Visitor<'de> for Root<'_, '_> {
         let mut atlas = None;
         let mut aws = None;
         let mut endpoints = None;
+        let mut state = None;
         each_key(ctx, &mut map, ROOT_KEYS, |key, map| {
             match key {
                 "version" => version = Some(map.next_value_seed(Version(ctx))?),
                 "stack" => stack = Some(map.next_value_seed(Text::new(ctx, ids::STACK))?),
                 "atlas" => atlas = Some(map.next_value_seed(Atlas(ctx))?),
                 "aws" => aws = Some(map.next_value_seed(Aws(ctx))?),
+                "state" => state = Some(map.next_value_seed(state_block::StateSeed(ctx))?),
                 _ => endpoints = Some(map.next_value_seed(Endpoints(ctx))?),
             }
             Ok(())
@@ -561,6 +571,7 @@ impl<'de> Visitor<'de> for Root<'_, '_> {
                     "an `endpoints` mapping of names to endpoints (`endpoints: {}` for none)",
                 )
             })?,
+            state,
         })
     }
 }

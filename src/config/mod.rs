@@ -57,6 +57,10 @@ pub struct Config {
     pub aws: AwsSettings,
     /// Endpoints by name.
     pub endpoints: BTreeMap<String, Endpoint>,
+    /// Top-level `state.s3`: the state is kept in S3 (`None`: the local
+    /// file).
+    #[serde(skip)]
+    pub state: Option<crate::state::S3Address>,
 }
 
 /// Top-level `atlas`.
@@ -528,5 +532,6 @@ fn resolve(raw: de::RawConfig, path: &Path) -> Result<Config, ConfigError> {
         atlas: raw.atlas,
         aws: raw.aws,
         endpoints,
+        state: raw.state,
     })
 }

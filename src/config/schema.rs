@@ -75,7 +75,41 @@ struct File {
     /// The endpoints by stable name (the name is part of every address);
     /// `{}` or empty for none.
     endpoints: Endpoints,
+    /// Where the state is kept when not in the local file beside this one.
+    #[schemars(default)]
+    state: Option<StateBlock>,
 }
+
+/// Top-level `state`: the state kept in S3, shared by a team.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct StateBlock {
+    /// An S3 bucket and key, with the lock object `<key>.lock` beside it.
+    s3: S3State,
+}
+
+/// `state.s3`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct S3State {
+    /// The bucket (versioning on is recommended).
+    bucket: Bucket,
+    /// The key of the state object.
+    key: ObjectKey,
+    /// The bucket's region; default: the AWS region chain, then `aws.region`.
+    #[schemars(default)]
+    region: Option<Region>,
+}
+
+/// An S3 bucket name.
+#[derive(JsonSchema)]
+struct Bucket(
+    #[schemars(pattern(shape!("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")))] String,
+);
+
+/// An S3 object key, without a leading or trailing `/`.
+#[derive(JsonSchema)]
+struct ObjectKey(#[schemars(pattern(shape!("[^/](?:.*[^/])?")), length(min = 1, max = 1000))] String);
 
 /// `version`: 1, or text that reads as 1.
 #[derive(JsonSchema)]
@@ -289,6 +323,11 @@ mod tests {
             sorted(de::ATLAS_KEYS)
         );
         assert_eq!(keys(&schema, "/$defs/Aws/properties"), sorted(de::AWS_KEYS));
+        assert_eq!(
+            keys(&schema, "/$defs/StateBlock/properties"),
+            sorted(de::STATE_KEYS)
+        );
+        assert_eq!(keys(&schema, "/$defs/S3State/properties"), sorted(de::S3_KEYS));
         assert_eq!(
             keys(&schema, "/$defs/Endpoint/properties"),
             sorted(de::ENDPOINT_KEYS)

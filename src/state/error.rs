@@ -97,6 +97,24 @@ pub enum StateError {
         reason: String,
     },
 
+    /// A remote state changed between this run's read and its write (a
+    /// compare-and-swap lost): nothing was overwritten, and the state this
+    /// run meant to write is kept in a local file.
+    #[error(
+        "refusing to overwrite state {location}: {reason}. Nothing was lost: the state this run meant to write is saved in {}; \
+         compare it with `privlink state pull`, then run the command again (or `privlink state push {}` if it is the one to keep)",
+        saved.display(),
+        saved.display()
+    )]
+    Rejected {
+        /// The state concerned.
+        location: Location,
+        /// What changed under this run.
+        reason: String,
+        /// The local file holding the state this run meant to write.
+        saved: std::path::PathBuf,
+    },
+
     /// The state was opened without a lock, for reading only.
     #[error("state {location} was opened read-only (without a lock) and cannot be written")]
     ReadOnly {

@@ -13,7 +13,7 @@
 //!
 //! Modules depend on each other in one direction only: `location`,
 //! `lock_info` and `format` on nothing here, `error` on the first two,
-//! `secrets` on `error` and `format`, `backend` on all of these, and
+//! `secrets` on `error` and `format`, `remote` on nothing, `backend` on all of these, and
 //! `store`, `local` and `memory` on `backend`; this file only declares and
 //! re-exports them.
 //!
@@ -89,15 +89,20 @@ mod local;
 mod location;
 mod lock_info;
 pub mod memory;
+mod remote;
 mod secrets;
 mod store;
 
 pub use backend::{LockHolder, StateBackend};
 pub use error::StateError;
-pub use format::{FORMAT_VERSION, ResourceState, StateFile, Status, attempt_age, new_attempt};
+pub use format::{
+    FORMAT_VERSION, ResourceState, StateFile, Status, attempt_age, encode, new_attempt, newer_version,
+    validate,
+};
 pub use local::LocalBackend;
 pub use location::Location;
 pub use lock_info::LockInfo;
 pub use memory::MemoryBackend;
+pub use remote::{S3Address, check_bucket, check_key};
 pub use secrets::check_no_secrets;
 pub use store::{LockMode, StateStore};

@@ -90,6 +90,13 @@ impl StateStore {
         self.lock.as_ref()
     }
 
+    /// Makes the next write replace the stored state with one of `lineage`
+    /// (a state pushed or migrated from elsewhere); the backend still
+    /// refuses if the stored state changed since this store read it.
+    pub fn adopt_lineage(&mut self, lineage: &str) {
+        self.lineage = lineage.to_owned();
+    }
+
     /// Bumps `state.serial` and stores it through the backend, which keeps
     /// the replaced version as the backup. On error `state` is unchanged.
     pub async fn write(&mut self, state: &mut StateFile) -> Result<(), StateError> {
