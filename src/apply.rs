@@ -615,6 +615,7 @@ async fn apply_step<P: Provider>(
                 Box::pin(async move {
                     fail::fail_point!("create-returned", |_| crash_here());
                     let mut l = lock(&ledger).await;
+                    let pinned = l.state.get(&address).map(|r| r.pinned.clone());
                     l.state.resources.insert(
                         address,
                         ResourceState {
@@ -625,6 +626,7 @@ async fn apply_step<P: Provider>(
                             dependencies: deps,
                             status: Status::Creating,
                             attempt,
+                            pinned: pinned.unwrap_or_default(),
                         },
                     );
                     l.commit()
@@ -670,6 +672,7 @@ async fn create_start<'p>(
                     dependencies: change.depends_on.clone(),
                     status: Status::Creating,
                     attempt: Some(attempt.clone()),
+                    pinned: prior.map(|p| p.pinned.clone()).unwrap_or_default(),
                 },
             );
             l.commit().await?;
@@ -690,6 +693,7 @@ async fn settle(
     match result {
         Ok((id, attributes)) => {
             let attempt = l.state.get(&change.address).and_then(|r| r.attempt.clone());
+            let pinned = l.state.get(&change.address).map(|r| r.pinned.clone());
             l.state.resources.insert(
                 change.address.clone(),
                 ResourceState {
@@ -700,6 +704,7 @@ async fn settle(
                     dependencies: change.depends_on.clone(),
                     status: Status::Ready,
                     attempt,
+                    pinned: pinned.unwrap_or_default(),
                 },
             );
             l.commit().await?;

@@ -136,6 +136,7 @@ pub async fn import<P: Provider>(
             dependencies: d.depends_on.clone(),
             status: Status::Ready,
             attempt: None,
+            pinned: crate::model::Attrs::new(),
         },
     );
     let live = provider.refresh(&probe, &[]).await?;
@@ -158,6 +159,7 @@ pub async fn import<P: Provider>(
             dependencies: d.depends_on.clone(),
             status: Status::Ready,
             attempt: None,
+            pinned: crate::model::Attrs::new(),
         },
     );
     Ok(())

@@ -524,6 +524,7 @@ async fn a_create_recorded_before_a_crash_is_resumed_not_made_again() {
             dependencies: vec![],
             status: Status::Creating,
             attempt: None,
+            pinned: Attrs::new(),
         },
     )
     .await;
@@ -561,6 +562,7 @@ async fn an_intent_without_an_id_is_adopted() {
         dependencies: vec![],
         status: Status::Creating,
         attempt: None,
+        pinned: Attrs::new(),
     };
     h.seed("a", intent.clone()).await;
     let outcome = h.apply(h.plan(std::slice::from_ref(&a)).await, 10).await;

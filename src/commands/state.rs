@@ -9,7 +9,9 @@ use crate::cli::StateCommand;
 use crate::model::Address;
 use crate::output::Output;
 use crate::settings::Settings;
-use crate::state::{LocalBackend, LockMode, StateBackend, StateFile, StateStore};
+use crate::state::{
+    LocalBackend, LockMode, ResourceState, StateBackend, StateFile, StateStore,
+};
 
 use super::common::{load_config, lock_state, read_state, s3_backend};
 use super::{CommandError, Outcome};
@@ -114,6 +116,25 @@ fn renamed(a: &Address, from: &str, to: &str) -> Address {
     Address::new(format!("{to}{}", &a.as_str()[from.len()..]))
 }
 
+/// Pins (see [`ResourceState::pinned`]) the attributes of `r` that cannot
+/// change in place and whose recorded value names a part of the address
+/// `from` that `to` changes (a security group named after its endpoint):
+/// the renamed resource keeps its object.
+fn pin_derived(r: &mut ResourceState, from: &str, to: &str) {
+    let kept: Vec<&str> = to.split('.').collect();
+    let old: Vec<&str> = from.split('.').filter(|p| !kept.contains(p)).collect();
+    let catalog = crate::providers::registry::catalog();
+    let rules = catalog.rules(r.kind);
+    for (k, v) in &r.desired {
+        let derived = v
+            .as_str()
+            .is_some_and(|text| old.iter().any(|o| text.contains(o)));
+        if derived && rules.forces_replacement(k) && !r.pinned.contains_key(k) {
+            r.pinned.insert(k.clone(), v.clone());
+        }
+    }
+}
+
 async fn mv(settings: &Settings, out: &Output, from: &str, to: &str) -> Result<Outcome, CommandError> {
     let (config, _) = load_config(settings)?;
     let (mut store, mut state) = lock_state(settings, &config.stack, "state mv", out).await?;
@@ -130,7 +151,8 @@ async fn mv(settings: &Settings, out: &Output, from: &str, to: &str) -> Result<O
         )));
     }
     for a in &moving {
-        if let Some(r) = state.remove(a) {
+        if let Some(mut r) = state.remove(a) {
+            pin_derived(&mut r, from, to);
             state.upsert(renamed(a, from, to), r);
         }
     }

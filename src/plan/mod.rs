@@ -506,7 +506,8 @@ fn diff_once(
     let mut resumed: BTreeSet<Address> = BTreeSet::new();
     let mut out = Vec::with_capacity(order.len());
     for d in order {
-        let after = resolved_after(d, state, live, &actions, &resumed);
+        let mut after = resolved_after(d, state, live, &actions, &resumed);
+        pin(&mut after, state.resources.get(&d.address));
         let change = change_for(d, after, state, live, forced, catalog.rules(d.kind))?;
         if change.resume {
             resumed.insert(d.address.clone());
@@ -515,6 +516,17 @@ fn diff_once(
         out.push(change);
     }
     Ok(out)
+}
+
+/// Gives the attributes `recorded` pins (see
+/// [`ResourceState::pinned`](crate::state::ResourceState::pinned)) their
+/// recorded values.
+fn pin(after: &mut Attrs, recorded: Option<&crate::state::ResourceState>) {
+    for (k, v) in recorded.map(|r| &r.pinned).into_iter().flatten() {
+        if let Some(slot) = after.get_mut(k) {
+            *slot = v.clone();
+        }
+    }
 }
 
 /// The desired attributes of `d` with every reference resolved that the

@@ -61,6 +61,7 @@ fn applied() -> (StateFile, LiveView) {
                 dependencies: deps.iter().map(|d| Address::new(*d)).collect(),
                 status: Status::Ready,
                 attempt: None,
+                pinned: Default::default(),
             },
         );
         live.resources

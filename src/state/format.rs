@@ -48,6 +48,12 @@ pub struct ResourceState {
     /// written before it existed and for imported objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<String>,
+    /// Attributes whose recorded value wins over the file's, set by
+    /// `privlink state mv` for attributes derived from the old address
+    /// that cannot change in place (a security group's name): a renamed
+    /// endpoint keeps its objects. They stay with the address.
+    #[serde(default, skip_serializing_if = "Attrs::is_empty")]
+    pub pinned: Attrs,
 }
 
 /// How far a resource got.
@@ -190,6 +196,7 @@ pub(crate) mod tests {
             dependencies: vec![Address::endpoint("orders", "security_group")],
             status: Status::Creating,
             attempt: None,
+            pinned: Attrs::new(),
         }
     }
 

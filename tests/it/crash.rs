@@ -5,6 +5,11 @@
 //! `privlink apply` must converge with exactly one of each resource in moto
 //! and the sandbox, and the next plan must show no changes.
 //!
+//! The same runs with the state in S3 (`_s3` tests, on the first
+//! [`S3_HITS`] hits of each point, to keep them short): a crash there
+//! leaves the lock object behind, so the next apply is refused naming the
+//! holder, and `privlink force-unlock ID` lets it converge.
+//!
 //! The failpoints exist only in builds with the `failpoints` feature, which
 //! the README's test command enables.
 
@@ -23,7 +28,18 @@ mod with_failpoints {
 
     use serde_json::Value;
 
+    use crate::support::s3::{self, lock_id_in, unique_bucket, with_s3_state};
     use crate::support::world::World;
+
+    /// How many hits of each point the S3 runs cover.
+    const S3_HITS: usize = 3;
+
+    /// Where the state of the crashed runs is kept.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Backend {
+        Local,
+        S3,
+    }
 
     /// Two endpoints on two serverless instances, one with client egress.
     const FILE: &str = r#"
@@ -111,13 +127,23 @@ endpoints:
         wanted
     }
 
-    async fn crash_at_every_hit(point: &str) {
+    async fn crash_at_every_hit(point: &str, backend: Backend) {
         let w = World::start(&["orders-prod", "billing-prod"], &[], &[]).await;
+        let s3 = s3::client(&w.moto).await;
+        let bucket = unique_bucket("crash-state");
+        if backend == Backend::S3 {
+            s3::create_bucket(&s3, &bucket, true).await;
+        }
+        let hits = if backend == Backend::S3 { S3_HITS } else { 200 };
         let mut crashes = 0;
-        for n in 0..200 {
+        for n in 0..hits {
             let stack = format!("crash-{}-{n}", point.replace('-', ""));
             let file = format!("{stack}.yaml");
-            w.write(&file, FILE);
+            let key = format!("{stack}.state.json");
+            match backend {
+                Backend::Local => w.write(&file, FILE),
+                Backend::S3 => w.write(&file, &with_s3_state(FILE, &bucket, &key)),
+            };
             let failpoints = format!("{point}={n}*off->return");
             let run = w.privlink_with(
                 &["apply", "-f", &file, "--auto-approve"],
@@ -136,6 +162,9 @@ endpoints:
                 run.all()
             );
             crashes += 1;
+            if backend == Backend::S3 {
+                unlock_after_crash(&w, &file);
+            }
 
             let again = w.expect(0, &["apply", "-f", &file, "--auto-approve"]);
             let plan = w.privlink(&["plan", "-f", &file, "--detailed-exitcode"]);
@@ -147,7 +176,10 @@ endpoints:
                 plan.all()
             );
 
-            let state = w.state(&file);
+            let state = match backend {
+                Backend::Local => w.state(&file),
+                Backend::S3 => s3::get_json(&s3, &bucket, &key).await.expect("S3 state"),
+            };
             assert_eq!(state["resources"].as_object().unwrap().len(), 9, "{state}");
             assert_eq!(
                 tagged_count(&w, &stack).await,
@@ -162,26 +194,62 @@ endpoints:
             }
         }
         assert!(crashes > 0, "{point}: no crash happened");
-        report(point, crashes);
+        if backend == Backend::Local {
+            report(point, crashes);
+        }
+    }
+
+    /// The crashed run's S3 lock stays: the next apply is refused naming
+    /// it, and force-unlock with its id removes it.
+    fn unlock_after_crash(w: &World, file: &str) {
+        let refused = w.privlink(&["apply", "-f", file, "--auto-approve"]);
+        assert_eq!(refused.code, 1, "{}", refused.all());
+        assert!(
+            refused.stderr.contains("is locked by lock") && refused.stderr.contains("(apply, pid "),
+            "{}",
+            refused.all()
+        );
+        let id = lock_id_in(&refused.stderr).expect("a lock id");
+        w.expect(0, &["force-unlock", &id, "-f", file]);
     }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn crash_right_after_each_create_call_returns() {
-        crash_at_every_hit("create-returned").await;
+        crash_at_every_hit("create-returned", Backend::Local).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn crash_right_after_each_create_call_returns_s3() {
+        crash_at_every_hit("create-returned", Backend::S3).await;
     }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn crash_just_before_each_state_write() {
-        crash_at_every_hit("state-write-before").await;
+        crash_at_every_hit("state-write-before", Backend::Local).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn crash_just_before_each_state_write_s3() {
+        crash_at_every_hit("state-write-before", Backend::S3).await;
     }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn crash_just_after_each_state_write() {
-        crash_at_every_hit("state-write-after").await;
+        crash_at_every_hit("state-write-after", Backend::Local).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn crash_just_after_each_state_write_s3() {
+        crash_at_every_hit("state-write-after", Backend::S3).await;
     }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn crash_during_each_wait() {
-        crash_at_every_hit("wait-pending").await;
+        crash_at_every_hit("wait-pending", Backend::Local).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn crash_during_each_wait_s3() {
+        crash_at_every_hit("wait-pending", Backend::S3).await;
     }
 }

@@ -174,6 +174,8 @@ impl World {
             .env("MONGODB_ATLAS_PUBLIC_KEY", PUBLIC_KEY)
             .env("MONGODB_ATLAS_PRIVATE_KEY", PRIVATE_KEY)
             .env("AWS_ENDPOINT_URL_EC2", &self.moto.endpoint)
+            // moto serves S3 on the same port, for the shared state.
+            .env("AWS_ENDPOINT_URL_S3", &self.moto.endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
