@@ -337,6 +337,20 @@ pub enum StateCommand {
 }
 
 impl StateCommand {
+    /// What the command asks [`commands::state::run`] to do.
+    fn action(self) -> commands::state::StateAction {
+        use commands::state::StateAction as A;
+        match self {
+            StateCommand::List { .. } => A::List,
+            StateCommand::Show { address, .. } => A::Show(address),
+            StateCommand::Rm { address, .. } => A::Rm(address),
+            StateCommand::Mv { from, to, .. } => A::Mv(from, to),
+            StateCommand::Pull { .. } => A::Pull,
+            StateCommand::Push { path, force, .. } => A::Push(path, force),
+            StateCommand::Migrate { .. } => A::Migrate,
+        }
+    }
+
     /// The file arguments of any state command.
     fn files(&self) -> &FileArgs {
         match self {
@@ -544,7 +558,7 @@ async fn run(command: Command, settings: &Settings, out: &Output) -> Result<Outc
         Command::ForceUnlock { lock_id, force, .. } => {
             commands::unlock::run(settings, out, &lock_id, force).await
         }
-        Command::State { command } => commands::state::run(command, settings, out).await,
+        Command::State { command } => commands::state::run(command.action(), settings, out).await,
         Command::Schema => commands::schema::run(out),
         Command::Completions { shell } => commands::completions::run(out, shell, Cli::command()),
         Command::Version => commands::version::run(out),

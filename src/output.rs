@@ -119,9 +119,7 @@ impl Output {
     pub fn state(&self, path: &Location, state: &StateFile) {
         let mut text = format!(
             "state {path} (stack \"{}\", serial {}, lineage {})\n",
-            state.stack,
-            state.serial,
-            state.lineage
+            state.stack, state.serial, state.lineage
         );
         for (a, r) in &state.resources {
             text.push_str(&format!(

@@ -5,31 +5,47 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cli::StateCommand;
 use crate::model::Address;
 use crate::output::Output;
 use crate::settings::Settings;
-use crate::state::{
-    LocalBackend, LockMode, ResourceState, StateBackend, StateFile, StateStore,
-};
+use crate::state::{LocalBackend, LockMode, ResourceState, StateBackend, StateFile, StateStore};
 
 use super::common::{load_config, lock_state, read_state, s3_backend};
 use super::{CommandError, Outcome};
 
+/// One `privlink state` command with its arguments.
+#[derive(Debug, Clone)]
+pub enum StateAction {
+    /// `state list`.
+    List,
+    /// `state show ADDRESS`.
+    Show(String),
+    /// `state pull`.
+    Pull,
+    /// `state rm ADDRESS`.
+    Rm(String),
+    /// `state mv FROM TO`.
+    Mv(String, String),
+    /// `state push FILE [--force]`.
+    Push(std::path::PathBuf, bool),
+    /// `state migrate`.
+    Migrate,
+}
+
 /// Runs one `privlink state` command.
 pub async fn run(
-    command: StateCommand,
+    action: StateAction,
     settings: &Settings,
     out: &Output,
 ) -> Result<Outcome, CommandError> {
-    match command {
-        StateCommand::List { .. } => list(settings, out).await,
-        StateCommand::Show { address, .. } => show(settings, out, &address).await,
-        StateCommand::Pull { .. } => pull(settings, out).await,
-        StateCommand::Rm { address, .. } => rm(settings, out, &address).await,
-        StateCommand::Mv { from, to, .. } => mv(settings, out, &from, &to).await,
-        StateCommand::Push { path, force, .. } => push(settings, out, &path, force).await,
-        StateCommand::Migrate { .. } => migrate(settings, out).await,
+    match action {
+        StateAction::List => list(settings, out).await,
+        StateAction::Show(address) => show(settings, out, &address).await,
+        StateAction::Pull => pull(settings, out).await,
+        StateAction::Rm(address) => rm(settings, out, &address).await,
+        StateAction::Mv(from, to) => mv(settings, out, &from, &to).await,
+        StateAction::Push(path, force) => push(settings, out, &path, force).await,
+        StateAction::Migrate => migrate(settings, out).await,
     }
 }
 
@@ -77,7 +93,11 @@ fn under(a: &str, prefix: &str) -> bool {
 
 /// The addresses of `state` at or under `prefix`; an error naming it when
 /// there is none.
-fn matching(state: &StateFile, prefix: &str, settings: &Settings) -> Result<Vec<Address>, CommandError> {
+fn matching(
+    state: &StateFile,
+    prefix: &str,
+    settings: &Settings,
+) -> Result<Vec<Address>, CommandError> {
     let found: Vec<Address> = state
         .resources
         .keys()
@@ -135,7 +155,12 @@ fn pin_derived(r: &mut ResourceState, from: &str, to: &str) {
     }
 }
 
-async fn mv(settings: &Settings, out: &Output, from: &str, to: &str) -> Result<Outcome, CommandError> {
+async fn mv(
+    settings: &Settings,
+    out: &Output,
+    from: &str,
+    to: &str,
+) -> Result<Outcome, CommandError> {
     let (config, _) = load_config(settings)?;
     let (mut store, mut state) = lock_state(settings, &config.stack, "state mv", out).await?;
     let moving = matching(&state, from, settings)?;
@@ -169,7 +194,11 @@ async fn mv(settings: &Settings, out: &Output, from: &str, to: &str) -> Result<O
         .iter()
         .map(|a| format!("  {a} -> {}\n", renamed(a, from, to)))
         .collect();
-    out.out(&format!("Moved {} resource(s):\n{}", moving.len(), names.concat()));
+    out.out(&format!(
+        "Moved {} resource(s):\n{}",
+        moving.len(),
+        names.concat()
+    ));
     Ok(Outcome::Done)
 }
 
@@ -216,7 +245,11 @@ async fn push(
 
 /// Refuses to replace `current` (at `location`) by `new` of another lineage
 /// or of an older serial.
-fn check_replaceable(current: &StateFile, new: &StateFile, location: &str) -> Result<(), CommandError> {
+fn check_replaceable(
+    current: &StateFile,
+    new: &StateFile,
+    location: &str,
+) -> Result<(), CommandError> {
     if current.lineage != new.lineage {
         return Err(refused(format!(
             "{location} holds a state of another lineage ({}, this one is {}): it is not a version of the same state; nothing was changed",
@@ -258,7 +291,10 @@ async fn migrate(settings: &Settings, out: &Output) -> Result<Outcome, CommandEr
         check_replaceable(&current, &state, &location)?;
     }
     if current.serial >= state.serial && current.serial > 0 {
-        out.out(&format!("{location} already holds this state (serial {}).\n", current.serial));
+        out.out(&format!(
+            "{location} already holds this state (serial {}).\n",
+            current.serial
+        ));
     } else {
         store.adopt_lineage(&state.lineage);
         store.write(&mut state).await?;

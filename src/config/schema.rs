@@ -103,13 +103,13 @@ struct S3State {
 
 /// An S3 bucket name.
 #[derive(JsonSchema)]
-struct Bucket(
-    #[schemars(pattern(shape!("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")))] String,
-);
+struct Bucket(#[schemars(pattern(shape!("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")))] String);
 
 /// An S3 object key, without a leading or trailing `/`.
 #[derive(JsonSchema)]
-struct ObjectKey(#[schemars(pattern(shape!("[^/](?:.*[^/])?")), length(min = 1, max = 1000))] String);
+struct ObjectKey(
+    #[schemars(pattern(shape!("[^/](?:.*[^/])?")), length(min = 1, max = 1000))] String,
+);
 
 /// `version`: 1, or text that reads as 1.
 #[derive(JsonSchema)]
@@ -327,7 +327,10 @@ mod tests {
             keys(&schema, "/$defs/StateBlock/properties"),
             sorted(de::STATE_KEYS)
         );
-        assert_eq!(keys(&schema, "/$defs/S3State/properties"), sorted(de::S3_KEYS));
+        assert_eq!(
+            keys(&schema, "/$defs/S3State/properties"),
+            sorted(de::S3_KEYS)
+        );
         assert_eq!(
             keys(&schema, "/$defs/Endpoint/properties"),
             sorted(de::ENDPOINT_KEYS)

@@ -34,7 +34,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use crate::state::{
-    LockHolder, LockInfo, Location, S3Address, StateBackend, StateError, StateFile, encode,
+    Location, LockHolder, LockInfo, S3Address, StateBackend, StateError, StateFile, encode,
 };
 
 use self::objects::{Objects, Put};
@@ -194,7 +194,11 @@ impl S3Backend {
             let backup = self.address.backup_key();
             self.objects.put(&backup, previous, Put::Always).await?.ok();
         }
-        match self.objects.put(&self.address.key, body.clone(), condition).await? {
+        match self
+            .objects
+            .put(&self.address.key, body.clone(), condition)
+            .await?
+        {
             Ok(written) => {
                 let mut seen = self.seen();
                 seen.etag = written.etag;
@@ -212,10 +216,11 @@ impl S3Backend {
         match object {
             Some(o) => {
                 let stored = self.parse(&o.body).await?;
-                if stored.serial == serial && stored.lineage == lineage {
-                    if let Some(tag) = o.etag {
-                        return Ok(Put::IfMatch(tag));
-                    }
+                if stored.serial == serial
+                    && stored.lineage == lineage
+                    && let Some(tag) = o.etag
+                {
+                    return Ok(Put::IfMatch(tag));
                 }
                 Err(StateError::Conflict {
                     location: self.location.clone(),

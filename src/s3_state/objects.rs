@@ -192,7 +192,10 @@ where
     let status = e.raw_response().map(HttpStatus::status_code);
     let code = e.as_service_error().and_then(|s| s.code());
     matches!(status, Some(412 | 409))
-        || matches!(code, Some("PreconditionFailed" | "ConditionalRequestConflict"))
+        || matches!(
+            code,
+            Some("PreconditionFailed" | "ConditionalRequestConflict")
+        )
 }
 
 /// The HTTP status of a raw response.

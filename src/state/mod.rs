@@ -96,8 +96,8 @@ mod store;
 pub use backend::{LockHolder, StateBackend};
 pub use error::StateError;
 pub use format::{
-    FORMAT_VERSION, ResourceState, StateFile, Status, attempt_age, encode, new_attempt, newer_version,
-    validate,
+    FORMAT_VERSION, ResourceState, StateFile, Status, attempt_age, encode, new_attempt,
+    newer_version, validate,
 };
 pub use local::LocalBackend;
 pub use location::Location;

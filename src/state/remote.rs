@@ -155,7 +155,10 @@ mod tests {
             ("s3://Team_State/k", "not a valid S3 bucket name"),
             ("s3://ab/k", "not a valid S3 bucket name"),
             ("s3://team-state/", "not a state object key"),
-            ("s3://team-state/k?region=mars", "expected nothing or region=REGION"),
+            (
+                "s3://team-state/k?region=mars",
+                "expected nothing or region=REGION",
+            ),
         ] {
             let err = S3Address::parse(text).unwrap_err();
             assert!(err.contains(why), "{text}: {err}");

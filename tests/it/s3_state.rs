@@ -58,8 +58,7 @@ impl Team {
     fn file_in(&self, dir: &str, text: &str) -> String {
         std::fs::create_dir_all(self.w.dir.path().join(dir)).unwrap();
         let file = format!("{dir}/privlink.yaml");
-        self.w
-            .write(&file, &with_s3_state(text, &self.bucket, KEY));
+        self.w.write(&file, &with_s3_state(text, &self.bucket, KEY));
         file
     }
 
@@ -118,7 +117,10 @@ async fn apply_plan_and_destroy_from_three_directories_share_one_s3_state() {
         !t.w.dir.path().join("a/state").exists(),
         "no local state beside the file"
     );
-    assert!(!t.keys().await.contains(&LOCK_KEY.to_owned()), "lock removed");
+    assert!(
+        !t.keys().await.contains(&LOCK_KEY.to_owned()),
+        "lock removed"
+    );
     // A versioned bucket keeps the earlier versions: no backup object.
     let versions = s3::versions(&t.s3, &t.bucket, KEY).await;
     assert_eq!(
@@ -129,7 +131,12 @@ async fn apply_plan_and_destroy_from_three_directories_share_one_s3_state() {
     assert!(!t.keys().await.contains(&BACKUP_KEY.to_owned()));
 
     let plan = t.w.privlink(&["plan", "-f", &b, "--detailed-exitcode"]);
-    assert_eq!(plan.code, 0, "no changes from another directory:\n{}", plan.all());
+    assert_eq!(
+        plan.code,
+        0,
+        "no changes from another directory:\n{}",
+        plan.all()
+    );
     let list = t.w.expect(0, &["state", "list", "-f", &b]);
     assert_eq!(
         list.stdout.lines().collect::<Vec<_>>(),
@@ -182,7 +189,10 @@ async fn two_applies_at_once_on_one_s3_state_exactly_one_runs() {
         "{}",
         loser.all()
     );
-    assert!(says.contains("(apply, pid ") && says.contains(" since "), "{says}");
+    assert!(
+        says.contains("(apply, pid ") && says.contains(" since "),
+        "{says}"
+    );
     assert!(lock_id_in(says).is_some(), "{says}");
     assert!(
         !loser.stdout.contains("Creating") && !says.contains("Creating"),
@@ -214,23 +224,66 @@ async fn state_mv_renames_an_endpoint_and_the_next_plan_shows_no_change() {
 
     let mv = t.w.expect(
         0,
-        &["state", "mv", "endpoints.orders", "endpoints.sales", "-f", &a],
+        &[
+            "state",
+            "mv",
+            "endpoints.orders",
+            "endpoints.sales",
+            "-f",
+            &a,
+        ],
     );
-    assert!(mv.stdout.contains("endpoints.orders.vpc_endpoint -> endpoints.sales.vpc_endpoint"), "{}", mv.all());
+    assert!(
+        mv.stdout
+            .contains("endpoints.orders.vpc_endpoint -> endpoints.sales.vpc_endpoint"),
+        "{}",
+        mv.all()
+    );
     let after = t.state().await;
     assert_eq!(resources(&after).len(), resources(&before).len());
-    assert!(resources(&after).iter().all(|a| !a.starts_with("endpoints.orders")), "{after}");
+    assert!(
+        resources(&after)
+            .iter()
+            .all(|a| !a.starts_with("endpoints.orders")),
+        "{after}"
+    );
     for r in after["resources"].as_object().unwrap().values() {
         for d in r["dependencies"].as_array().unwrap() {
-            assert!(!d.as_str().unwrap().starts_with("endpoints.orders"), "{after}");
+            assert!(
+                !d.as_str().unwrap().starts_with("endpoints.orders"),
+                "{after}"
+            );
         }
     }
     let old_id = &before["resources"]["endpoints.orders.vpc_endpoint"]["id"];
-    assert_eq!(&after["resources"]["endpoints.sales.vpc_endpoint"]["id"], old_id);
+    assert_eq!(
+        &after["resources"]["endpoints.sales.vpc_endpoint"]["id"],
+        old_id
+    );
 
     // Moving onto addresses in use is refused.
-    t.w.expect(1, &["state", "mv", "endpoints.sales.link", "endpoints.sales.vpc_endpoint", "-f", &a]);
-    t.w.expect(1, &["state", "mv", "endpoints.nothing", "endpoints.other", "-f", &a]);
+    t.w.expect(
+        1,
+        &[
+            "state",
+            "mv",
+            "endpoints.sales.link",
+            "endpoints.sales.vpc_endpoint",
+            "-f",
+            &a,
+        ],
+    );
+    t.w.expect(
+        1,
+        &[
+            "state",
+            "mv",
+            "endpoints.nothing",
+            "endpoints.other",
+            "-f",
+            &a,
+        ],
+    );
 
     t.file_in("a", &ONE.replace("  orders:\n", "  sales:\n"));
     let plan = t.w.privlink(&["plan", "-f", &a, "--detailed-exitcode"]);
@@ -256,7 +309,12 @@ async fn state_rm_then_import_brings_it_back() {
     assert!(!resources(&t.state().await).contains(&address.to_owned()));
     assert_eq!(t.tagged().await, (1, 1), "rm deletes nothing");
     let plan = t.w.privlink(&["plan", "-f", &a, "--detailed-exitcode"]);
-    assert_eq!(plan.code, 2, "the forgotten endpoint is planned again:\n{}", plan.all());
+    assert_eq!(
+        plan.code,
+        2,
+        "the forgotten endpoint is planned again:\n{}",
+        plan.all()
+    );
     t.w.expect(1, &["state", "show", address, "-f", &a]);
 
     t.w.expect(0, &["import", address, &id, "-f", &a]);
@@ -273,14 +331,23 @@ async fn a_local_state_is_migrated_pulled_and_pushed() {
     t.w.write("a/privlink.yaml", ONE);
     t.w.expect(0, &["apply", "-f", "a/privlink.yaml", "--auto-approve"]);
     let local_path = t.w.dir.path().join("a/state/privlink.state.json");
-    let local: Value = serde_json::from_str(&std::fs::read_to_string(&local_path).unwrap()).unwrap();
+    let local: Value =
+        serde_json::from_str(&std::fs::read_to_string(&local_path).unwrap()).unwrap();
 
     // The file now names the bucket, which holds nothing yet: guided.
     let a = t.file_in("a", ONE);
     let guided = t.w.privlink(&["plan", "-f", &a]);
     assert_eq!(guided.code, 1, "{}", guided.all());
-    assert!(guided.stderr.contains("privlink state migrate"), "{}", guided.all());
-    assert!(t.keys().await.is_empty(), "nothing written: {:?}", t.keys().await);
+    assert!(
+        guided.stderr.contains("privlink state migrate"),
+        "{}",
+        guided.all()
+    );
+    assert!(
+        t.keys().await.is_empty(),
+        "nothing written: {:?}",
+        t.keys().await
+    );
 
     let migrated = t.w.expect(0, &["state", "migrate", "-f", &a]);
     assert!(migrated.stdout.contains("Migrated"), "{}", migrated.all());
@@ -288,7 +355,12 @@ async fn a_local_state_is_migrated_pulled_and_pushed() {
     assert_eq!(remote["lineage"], local["lineage"]);
     assert_eq!(remote["resources"], local["resources"]);
     assert!(!local_path.exists());
-    assert!(t.w.dir.path().join("a/state/privlink.state.json.migrated").exists());
+    assert!(
+        t.w.dir
+            .path()
+            .join("a/state/privlink.state.json.migrated")
+            .exists()
+    );
     let plan = t.w.privlink(&["plan", "-f", &a, "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}", plan.all());
 
@@ -310,12 +382,23 @@ async fn a_local_state_is_migrated_pulled_and_pushed() {
     let before = t.state().await;
     let refused = t.w.privlink(&["state", "migrate", "-f", &a]);
     assert_eq!(refused.code, 1, "{}", refused.all());
-    assert!(refused.stderr.contains("another lineage"), "{}", refused.all());
+    assert!(
+        refused.stderr.contains("another lineage"),
+        "{}",
+        refused.all()
+    );
     t.w.write("other.json", &serde_json::to_string(&other).unwrap());
     let refused = t.w.privlink(&["state", "push", "other.json", "-f", &a]);
-    assert!(refused.stderr.contains("another lineage"), "{}", refused.all());
+    assert!(
+        refused.stderr.contains("another lineage"),
+        "{}",
+        refused.all()
+    );
     assert_eq!(t.state().await, before);
-    assert!(local_path.exists(), "a refused migration keeps the local state");
+    assert!(
+        local_path.exists(),
+        "a refused migration keeps the local state"
+    );
     std::fs::remove_file(&local_path).unwrap();
     t.w.expect(0, &["destroy", "-f", &a, "--auto-approve"]);
 }
@@ -325,10 +408,26 @@ async fn bad_state_blocks_are_refused_before_any_call() {
     let w = World::start_ideal(&[], &[], &[]).await;
     w.moto.start_recording();
     let cases = [
-        ("state:\n  s3: { bucket: Team_State, key: k }\n", "bad.yaml:4:", "is not an S3 bucket name"),
-        ("state:\n  s3: { key: k }\n", "bad.yaml:4:", "missing key `bucket`"),
-        ("state:\n  s3: { bucket: team-state, key: /k/ }\n", "bad.yaml:4:", "is not an S3 object key"),
-        ("state:\n  gcs: { bucket: team-state }\n", "bad.yaml:4:", "unknown key `gcs`"),
+        (
+            "state:\n  s3: { bucket: Team_State, key: k }\n",
+            "bad.yaml:4:",
+            "is not an S3 bucket name",
+        ),
+        (
+            "state:\n  s3: { key: k }\n",
+            "bad.yaml:4:",
+            "missing key `bucket`",
+        ),
+        (
+            "state:\n  s3: { bucket: team-state, key: /k/ }\n",
+            "bad.yaml:4:",
+            "is not an S3 object key",
+        ),
+        (
+            "state:\n  gcs: { bucket: team-state }\n",
+            "bad.yaml:4:",
+            "unknown key `gcs`",
+        ),
         (
             "state:\n  s3: { bucket: team-state, key: k, region: mars }\n",
             "bad.yaml:4:",
@@ -336,19 +435,41 @@ async fn bad_state_blocks_are_refused_before_any_call() {
         ),
     ];
     for (block, at, why) in cases {
-        w.write("bad.yaml", &ONE.replacen("version: 1\n", &format!("version: 1\n{block}"), 1));
-        for args in [&["validate", "-f", "bad.yaml"][..], &["plan", "-f", "bad.yaml"]] {
+        w.write(
+            "bad.yaml",
+            &ONE.replacen("version: 1\n", &format!("version: 1\n{block}"), 1),
+        );
+        for args in [
+            &["validate", "-f", "bad.yaml"][..],
+            &["plan", "-f", "bad.yaml"],
+        ] {
             let run = w.privlink(args);
             assert_eq!(run.code, 1, "{block}: {}", run.all());
-            assert!(run.stderr.contains(at) && run.stderr.contains(why), "{block}: {}", run.all());
+            assert!(
+                run.stderr.contains(at) && run.stderr.contains(why),
+                "{block}: {}",
+                run.all()
+            );
         }
     }
     let flag = w.privlink(&["plan", "-f", "bad.yaml", "--state-s3", "team-state/k"]);
     assert_ne!(flag.code, 0);
-    assert!(flag.stderr.contains("expected s3://BUCKET/KEY"), "{}", flag.all());
-    let env = w.privlink_with(&["plan", "-f", "bad.yaml"], &[("PRIVLINK_STATE", "s3://x/k")], &[]);
+    assert!(
+        flag.stderr.contains("expected s3://BUCKET/KEY"),
+        "{}",
+        flag.all()
+    );
+    let env = w.privlink_with(
+        &["plan", "-f", "bad.yaml"],
+        &[("PRIVLINK_STATE", "s3://x/k")],
+        &[],
+    );
     assert_ne!(env.code, 0);
-    assert!(env.stderr.contains("not a valid S3 bucket name"), "{}", env.all());
+    assert!(
+        env.stderr.contains("not a valid S3 bucket name"),
+        "{}",
+        env.all()
+    );
     assert_eq!(w.moto.requests_count(), 0, "no call to AWS");
 }
 
@@ -379,7 +500,9 @@ async fn a_writer_with_a_stale_etag_is_refused_and_loses_nothing() {
         .stderr(std::process::Stdio::piped());
     let apply = cmd.spawn().expect("start apply");
     let first = wait_for_state(&t, "the first write", |v| v["serial"] == 1).await;
-    let lock = s3::get_json(&t.s3, &t.bucket, LOCK_KEY).await.expect("the lock");
+    let lock = s3::get_json(&t.s3, &t.bucket, LOCK_KEY)
+        .await
+        .expect("the lock");
     let id = lock["id"].as_str().unwrap();
     assert_eq!(lock["operation"], "apply");
 
@@ -395,20 +518,30 @@ async fn a_writer_with_a_stale_etag_is_refused_and_loses_nothing() {
     let run = finish(apply);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
-        run.stderr.contains(&format!("refusing to overwrite state s3://{}/{KEY}", t.bucket))
-            && run.stderr.contains("Nothing was lost"),
+        run.stderr.contains(&format!(
+            "refusing to overwrite state s3://{}/{KEY}",
+            t.bucket
+        )) && run.stderr.contains("Nothing was lost"),
         "{}",
         run.all()
     );
     assert_eq!(t.state().await, stored, "the other writer's state is kept");
     let saved: PathBuf = t.w.dir.path().join("team.state.json.2.errored");
-    assert!(run.stderr.contains("team.state.json.2.errored"), "{}", run.all());
-    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&saved).expect("errored file")).unwrap();
+    assert!(
+        run.stderr.contains("team.state.json.2.errored"),
+        "{}",
+        run.all()
+    );
+    let kept: Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).expect("errored file")).unwrap();
     assert_eq!(kept["lineage"], first["lineage"]);
     assert_eq!(kept["serial"], 2);
     assert!(resources(&kept).len() >= resources(&first).len(), "{kept}");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 }
 
 #[cfg(feature = "failpoints")]
@@ -422,13 +555,25 @@ async fn a_crashed_holder_is_recovered_by_force_unlock() {
         &[],
     );
     assert_eq!(crashed.code, -1, "killed outright:\n{}", crashed.all());
-    assert!(t.keys().await.contains(&LOCK_KEY.to_owned()), "the lock stays");
+    assert!(
+        t.keys().await.contains(&LOCK_KEY.to_owned()),
+        "the lock stays"
+    );
 
     let refused = t.w.privlink(&["apply", "-f", &a, "--auto-approve"]);
     assert_eq!(refused.code, 1, "{}", refused.all());
-    assert!(refused.stderr.contains("is locked by lock"), "{}", refused.all());
+    assert!(
+        refused.stderr.contains("is locked by lock"),
+        "{}",
+        refused.all()
+    );
     let id = lock_id_in(&refused.stderr).expect("the lock id");
-    let wrong = t.w.privlink(&["force-unlock", "0b6d5a3e-4f1c-4a2b-9c8d-7e6f5a4b3c2d", "-f", &a]);
+    let wrong = t.w.privlink(&[
+        "force-unlock",
+        "0b6d5a3e-4f1c-4a2b-9c8d-7e6f5a4b3c2d",
+        "-f",
+        &a,
+    ]);
     assert_eq!(wrong.code, 1, "{}", wrong.all());
     assert!(t.keys().await.contains(&LOCK_KEY.to_owned()));
     let unlocked = t.w.expect(0, &["force-unlock", &id, "-f", &a]);
@@ -473,7 +618,9 @@ async fn no_secret_reaches_the_s3_state_outputs_or_logs() {
         seen.push_str(&run.all());
     }
     seen.push_str(&std::fs::read_to_string(&log).expect("trace log"));
-    seen.push_str(&String::from_utf8_lossy(&std::fs::read(t.w.dir.path().join("p.plan")).unwrap()));
+    seen.push_str(&String::from_utf8_lossy(
+        &std::fs::read(t.w.dir.path().join("p.plan")).unwrap(),
+    ));
     for version in s3::versions(&t.s3, &t.bucket, KEY).await {
         seen.push_str(&version);
     }
