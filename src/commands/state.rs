@@ -319,3 +319,53 @@ async fn migrate(settings: &Settings, out: &Output) -> Result<Outcome, CommandEr
     ));
     Ok(Outcome::Done)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::Kind;
+    use crate::state::Status;
+
+    #[test]
+    fn prefixes_take_whole_segments() {
+        assert!(under("endpoints.orders", "endpoints.orders"));
+        assert!(under("endpoints.orders.vpc_endpoint", "endpoints.orders"));
+        assert!(under(
+            "endpoints.orders.client_egress[sg-1]",
+            "endpoints.orders.client_egress"
+        ));
+        assert!(!under("endpoints.orders2.vpc_endpoint", "endpoints.orders"));
+        let a = Address::new("endpoints.orders.client_egress[sg-1]");
+        assert_eq!(
+            renamed(&a, "endpoints.orders", "endpoints.sales").as_str(),
+            "endpoints.sales.client_egress[sg-1]"
+        );
+    }
+
+    #[test]
+    fn only_attributes_named_after_the_old_address_that_force_replacement_are_pinned() {
+        let desired = json!({
+            "name": "privlink-team-orders",
+            "description": "privlink team: interface endpoint orders",
+            "vpc_id": "vpc-0a1b2c3d",
+            "region": "us-east-1",
+        });
+        let mut r = ResourceState {
+            kind: Kind::new("aws_security_group"),
+            id: Some("sg-1".into()),
+            desired: desired.as_object().unwrap().clone(),
+            attributes: Default::default(),
+            dependencies: vec![],
+            status: Status::Ready,
+            attempt: None,
+            pinned: Default::default(),
+        };
+        pin_derived(&mut r, "endpoints.orders", "endpoints.sales");
+        let mut keys: Vec<&String> = r.pinned.keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["description", "name"]);
+        assert_eq!(r.pinned["name"], "privlink-team-orders");
+    }
+}

@@ -629,3 +629,34 @@ async fn no_secret_reaches_the_s3_state_outputs_or_logs() {
         assert!(!seen.contains(secret), "{secret} leaked");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_removes_the_s3_lock_and_the_next_apply_resumes() {
+    let t = Team::start(true).await;
+    let a = t.file_in("a", ONE);
+    let child = t.w.spawn(&["apply", "-f", &a, "--auto-approve"]);
+    // Interrupted once the first create is recorded, while it waits.
+    wait_for_state(&t, "a recorded create", |v| {
+        v["resources"]
+            .as_object()
+            .is_some_and(|r| r.values().any(|x| x["id"].is_string()))
+    })
+    .await;
+    assert!(t.keys().await.contains(&LOCK_KEY.to_owned()));
+    let pid = child.id().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    assert!(kill.expect("kill").success());
+    let run = finish(child);
+    assert_eq!(run.code, 130, "{}", run.all());
+    assert!(
+        !t.keys().await.contains(&LOCK_KEY.to_owned()),
+        "the lock is removed after Ctrl-C:\n{}",
+        run.all()
+    );
+    t.w.expect(0, &["apply", "-f", &a, "--auto-approve"]);
+    assert_eq!(t.tagged().await, (1, 1));
+    let plan = t.w.privlink(&["plan", "-f", &a, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+}
