@@ -316,6 +316,34 @@ mod tests {
     }
 
     #[test]
+    fn an_s3_state_is_named_by_its_address() {
+        let local = resolve(flags("dir/orders.yaml"), &[], false);
+        assert_eq!(local.state_s3, None);
+        assert!(!local.state_given);
+        assert_eq!(
+            local.state_location().as_str(),
+            "dir/state/orders.state.json"
+        );
+        let address = S3Address::parse("s3://team-state/privlink/orders.json").unwrap();
+        let f = Flags {
+            state_s3: Some(address.clone()),
+            ..flags("dir/orders.yaml")
+        };
+        let s = resolve(f, &[], false);
+        assert_eq!(s.state_s3, Some(address));
+        assert_eq!(s.legacy_state_path, None, "nothing local to move");
+        assert_eq!(
+            s.state_location().as_str(),
+            "s3://team-state/privlink/orders.json"
+        );
+        let given = Flags {
+            state: Some(PathBuf::from("s.json")),
+            ..flags("x.yaml")
+        };
+        assert!(resolve(given, &[], false).state_given);
+    }
+
+    #[test]
     fn network_timeouts_and_the_log_come_from_flags_and_environment() {
         let f = Flags {
             verbose: 1,

@@ -4,7 +4,9 @@
 //! This module owns everything about it and nothing else: its format
 //! ([`StateFile`], [`ResourceState`], [`Status`]), where it is kept (the
 //! [`StateBackend`] trait: load, lock, write, unlock, force-unlock, with
-//! [`LocalBackend`] for a local file and [`MemoryBackend`] for tests), one
+//! [`LocalBackend`] for a local file and [`MemoryBackend`] for tests; the
+//! S3 backend lives outside the engine, in `crate::s3_state`, and is named
+//! by an [`S3Address`]), one
 //! run's open state over any backend ([`StateStore`]: serial, lineage and
 //! stack checks), and the lock that keeps two runs from writing one state at
 //! once. It holds only what the engine hands it; [`check_no_secrets`] lets

@@ -617,7 +617,18 @@ async fn no_secret_reaches_the_s3_state_outputs_or_logs() {
         assert_eq!(run.code, code, "{}\n{}", args.join(" "), run.all());
         seen.push_str(&run.all());
     }
-    seen.push_str(&std::fs::read_to_string(&log).expect("trace log"));
+    let trace = std::fs::read_to_string(&log).expect("trace log");
+    assert!(
+        trace.contains(" aws_"),
+        "the SDK's own lines are in the trace"
+    );
+    for marker in ["authorization: "] {
+        assert!(
+            !trace.to_lowercase().contains(marker),
+            "{marker} in the trace log"
+        );
+    }
+    seen.push_str(&trace);
     seen.push_str(&String::from_utf8_lossy(
         &std::fs::read(t.w.dir.path().join("p.plan")).unwrap(),
     ));
