@@ -622,12 +622,10 @@ async fn no_secret_reaches_the_s3_state_outputs_or_logs() {
         trace.contains(" aws_"),
         "the SDK's own lines are in the trace"
     );
-    for marker in ["authorization: "] {
-        assert!(
-            !trace.to_lowercase().contains(marker),
-            "{marker} in the trace log"
-        );
-    }
+    assert!(
+        !trace.to_lowercase().contains("authorization: "),
+        "an Authorization header in the trace log"
+    );
     seen.push_str(&trace);
     seen.push_str(&String::from_utf8_lossy(
         &std::fs::read(t.w.dir.path().join("p.plan")).unwrap(),
