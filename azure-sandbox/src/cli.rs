@@ -41,7 +41,8 @@ Control API (no authentication, JSON):
   GET    /__sandbox/state
   PUT    /__sandbox/privateLinkServices          {\"id\", \"location\"?}
   DELETE /__sandbox/privateLinkServices/{url-encoded id}   (its connections go Disconnected)
-  PUT    /__sandbox/connections                  {\"privateEndpointId\", \"status\", \"description\"?}
+  PUT    /__sandbox/connections                  {\"privateEndpointId\", \"privateLinkServiceId\"?,
+                                                  \"status\", \"description\"?}
   GET    /__sandbox/privateEndpoints/{url-encoded id}
                                                  {\"privateEndpoint\", \"networkInterface\"}
   GET|PUT /__sandbox/realism                     {\"provision_ms\", \"delete_ms\", \"page_size\",

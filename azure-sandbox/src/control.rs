@@ -129,11 +129,12 @@ async fn delete_service(State(app): Shared, Path(id): Path<String>) -> Result<St
 #[serde(rename_all = "camelCase")]
 struct ConnectionBody {
     private_endpoint_id: String,
+    private_link_service_id: Option<String>,
     status: String,
     description: Option<String>,
 }
 
-/// `PUT /connections {"privateEndpointId", "status", "description"?}`.
+/// `PUT /connections {"privateEndpointId", "privateLinkServiceId"?, "status", "description"?}`.
 async fn put_connection(State(app): Shared, body: Bytes) -> Result<Json<Value>> {
     let body: ConnectionBody = parse(&body)?;
     let allowed = ["Approved", "Rejected", "Pending", "Disconnected"];
@@ -146,7 +147,12 @@ async fn put_connection(State(app): Shared, body: Bytes) -> Result<Json<Value>> 
     let description = body.description.unwrap_or_else(|| body.status.clone());
     let mut world = app.world();
     let pe = world
-        .set_connection(&body.private_endpoint_id, &body.status, &description)
+        .set_connection(
+            &body.private_endpoint_id,
+            body.private_link_service_id.as_deref(),
+            &body.status,
+            &description,
+        )
         .map_err(|e| ControlError::missing(e.message))?
         .clone();
     Ok(Json(views::endpoint(

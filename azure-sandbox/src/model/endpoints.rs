@@ -446,11 +446,12 @@ impl World {
         ArmError::busy(id, &format!("operations/{}", running.id), left)
     }
 
-    /// Sets the state of the manual connections of the endpoint `endpoint_id`, as the
-    /// service owner does.
+    /// Sets the state of the manual connections of the endpoint `endpoint_id` (those to the
+    /// Private Link Service `service` when given), as the service owner does.
     pub fn set_connection(
         &mut self,
         endpoint_id: &str,
+        service: Option<&str>,
         status: &str,
         description: &str,
     ) -> Result<&PrivateEndpoint, ArmError> {
@@ -461,7 +462,15 @@ impl World {
                 format!("Private endpoint {endpoint_id} was not found."),
             )
         })?;
-        for c in &mut pe.connections {
+        let chosen = |c: &Connection| service.is_none_or(|s| key(s) == key(&c.service_id));
+        if !pe.connections.iter().any(chosen) {
+            return Err(ArmError::new(
+                StatusCode::NOT_FOUND,
+                "PrivateEndpointConnectionNotFound",
+                format!("Private endpoint {endpoint_id} has no connection to {service:?}."),
+            ));
+        }
+        for c in pe.connections.iter_mut().filter(|c| chosen(c)) {
             c.status = status.to_string();
             c.description = description.to_string();
         }
