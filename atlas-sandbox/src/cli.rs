@@ -65,7 +65,7 @@ Control API (no authentication, JSON, never rate-limited or faulted):
   GET    /__sandbox/state                   every project, instance, cluster, endpoint, service
   POST   /__sandbox/serverless-endpoints/{project}/{instance}/{id}/state
                                             {\"status\",\"errorMessage\"?}
-  POST   /__sandbox/interface-endpoints/{project}/{serviceId}/{vpceId}/state
+  POST   /__sandbox/interface-endpoints/{project}/{serviceId}/{vpceId or url-encoded Azure id}/state
                                             {\"connectionStatus\",\"errorMessage\"?}
   POST   /__sandbox/endpoint-services/{project}/{serviceId}/state
                                             {\"status\",\"errorMessage\"?}
