@@ -18,6 +18,8 @@
 //! The file format is a contract: keys are added, never renamed.
 
 mod azure_ids;
+#[cfg(test)]
+mod azure_tests;
 mod de;
 mod env;
 mod error;

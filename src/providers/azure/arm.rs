@@ -177,6 +177,8 @@ impl Arm {
                 {
                     Some(backoff(attempt))
                 }
+                // A create or delete of the same resource still runs.
+                Ok(a) if a.status == StatusCode::CONFLICT && busy(&a.body) => Some(backoff(attempt)),
                 Err(AzureError::Transport { .. }) => Some(backoff(attempt)),
                 _ => None,
             };
@@ -230,6 +232,12 @@ fn backoff(attempt: u32) -> Duration {
         Duration::from_secs(1u64 << attempt.min(4).saturating_sub(1)).min(Duration::from_secs(20));
     let jitter = rand::rng().random_range(0..=base.as_millis() as u64 / 2);
     base + Duration::from_millis(jitter)
+}
+
+/// ARM's answer while another operation on the resource runs.
+fn busy(body: &[u8]) -> bool {
+    let envelope: Envelope = serde_json::from_slice(body).unwrap_or_default();
+    envelope.error.code == "AnotherOperationInProgress"
 }
 
 fn operation_url(headers: &HeaderMap) -> Option<String> {
