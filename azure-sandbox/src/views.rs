@@ -1,5 +1,6 @@
 //! The JSON bodies of the resources, in the shapes of the Microsoft.Network 2024-05-01 and
-//! Microsoft.Resources 2021-04-01 schemas (`etag` as `W/"<guid>"`, `tags` only when given).
+//! Microsoft.Resources 2021-04-01 schemas (`etag` as `W/"<guid>"`, `tags` only when given;
+//! no field the spec does not declare).
 
 use serde_json::{Map, Value, json};
 
@@ -114,14 +115,14 @@ pub fn endpoint(pe: &PrivateEndpoint, nic_exists: bool) -> Value {
         "location": pe.location,
         "properties": {
             "provisioningState": state_name(pe.state),
-            "resourceGuid": pe.guid,
             "privateLinkServiceConnections": [],
             "manualPrivateLinkServiceConnections": connections,
             "customNetworkInterfaceName": pe.custom_nic_name.clone().unwrap_or_default(),
             "subnet": {"id": pe.subnet_id},
-            "ipConfigurations": [],
+            "ipConfigurations": pe.ip_configurations,
             "networkInterfaces": nics,
             "customDnsConfigs": [],
+            "applicationSecurityGroups": [],
         },
     });
     with_tags(body, pe.tags.as_ref())
@@ -135,7 +136,6 @@ pub fn nic(n: &NetworkInterface) -> Value {
         "etag": etag(&n.guid),
         "type": "Microsoft.Network/networkInterfaces",
         "location": n.location,
-        "kind": "Regular",
         "properties": {
             "provisioningState": "Succeeded",
             "resourceGuid": n.guid,
@@ -163,7 +163,6 @@ pub fn nic(n: &NetworkInterface) -> Value {
             "tapConfigurations": [],
             "privateEndpoint": {"id": n.endpoint_id},
             "nicType": "Standard",
-            "allowPort25Out": true,
             "auxiliaryMode": "None",
             "auxiliarySku": "None",
         },

@@ -64,6 +64,8 @@ pub struct PrivateEndpoint {
     pub nic_id: String,
     /// `customNetworkInterfaceName` as given.
     pub custom_nic_name: Option<String>,
+    /// `ipConfigurations` as given (a static address for the network interface).
+    pub ip_configurations: Value,
     /// Fixed at creation.
     pub guid: String,
     /// Changes with every write.
@@ -155,6 +157,8 @@ struct Request {
     connections: Vec<Connection>,
     tags: Option<Value>,
     custom_nic_name: Option<String>,
+    ip_configurations: Value,
+    static_ip: Option<Ipv4Addr>,
 }
 
 impl World {
@@ -266,7 +270,7 @@ impl World {
     ) -> Result<PutOutcome, ArmError> {
         self.group(scope)?;
         let id = scope.network_id("privateEndpoints", name);
-        let request = parse_request(body)?;
+        let request = parse_request(body, name)?;
         let created = match self.endpoints.get(&key(&id)) {
             Some(existing) => {
                 check_update(existing, &request)?;
@@ -326,7 +330,11 @@ impl World {
             .and_then(|v| v.subnets.get_mut(&subnet_key))
             .ok_or_else(|| ArmError::bad_body("properties.subnet.id"))?;
         let subnet_id = subnet.id.clone();
-        let ip = net::allocate(subnet).ok_or_else(|| {
+        let ip = match request.static_ip {
+            Some(ip) => net::take(subnet, ip)?,
+            None => net::allocate(subnet),
+        };
+        let ip = ip.ok_or_else(|| {
             ArmError::bad_request(
                 "SubnetIsFull",
                 format!(
@@ -351,6 +359,7 @@ impl World {
             ip,
             nic_id: scope.network_id("networkInterfaces", &nic_name),
             custom_nic_name: request.custom_nic_name.clone(),
+            ip_configurations: request.ip_configurations.clone(),
             guid,
             etag: String::new(),
             state: Provisioning::Updating,
@@ -548,7 +557,8 @@ fn check_update(existing: &PrivateEndpoint, request: &Request) -> Result<(), Arm
     Ok(())
 }
 
-fn parse_request(body: &Value) -> Result<Request, ArmError> {
+/// The parts of a PUT body for the endpoint `name`.
+fn parse_request(body: &Value, name: &str) -> Result<Request, ArmError> {
     let location = location_of(body)?;
     let subnet_id = body
         .pointer("/properties/subnet/id")
@@ -573,8 +583,18 @@ fn parse_request(body: &Value) -> Result<Request, ArmError> {
         .ok_or_else(|| ArmError::bad_body("properties.manualPrivateLinkServiceConnections"))?;
     let connections = list
         .iter()
-        .map(parse_connection)
+        .map(|c| parse_connection(c, name))
         .collect::<Result<_, _>>()?;
+    let ip_configurations = body
+        .pointer("/properties/ipConfigurations")
+        .cloned()
+        .unwrap_or_else(|| Value::Array(Vec::new()));
+    let static_ip = match ip_configurations.pointer("/0/properties/privateIPAddress") {
+        None => None,
+        Some(v) => Some(v.as_str().and_then(|t| t.parse().ok()).ok_or_else(|| {
+            ArmError::bad_body("properties.ipConfigurations[0].properties.privateIPAddress")
+        })?),
+    };
     Ok(Request {
         location,
         subnet_id,
@@ -585,14 +605,19 @@ fn parse_request(body: &Value) -> Result<Request, ArmError> {
             .and_then(Value::as_str)
             .filter(|n| !n.is_empty())
             .map(String::from),
+        ip_configurations,
+        static_ip,
     })
 }
 
-fn parse_connection(c: &Value) -> Result<Connection, ArmError> {
-    let name = c
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ArmError::bad_body("manualPrivateLinkServiceConnections[].name"))?;
+/// One manual connection; without a name it takes the endpoint's, as the portal does.
+fn parse_connection(c: &Value, endpoint: &str) -> Result<Connection, ArmError> {
+    let name = match c.get("name") {
+        None => endpoint,
+        Some(n) => n
+            .as_str()
+            .ok_or_else(|| ArmError::bad_body("manualPrivateLinkServiceConnections[].name"))?,
+    };
     let service_id = c
         .pointer("/properties/privateLinkServiceId")
         .and_then(Value::as_str)

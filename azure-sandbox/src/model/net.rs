@@ -152,6 +152,29 @@ pub fn allocate(subnet: &mut Subnet) -> Option<Ipv4Addr> {
     Some(ip)
 }
 
+/// Takes the static address `ip` in `subnet`: `Some(ip)`, or 400 when it is in use or not an
+/// address the subnet gives out.
+pub fn take(subnet: &mut Subnet, ip: Ipv4Addr) -> Result<Option<Ipv4Addr>, ArmError> {
+    let first = u32::from(subnet.prefix.network()).saturating_add(RESERVED_HEAD);
+    let last = u32::from(subnet.prefix.broadcast()).saturating_sub(1);
+    if !(first..=last).contains(&u32::from(ip)) {
+        return Err(ArmError::bad_request(
+            "PrivateIPAddressNotInSubnet",
+            format!(
+                "Private static IP address {ip} does not belong to the range of subnet prefix {}.",
+                subnet.prefix
+            ),
+        ));
+    }
+    if !subnet.used.insert(ip) {
+        return Err(ArmError::bad_request(
+            "PrivateIPAddressInUse",
+            format!("IP address {ip} is already in use in subnet {}.", subnet.id),
+        ));
+    }
+    Ok(Some(ip))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
