@@ -32,14 +32,18 @@ fn a_subnet_by_vnet_and_name_with_the_default_subscription() {
     assert_eq!(az.subscription, SUB);
     assert_eq!(
         az.subnet_id,
-        format!("/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Network/virtualNetworks/vnet-app/subnets/default")
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.Network/virtualNetworks/vnet-app/subnets/default"
+        )
     );
     assert!(c.endpoints["web"].aws().is_none());
 }
 
 #[test]
 fn a_subnet_by_its_full_id_and_env_references() {
-    let id = format!("/subscriptions/{SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/s");
+    let id = format!(
+        "/subscriptions/{SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
+    );
     let vars = |name: &str| match name {
         "SUBNET" => Some(id.clone()),
         _ => None,

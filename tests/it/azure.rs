@@ -31,9 +31,11 @@ async fn world() -> World {
     let w = World::start_azure(&["main"], &[]).await;
     let az = w.azure.as_ref().unwrap();
     az.resource_group("rg-east", "eastus2").await;
-    az.subnet("rg-east", "vnet-east", "eastus2", "10.1.0.0/24").await;
+    az.subnet("rg-east", "vnet-east", "eastus2", "10.1.0.0/24")
+        .await;
     az.resource_group("rg-west", "westeurope").await;
-    az.subnet("rg-west", "vnet-west", "westeurope", "10.2.0.0/24").await;
+    az.subnet("rg-west", "vnet-west", "westeurope", "10.2.0.0/24")
+        .await;
     w
 }
 
@@ -89,7 +91,10 @@ async fn two_regions_three_endpoints_drift_and_destroy() {
     assert_eq!(pes.len(), 3, "{pes:?}");
     for pe in &pes {
         let c = &pe["properties"]["manualPrivateLinkServiceConnections"][0]["properties"];
-        assert_eq!(c["privateLinkServiceConnectionState"]["status"], "Approved", "{pe}");
+        assert_eq!(
+            c["privateLinkServiceConnectionState"]["status"], "Approved",
+            "{pe}"
+        );
         assert!(pe["tags"]["privlink:owner"].is_string(), "{pe}");
     }
 
@@ -143,7 +148,10 @@ async fn an_existing_private_endpoint_is_imported() {
     w.write("import.yaml", &file(EAST_A));
     let f = ["-f", "import.yaml"];
     let service = "endpoint_services.azure.eastus2";
-    w.expect(0, &["apply", f[0], f[1], "--auto-approve", "--target", service]);
+    w.expect(
+        0,
+        &["apply", f[0], f[1], "--auto-approve", "--target", service],
+    );
     let state = w.state("import.yaml");
     let s = &state["resources"][service]["attributes"];
     let pls = s["private_link_service_resource_id"].as_str().unwrap();
@@ -153,13 +161,24 @@ async fn an_existing_private_endpoint_is_imported() {
     );
     let az = w.azure.as_ref().unwrap();
     let id = az
-        .create_private_endpoint("rg-east", "privlink-import-east-a", "eastus2", &subnet, pls, name)
+        .create_private_endpoint(
+            "rg-east",
+            "privlink-import-east-a",
+            "eastus2",
+            &subnet,
+            pls,
+            name,
+        )
         .await;
 
     let address = "endpoints.east-a.private_endpoint";
     w.expect(0, &["import", address, &id, f[0], f[1]]);
     let plan = w.expect(2, &["plan", f[0], f[1], "--detailed-exitcode"]);
-    assert!(!plan.stdout.contains(&format!("{address} will be")), "{}", plan.all());
+    assert!(
+        !plan.stdout.contains(&format!("{address} will be")),
+        "{}",
+        plan.all()
+    );
     w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
     let state = w.state("import.yaml");
     assert_eq!(state["resources"][address]["id"], id.as_str());
@@ -181,8 +200,14 @@ async fn one_file_mixes_aws_and_azure() {
     assert!(again.stdout.contains("No changes."), "{}", again.all());
     let state = w.state("mixed.yaml");
     let r = &state["resources"];
-    assert!(r["endpoint_services.aws.us-east-1"]["id"].is_string(), "{state}");
-    assert!(r["endpoint_services.azure.eastus2"]["id"].is_string(), "{state}");
+    assert!(
+        r["endpoint_services.aws.us-east-1"]["id"].is_string(),
+        "{state}"
+    );
+    assert!(
+        r["endpoint_services.azure.eastus2"]["id"].is_string(),
+        "{state}"
+    );
     assert_eq!(w.live_vpc_endpoints().await.len(), 1);
     assert_eq!(private_endpoints(&w).await.len(), 1);
     w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]);

@@ -227,7 +227,8 @@ endpoints:
         let w = World::start_azure(&[], &[]).await;
         let az = w.azure.as_ref().unwrap();
         az.resource_group("rg-crash", "eastus2").await;
-        az.subnet("rg-crash", "vnet-crash", "eastus2", "10.3.0.0/22").await;
+        az.subnet("rg-crash", "vnet-crash", "eastus2", "10.3.0.0/22")
+            .await;
         let mut crashes = 0;
         for n in 0..200 {
             let stack = format!("az-{}-{n}", point.replace('-', ""));
@@ -243,7 +244,12 @@ endpoints:
                 assert!(n > 0, "{point} was never reached:\n{}", run.all());
                 break;
             }
-            assert_eq!(run.code, -1, "the run at {point} #{n} died by a signal:\n{}", run.all());
+            assert_eq!(
+                run.code,
+                -1,
+                "the run at {point} #{n} died by a signal:\n{}",
+                run.all()
+            );
             crashes += 1;
             let again = w.expect(0, &["apply", "-f", &file, "--auto-approve"]);
             let plan = w.privlink(&["plan", "-f", &file, "--detailed-exitcode"]);

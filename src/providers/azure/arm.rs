@@ -178,7 +178,9 @@ impl Arm {
                     Some(backoff(attempt))
                 }
                 // A create or delete of the same resource still runs.
-                Ok(a) if a.status == StatusCode::CONFLICT && busy(&a.body) => Some(backoff(attempt)),
+                Ok(a) if a.status == StatusCode::CONFLICT && busy(&a.body) => {
+                    Some(backoff(attempt))
+                }
                 Err(AzureError::Transport { .. }) => Some(backoff(attempt)),
                 _ => None,
             };

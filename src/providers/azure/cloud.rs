@@ -11,7 +11,7 @@ use futures_util::future::BoxFuture;
 use super::arm::{Arm, NETWORK_API};
 use super::context::{AzureCloud, group_path, scope_of};
 use super::error::AzureError;
-use super::private_endpoint::{self, KIND, endpoint_attrs, foreign, nic_of};
+use super::private_endpoint::{self, KIND, as_desired, endpoint_attrs, foreign, nic_of};
 use super::types::{List, NetworkInterface, PrivateEndpoint};
 use crate::model::{Attrs, DesiredResource};
 use crate::plan::{Kept, Live, LiveView, ResourceRules};
@@ -105,7 +105,7 @@ impl AzureCloud {
                 continue;
             }
             let ip = self.private_ip(&arm, pe, &r.attributes).await?;
-            let attributes = endpoint_attrs(pe, ip.as_deref());
+            let attributes = as_desired(endpoint_attrs(pe, ip.as_deref()), &r.desired);
             view.resources
                 .insert(a.clone(), Live::Present { attributes });
         }

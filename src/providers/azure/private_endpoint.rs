@@ -83,6 +83,23 @@ pub fn endpoint_attrs(pe: &PrivateEndpoint, private_ip: Option<&str>) -> Attrs {
     })
 }
 
+/// `live` with each resource id that names the same resource as the
+/// recorded `desired` one (ARM ids match in any case) written as desired,
+/// so that a plan shows no change where there is none.
+pub fn as_desired(mut live: Attrs, desired: &Attrs) -> Attrs {
+    for key in ["subnet_id", "private_link_service_id", "resource_group"] {
+        let wanted = desired.get(key).and_then(serde_json::Value::as_str);
+        let found = live.get(key).and_then(serde_json::Value::as_str);
+        if let (Some(w), Some(f)) = (wanted, found)
+            && w != f
+            && w.eq_ignore_ascii_case(f)
+        {
+            live.insert(key.to_owned(), serde_json::Value::from(w));
+        }
+    }
+    live
+}
+
 /// The id of the endpoint's network interface.
 pub fn nic_of(pe: &PrivateEndpoint) -> Option<&str> {
     pe.properties
@@ -191,7 +208,7 @@ impl AzureCloud {
             }
         };
         let (pe, ip) = self.wait_provisioned(&arm, op, &id, operation).await?;
-        Ok((id, endpoint_attrs(&pe, Some(&ip))))
+        Ok((id, as_desired(endpoint_attrs(&pe, Some(&ip)), d)))
     }
 
     /// Waits for the operation (when known) and the endpoint's
@@ -366,6 +383,26 @@ mod tests {
             endpoint_remote_state(&updating),
             RemoteState::Pending(_)
         ));
+    }
+
+    #[test]
+    fn ids_differing_only_in_case_read_as_desired() {
+        let live = endpoint_attrs(&pe("Succeeded", "Approved"), None);
+        let mut desired = live.clone();
+        let upper = live["subnet_id"]
+            .as_str()
+            .unwrap()
+            .replace("resourceGroups", "resourcegroups");
+        desired.insert("subnet_id".into(), upper.clone().into());
+        assert_eq!(
+            as_desired(live.clone(), &desired)["subnet_id"],
+            upper.as_str()
+        );
+        desired.insert("subnet_id".into(), "/subscriptions/other".into());
+        assert_eq!(
+            as_desired(live.clone(), &desired)["subnet_id"],
+            live["subnet_id"]
+        );
     }
 
     #[test]

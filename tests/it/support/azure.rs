@@ -123,7 +123,13 @@ impl AzureSandbox {
     }
 
     /// An ARM call; returns the status and the body (null when empty).
-    pub async fn arm(&self, method: Method, path: &str, api: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn arm(
+        &self,
+        method: Method,
+        path: &str,
+        api: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let url = format!("{}{path}?api-version={api}", self.base_url);
         let mut request = reqwest::Client::new()
             .request(method.clone(), url)
@@ -131,7 +137,10 @@ impl AzureSandbox {
         if let Some(b) = body {
             request = request.json(&b);
         }
-        let r = request.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let r = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = r.status().as_u16();
         let text = r.text().await.unwrap_or_default();
         let v = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -141,7 +150,14 @@ impl AzureSandbox {
     /// Creates a resource group.
     pub async fn resource_group(&self, group: &str, location: &str) {
         let path = format!("/subscriptions/{SUBSCRIPTION}/resourcegroups/{group}");
-        let (s, v) = self.arm(Method::PUT, &path, GROUPS_API, Some(json!({"location": location}))).await;
+        let (s, v) = self
+            .arm(
+                Method::PUT,
+                &path,
+                GROUPS_API,
+                Some(json!({"location": location})),
+            )
+            .await;
         assert!(s < 300, "PUT {path}: {s} {v}");
     }
 
@@ -154,18 +170,23 @@ impl AzureSandbox {
             "location": location,
             "properties": {"addressSpace": {"addressPrefixes": [prefix]}},
         });
-        let (s, v) = self.arm(Method::PUT, &vnet_path, NETWORK_API, Some(body)).await;
+        let (s, v) = self
+            .arm(Method::PUT, &vnet_path, NETWORK_API, Some(body))
+            .await;
         assert!(s < 300, "PUT {vnet_path}: {s} {v}");
         let subnet_path = format!("{vnet_path}/subnets/default");
         let body = json!({"properties": {"addressPrefix": prefix}});
-        let (s, v) = self.arm(Method::PUT, &subnet_path, NETWORK_API, Some(body)).await;
+        let (s, v) = self
+            .arm(Method::PUT, &subnet_path, NETWORK_API, Some(body))
+            .await;
         assert!(s < 300, "PUT {subnet_path}: {s} {v}");
         subnet_path
     }
 
     /// Every private endpoint of the subscription.
     pub async fn private_endpoints(&self) -> Vec<Value> {
-        let path = format!("/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Network/privateEndpoints");
+        let path =
+            format!("/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Network/privateEndpoints");
         let (s, v) = self.arm(Method::GET, &path, NETWORK_API, None).await;
         assert_eq!(s, 200, "GET {path}: {v}");
         v["value"].as_array().cloned().unwrap_or_default()
@@ -187,7 +208,15 @@ impl AzureSandbox {
 
     /// Creates a private endpoint through ARM (not by privlink), connected
     /// to `pls`, and waits until it is provisioned; returns its id.
-    pub async fn create_private_endpoint(&self, group: &str, name: &str, location: &str, subnet: &str, pls: &str, connection: &str) -> String {
+    pub async fn create_private_endpoint(
+        &self,
+        group: &str,
+        name: &str,
+        location: &str,
+        subnet: &str,
+        pls: &str,
+        connection: &str,
+    ) -> String {
         let path = format!(
             "/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}/providers/Microsoft.Network/privateEndpoints/{name}"
         );
