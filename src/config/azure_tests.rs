@@ -61,22 +61,22 @@ fn bad_azure_input_is_placed() {
     let cases: &[(&str, (usize, usize), &str)] = &[
         (
             "    azure:\n      resource_group: rg-app\n      location: East US\n      vnet: v\n      subnet: s\n",
-            (10, 17),
+            (11, 17),
             "not an Azure location",
         ),
         (
             "    azure:\n      resource_group: rg-app\n      location: eastus2\n      subnet: s\n",
-            (9, 7),
+            (10, 7),
             "`vnet`",
         ),
         (
             "    aws:\n      vpc_id: vpc-0a1b2c3d\n      subnet_ids: [subnet-0a1b2c3d]\n    azure:\n      resource_group: rg\n",
-            (12, 7),
+            (13, 7),
             "both `aws` and `azure`",
         ),
         (
             "    azure:\n      resource_group: rg-app\n      location: eastus2\n      subnet: /subscriptions/x/resourceGroups/rg\n",
-            (11, 15),
+            (12, 15),
             "not an Azure subnet",
         ),
     ];
