@@ -30,6 +30,7 @@ export AZURE_SUBSCRIPTION_ID=6c1f0a2e-0000-4000-8000-00000000d3e0
 start_azure_sandbox --tenant-id "$AZURE_TENANT_ID" --client-id "$AZURE_CLIENT_ID" \
   --client-secret "$AZURE_CLIENT_SECRET" --provision-ms "${PROVISION_MS:-1000}"
 log "azure-sandbox at $AZURE_SANDBOX_URL"
+export AZURE_SANDBOX_URL
 export AZURE_AUTHORITY_HOST=$AZURE_SANDBOX_URL AZURE_RESOURCE_MANAGER_ENDPOINT=$AZURE_SANDBOX_URL
 PUBLIC_KEY=demo-public; PRIVATE_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 start_sandbox --public-key "$PUBLIC_KEY" --private-key "$PRIVATE_KEY" \
@@ -47,7 +48,8 @@ export MONGODB_ATLAS_BASE_URL=$SANDBOX_URL MONGODB_ATLAS_PUBLIC_KEY=$PUBLIC_KEY 
 log "creating a VPC, two subnets and a client security group in moto"
 eval "$("$VENV/bin/python" "$ROOT/scripts/moto_fixture.py")"
 log "creating a resource group and a virtual network with a subnet in azure-sandbox"
-eval "$(python3 "$ROOT/scripts/azure_fixture.py")"
+AZURE_FIXTURE=$(python3 "$ROOT/scripts/azure_fixture.py")
+eval "$AZURE_FIXTURE"
 
 PRIVLINK="$CARGO_TARGET_DIR/debug/privlink"
 run() { printf '\n$ privlink %s\n' "$*"; "$PRIVLINK" "$@"; }

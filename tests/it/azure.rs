@@ -6,7 +6,7 @@
 use privlink::providers::atlas::{AtlasClient, ClientOptions, Credentials};
 use serde_json::Value;
 
-use crate::support::azure::SUBSCRIPTION;
+use crate::support::azure::{SECRET, SUBSCRIPTION};
 use crate::support::world::{PRIVATE_KEY, PROJECT, World};
 
 fn file(endpoints: &str) -> String {
@@ -80,7 +80,14 @@ async fn two_regions_three_endpoints_drift_and_destroy() {
     ] {
         assert!(plan.stdout.contains(a), "{a}\n{}", plan.all());
     }
-    w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
+    let applied = w.expect(0, &["apply", f[0], f[1], "--auto-approve", "-v"]);
+    let state_text = std::fs::read_to_string(w.state_path("azure.yaml")).unwrap();
+    for text in [applied.all(), state_text] {
+        assert!(
+            !text.contains(SECRET),
+            "the Azure client secret leaked:\n{text}"
+        );
+    }
     let again = w.expect(0, &["plan", f[0], f[1], "--detailed-exitcode"]);
     assert!(again.stdout.contains("No changes."), "{}", again.all());
     assert_eq!(
