@@ -718,4 +718,19 @@ async fn azure_links_without_azure_sandbox_and_bad_bodies() {
     r.expect(200);
     assert_eq!(r.json()["status"], "FAILED");
     assert_eq!(r.json()["errorMessage"], "forced");
+    let forced = sandbox
+        .control(
+            "POST",
+            &format!("/__sandbox/endpoint-services/{PROJECT}/{id}/state"),
+            Some(json!({"status": "FAILED", "errorMessage": "capacity"})),
+        )
+        .await;
+    assert_eq!(forced.status, 200, "{}", forced.text);
+    let r = client.get(&format!("{}/{id}", azure_services_path())).await;
+    r.expect(200);
+    let service = r.json();
+    assert_eq!(service["status"], "FAILED");
+    assert_eq!(service["errorMessage"], "capacity");
+    assert_eq!(service["privateLinkServiceName"], Value::Null);
+    assert_eq!(service["privateLinkServiceResourceId"], Value::Null);
 }
