@@ -181,6 +181,25 @@ impl AzureClient {
         }
     }
 
+    /// Disconnects the private endpoint `endpoint` from the Private Link Service `service`
+    /// once Atlas has removed the link (404: the endpoint is gone already, which is fine).
+    pub async fn disconnect(&self, endpoint: &str, service: &str) -> Result<(), AzureError> {
+        let url = format!("{}/__sandbox/connections", self.base);
+        let body = json!({
+            "privateEndpointId": endpoint,
+            "privateLinkServiceId": service,
+            "status": "Disconnected",
+            "description": "The connection was removed by MongoDB Atlas.",
+        });
+        match self
+            .send(self.http.put(&url).json_body(&body), &url)
+            .await?
+        {
+            (200 | 404, _) => Ok(()),
+            (status, body) => Err(Self::failed(&url, status, body)),
+        }
+    }
+
     /// Registers a Private Link Service.
     pub async fn register(&self, id: &str, location: &str) -> Result<(), AzureError> {
         let url = format!("{}/__sandbox/privateLinkServices", self.base);

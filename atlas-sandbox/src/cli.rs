@@ -41,7 +41,8 @@ Link Service is registered in azure-sandbox (PUT /__sandbox/privateLinkServices,
 with the service), and each link is checked there: the private endpoint must exist, be
 provisioned, have a manual connection to this service's Private Link Service, and its network
 interface must have the declared IP; the sandbox then approves (or rejects) that connection as
-the service owner (PUT /__sandbox/connections). A refused link is FAILED with an errorMessage.
+the service owner (PUT /__sandbox/connections), and disconnects it when the link is removed.
+A refused link is FAILED with an errorMessage.
 Without --azure-endpoint AZURE links succeed unchecked. Serverless instances on Azure are made
 with region AZURE:<region> (e.g. --serverless-instance P/NAME@AZURE:US_EAST_2); their
 endpoints' PATCH takes providerName AZURE, cloudProviderEndpointId (the private endpoint

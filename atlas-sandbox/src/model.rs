@@ -567,6 +567,9 @@ pub struct Store {
     /// Private Link Services whose endpoint service or serverless endpoint is gone, to be
     /// removed from azure-sandbox.
     pub retired_services: Vec<String>,
+    /// Azure links Atlas has removed: `(private endpoint id, Private Link Service id)`, whose
+    /// connections the service owner disconnects in azure-sandbox.
+    pub retired_links: Vec<(String, String)>,
     /// Cluster updates after links and the bound on concurrent links.
     pub realism: ModelRealism,
     projects: BTreeMap<String, Project>,
@@ -583,6 +586,7 @@ impl Store {
             azure_checks: false,
             azure_subscription: ids::uuid(),
             retired_services: Vec::new(),
+            retired_links: Vec::new(),
             realism: ModelRealism::default(),
             projects: BTreeMap::new(),
             next_seq: 0,
@@ -1245,6 +1249,7 @@ impl Store {
         };
         let cluster_update = self.realism.cluster_update;
         let mut retired = Vec::new();
+        let mut unlinked = Vec::new();
         for project in self.projects.values_mut() {
             realism::finish_cluster_updates(project, now);
             project.tenant_endpoints.retain_mut(|e| {
@@ -1255,7 +1260,7 @@ impl Store {
                 keep
             });
             project.services.retain_mut(|s| {
-                let keep = steps.service(s);
+                let keep = steps.service(s, &mut unlinked);
                 if !keep && let (Some(id), true) = (&s.pls_id, s.pls_registered) {
                     retired.push(id.clone());
                 }
@@ -1264,6 +1269,9 @@ impl Store {
             realism::announce_links(project, cluster_update, now);
         }
         self.retired_services.extend(retired);
+        if self.azure_checks {
+            self.retired_links.extend(unlinked);
+        }
     }
 
     /// Azure Private Link Services of AVAILABLE endpoint services and RESERVED serverless
@@ -1494,14 +1502,21 @@ impl Steps {
         true
     }
 
-    /// Moves an endpoint service and its links on; false when it is gone.
-    fn service(&self, s: &mut EndpointService) -> bool {
+    /// Moves an endpoint service and its links on; false when it is gone. Azure links that
+    /// are gone are added to `unlinked` with the service's Private Link Service.
+    fn service(&self, s: &mut EndpointService, unlinked: &mut Vec<(String, String)>) -> bool {
         for e in &mut s.endpoints {
             self.link(e);
         }
         let before = s.endpoints.len();
-        s.endpoints
-            .retain(|e| !(e.status == LinkStatus::Deleting && self.due(e.deadline)));
+        let pls = s.pls_id.clone();
+        s.endpoints.retain(|e| {
+            let gone = e.status == LinkStatus::Deleting && self.due(e.deadline);
+            if let (true, Some(pls)) = (gone, &pls) {
+                unlinked.push((e.id.clone(), pls.clone()));
+            }
+            !gone
+        });
         if before > 0 && s.endpoints.is_empty() && s.status != ServiceStatus::Deleting {
             // The last endpoint takes its service with it.
             s.status = ServiceStatus::Deleting;

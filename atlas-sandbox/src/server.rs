@@ -127,23 +127,29 @@ async fn ticker(state: Arc<AppState>) {
     let mut interval = tokio::time::interval(TICK);
     loop {
         interval.tick().await;
-        let (checks, register, retire) = {
+        let (checks, register, retire, unlinked) = {
             let mut store = lock(&state.store);
             let now = Instant::now();
             store.advance(now);
             let checks = store.due_checks(now);
             if state.azure.is_some() {
                 let retire = std::mem::take(&mut store.retired_services);
-                (checks, store.services_to_register(), retire)
+                let unlinked = std::mem::take(&mut store.retired_links);
+                (checks, store.services_to_register(), retire, unlinked)
             } else {
-                (checks, Vec::new(), Vec::new())
+                (checks, Vec::new(), Vec::new(), Vec::new())
             }
         };
         for check in checks {
             tokio::spawn(settle(state.clone(), check));
         }
         if let Some(azure) = state.azure.clone() {
-            tokio::spawn(sync_services(state.clone(), azure, register, retire));
+            let work = ServiceWork {
+                register,
+                retire,
+                unlinked,
+            };
+            tokio::spawn(sync_services(state.clone(), azure, work));
         }
     }
 }
@@ -178,18 +184,35 @@ async fn settle(state: Arc<AppState>, check: LinkCheck) {
     }
 }
 
-/// Registers new Private Link Services in azure-sandbox and removes retired ones; a failed
-/// registration is tried again on a later tick.
-async fn sync_services(
-    state: Arc<AppState>,
-    azure: AzureClient,
+/// What the service owner has to do in azure-sandbox after a tick.
+struct ServiceWork {
+    /// Private Link Services to register: `(id, location)`.
     register: Vec<(String, String)>,
+    /// Private Link Services to remove.
     retire: Vec<String>,
-) {
+    /// Connections to disconnect: `(private endpoint id, Private Link Service id)`.
+    unlinked: Vec<(String, String)>,
+}
+
+/// Registers new Private Link Services in azure-sandbox, disconnects the private endpoints of
+/// removed links and removes retired services; a failed registration is tried again on a
+/// later tick.
+async fn sync_services(state: Arc<AppState>, azure: AzureClient, work: ServiceWork) {
+    let ServiceWork {
+        register,
+        retire,
+        unlinked,
+    } = work;
     for (id, location) in register {
         if let Err(e) = azure.register(&id, &location).await {
             eprintln!("private link service {id}: {e}");
             lock(&state.store).unregistered(&id);
+        }
+    }
+    for (endpoint, service) in unlinked {
+        // The private endpoint may be gone already: nothing to disconnect then.
+        if let Err(e) = azure.disconnect(&endpoint, &service).await {
+            eprintln!("link {endpoint}: {e}");
         }
     }
     for id in retire {

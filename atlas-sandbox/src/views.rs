@@ -335,7 +335,10 @@ pub fn dump(store: &Store, base: &str) -> Value {
                     let mut v = endpoint_service(s);
                     v["endpoints"] =
                         Value::Array(s.endpoints.iter().map(interface_endpoint).collect());
-                    v["awsRegion"] = json!(regions::to_aws(&s.region));
+                    match s.cloud {
+                        Cloud::Aws => v["awsRegion"] = json!(regions::to_aws(&s.region)),
+                        Cloud::Azure => v["azureLocation"] = json!(regions::to_azure(&s.region)),
+                    }
                     v
                 })
                 .collect();

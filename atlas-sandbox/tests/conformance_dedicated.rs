@@ -641,7 +641,16 @@ async fn azure_links(client: &Client, azure: &support::azure::AzureSandbox, id: 
     let r = client.get(&format!("{}/{id}", azure_services_path())).await;
     r.expect(200);
     assert_eq!(r.json()["privateEndpoints"].as_array().unwrap().len(), 3);
-    for pe in [&good, &wrong, &missing] {
+    // Removing a link disconnects its private endpoint in Azure; the others stay as they were.
+    client.delete(&one(&wrong)).await.expect(204);
+    poll(
+        "the removed link's connection to be Disconnected",
+        WAIT,
+        || async { (azure.connection_status(&wrong).await == "Disconnected").then_some(()) },
+    )
+    .await;
+    assert_eq!(azure.connection_status(&good).await, "Approved");
+    for pe in [&good, &missing] {
         client.delete(&one(pe)).await.expect(204);
     }
     let deleting = client.get(&one(&good)).await;
@@ -709,4 +718,19 @@ async fn azure_links_without_azure_sandbox_and_bad_bodies() {
     r.expect(200);
     assert_eq!(r.json()["status"], "FAILED");
     assert_eq!(r.json()["errorMessage"], "forced");
+    let forced = sandbox
+        .control(
+            "POST",
+            &format!("/__sandbox/endpoint-services/{PROJECT}/{id}/state"),
+            Some(json!({"status": "FAILED", "errorMessage": "capacity"})),
+        )
+        .await;
+    assert_eq!(forced.status, 200, "{}", forced.text);
+    let r = client.get(&format!("{}/{id}", azure_services_path())).await;
+    r.expect(200);
+    let service = r.json();
+    assert_eq!(service["status"], "FAILED");
+    assert_eq!(service["errorMessage"], "capacity");
+    assert_eq!(service["privateLinkServiceName"], Value::Null);
+    assert_eq!(service["privateLinkServiceResourceId"], Value::Null);
 }

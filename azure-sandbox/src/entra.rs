@@ -1,7 +1,7 @@
 //! Microsoft Entra ID's token endpoint (`POST /{tenant}/oauth2/v2.0/token`, client credentials
-//! only) with its `AADSTS` error bodies, and the check of the bearer token on every Resource
-//! Manager request (`AuthenticationFailed`, `InvalidAuthenticationToken`,
-//! `ExpiredAuthenticationToken`, `InvalidAuthenticationTokenAudience`).
+//! only) with its `AADSTS` error bodies, and the `Authorization: Bearer` header of every
+//! Resource Manager request (`AuthenticationFailed` when it is missing; the token itself is
+//! checked by [`crate::tokens`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,56 +15,6 @@ use serde_json::json;
 
 use crate::errors::ArmError;
 use crate::state::{AppState, lock};
-
-/// Audiences ARM accepts, each asked for as `<audience>/.default`.
-const AUDIENCES: [&str; 2] = [
-    "https://management.azure.com",
-    "https://management.core.windows.net",
-];
-
-/// One issued token.
-#[derive(Debug, Clone)]
-struct Issued {
-    audience: String,
-    expires: Instant,
-}
-
-/// The tokens issued so far.
-#[derive(Debug, Default)]
-pub struct Tokens {
-    issued: HashMap<String, Issued>,
-}
-
-impl Tokens {
-    /// Checks a bearer token for Resource Manager at `now`.
-    pub fn check(&self, token: &str, now: Instant) -> Result<(), ArmError> {
-        let unauthorized = |code, message: &str| {
-            ArmError::new(StatusCode::UNAUTHORIZED, code, message.to_string())
-        };
-        let Some(issued) = self.issued.get(token) else {
-            return Err(unauthorized(
-                "InvalidAuthenticationToken",
-                "The access token is invalid.",
-            ));
-        };
-        if issued.expires <= now {
-            return Err(unauthorized(
-                "ExpiredAuthenticationToken",
-                "The access token expiry UTC time is earlier than current UTC time.",
-            ));
-        }
-        if !AUDIENCES.contains(&issued.audience.trim_end_matches('/')) {
-            return Err(unauthorized(
-                "InvalidAuthenticationTokenAudience",
-                &format!(
-                    "The access token has been obtained for wrong audience or resource '{}'.",
-                    issued.audience
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
 
 /// Checks the `Authorization: Bearer` header of a Resource Manager request.
 pub fn check_bearer(app: &AppState, headers: &HeaderMap) -> Result<(), ArmError> {
@@ -160,18 +110,7 @@ pub async fn token(
         return aad_error(StatusCode::BAD_REQUEST, "invalid_scope", 1002012, &text);
     };
     let ttl = app.world().realism.token_ttl_s;
-    let access_token = format!(
-        "sandbox.{}.{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let issued = Issued {
-        audience,
-        expires: Instant::now() + Duration::from_secs(ttl),
-    };
-    lock(&app.tokens)
-        .issued
-        .insert(access_token.clone(), issued);
+    let access_token = lock(&app.tokens).issue(audience, Duration::from_secs(ttl), Instant::now());
     let body = json!({
         "token_type": "Bearer",
         "expires_in": ttl,

@@ -15,6 +15,7 @@ pub mod model;
 pub mod record;
 pub mod server;
 pub mod state;
+pub mod tokens;
 pub mod views;
 
 use std::process::ExitCode;

@@ -7,8 +7,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::cli::Config;
-use crate::entra::Tokens;
 use crate::model::{Realism, World};
+use crate::tokens::Tokens;
 
 /// One request outside `/__sandbox`, as recorded for `GET /__sandbox/requests`.
 #[derive(Debug, Clone, Serialize)]

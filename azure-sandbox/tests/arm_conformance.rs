@@ -497,3 +497,46 @@ async fn lists_page_and_creates_can_fail() {
     }
     assert_eq!(seen, ["pe-a", "pe-b", "pe-fails"]);
 }
+
+#[tokio::test]
+async fn expired_tokens_and_tokens_for_another_audience_are_refused() {
+    let sandbox = Sandbox::start(100).await;
+    let url = format!("/subscriptions/{SUB}/resourcegroups/app?api-version=2021-04-01");
+    let r = sandbox
+        .control("PUT", "/realism", json!({"token_ttl_s": 0}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let short = sandbox.token("sandbox-secret").await;
+    assert_eq!(short.body["expires_in"], 0);
+    let token = short.body["access_token"].as_str().unwrap();
+    sandbox
+        .call("GET", &url, None, Some(token))
+        .await
+        .arm_error(401, "ExpiredAuthenticationToken");
+    sandbox
+        .control("PUT", "/realism", json!({"token_ttl_s": 3599}))
+        .await;
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "privlink-test"),
+        ("client_secret", "sandbox-secret"),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    let graph: Value = reqwest::Client::new()
+        .post(format!("{}/{TENANT}/oauth2/v2.0/token", sandbox.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = graph["access_token"].as_str().unwrap();
+    let r = sandbox.call("GET", &url, None, Some(token)).await;
+    r.arm_error(401, "InvalidAuthenticationTokenAudience");
+    // The sandbox's own token still works: the group is simply not there.
+    sandbox
+        .arm("GET", &url, None)
+        .await
+        .arm_error(404, "ResourceGroupNotFound");
+}

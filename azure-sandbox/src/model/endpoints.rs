@@ -641,3 +641,133 @@ fn parse_connection(c: &Value, endpoint: &str) -> Result<Connection, ArmError> {
         description: "Awaiting approval".into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::Realism;
+
+    const SUB: &str = "0b5b8a9c-1d2e-4f30-8a4b-5c6d7e8f9a0b";
+    const PLS: &str = "/subscriptions/0b5b8a9c-1d2e-4f30-8a4b-5c6d7e8f9a0b/resourceGroups/x/providers/Microsoft.Network/privateLinkServices/pls_1";
+
+    fn world() -> (World, Scope, String) {
+        let ms = Duration::from_millis(100);
+        let mut w = World::new(Realism::new(ms, ms));
+        let scope = Scope::new(SUB, "rg").unwrap();
+        w.put_group(&scope, &json!({"location": "eastus2"}))
+            .unwrap();
+        let vnet = json!({"location": "eastus2", "properties": {
+            "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+            "subnets": [{"name": "s", "properties": {"addressPrefix": "10.0.1.0/24"}}],
+        }});
+        w.put_vnet(&scope, "v", &vnet).unwrap();
+        w.register_service(PLS, None);
+        let subnet = format!("{}/subnets/s", scope.network_id("virtualNetworks", "v"));
+        (w, scope, subnet)
+    }
+
+    fn body(subnet: &str) -> Value {
+        json!({"location": "eastus2", "properties": {
+            "subnet": {"id": subnet},
+            "manualPrivateLinkServiceConnections": [{"name": "c", "properties": {"privateLinkServiceId": PLS}}],
+        }})
+    }
+
+    #[test]
+    fn the_interface_appears_when_the_create_ends_and_the_address_is_freed_on_delete() {
+        let (mut w, scope, subnet) = world();
+        let t0 = Instant::now();
+        let put = w.put_endpoint(&scope, "pe", &body(&subnet), t0).unwrap();
+        assert!(put.created);
+        assert_eq!(
+            w.endpoint(&scope, "pe").unwrap().state,
+            Provisioning::Updating
+        );
+        assert!(w.nics.is_empty());
+        let busy = w
+            .put_endpoint(&scope, "pe", &body(&subnet), t0)
+            .unwrap_err();
+        assert_eq!(busy.code, "AnotherOperationInProgress");
+        w.advance(t0 + Duration::from_millis(100));
+        let pe = w.endpoint(&scope, "pe").unwrap().clone();
+        assert_eq!(pe.state, Provisioning::Succeeded);
+        assert_eq!(pe.ip, Ipv4Addr::new(10, 0, 1, 4));
+        assert_eq!(w.nics.len(), 1);
+        let t1 = t0 + Duration::from_millis(200);
+        let op = w.delete_endpoint(&scope, "pe", t1).unwrap().unwrap();
+        assert_eq!(op.kind, OperationKind::Delete);
+        assert_eq!(
+            w.endpoint(&scope, "pe").unwrap().state,
+            Provisioning::Deleting
+        );
+        w.advance(t1 + Duration::from_millis(100));
+        assert!(w.endpoint(&scope, "pe").is_err());
+        assert!(w.nics.is_empty());
+        assert!(w.delete_endpoint(&scope, "pe", t1).unwrap().is_none());
+        // The address is given again.
+        w.put_endpoint(&scope, "pe2", &body(&subnet), t1).unwrap();
+        assert_eq!(
+            w.endpoint(&scope, "pe2").unwrap().ip,
+            Ipv4Addr::new(10, 0, 1, 4)
+        );
+    }
+
+    #[test]
+    fn failed_creates_and_changed_subnets_are_reported() {
+        let (mut w, scope, subnet) = world();
+        w.realism.fail_next = 1;
+        let t0 = Instant::now();
+        let put = w.put_endpoint(&scope, "pe", &body(&subnet), t0).unwrap();
+        w.advance(t0 + Duration::from_millis(100));
+        assert_eq!(
+            w.endpoint(&scope, "pe").unwrap().state,
+            Provisioning::Failed
+        );
+        assert_eq!(
+            w.operations[&put.operation.id].status,
+            OperationStatus::Failed
+        );
+        assert!(w.nics.is_empty());
+        let other = subnet.replace("/subnets/s", "/subnets/t");
+        let err = w.put_endpoint(&scope, "pe", &body(&other), t0).unwrap_err();
+        assert_eq!(err.code, "PropertyChangeNotAllowed");
+        // A failed endpoint can be put again, and then succeeds.
+        let t1 = t0 + Duration::from_millis(200);
+        assert!(
+            !w.put_endpoint(&scope, "pe", &body(&subnet), t1)
+                .unwrap()
+                .created
+        );
+        w.advance(t1 + Duration::from_millis(100));
+        assert_eq!(
+            w.endpoint(&scope, "pe").unwrap().state,
+            Provisioning::Succeeded
+        );
+    }
+
+    #[test]
+    fn the_owner_sets_only_the_connections_to_its_service() {
+        let (mut w, scope, subnet) = world();
+        w.put_endpoint(&scope, "pe", &body(&subnet), Instant::now())
+            .unwrap();
+        let id = scope.network_id("privateEndpoints", "pe");
+        let other = PLS.replace("pls_1", "pls_2");
+        let err = w
+            .set_connection(&id, Some(&other), "Approved", "ok")
+            .unwrap_err();
+        assert_eq!(err.code, "PrivateEndpointConnectionNotFound");
+        let pe = w
+            .set_connection(&id.to_uppercase(), Some(PLS), "Approved", "ok")
+            .unwrap();
+        assert_eq!(pe.connections[0].status, "Approved");
+        assert!(w.unregister_service(PLS));
+        assert_eq!(
+            w.endpoint(&scope, "pe").unwrap().connections[0].status,
+            "Disconnected"
+        );
+    }
+}
