@@ -222,3 +222,47 @@ async fn one_file_mixes_aws_and_azure() {
     assert!(private_endpoints(&w).await.is_empty());
     assert!(services(&w).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_and_missing_azure_objects_stop_before_any_create() {
+    let w = world().await;
+    let az = w.azure.as_ref().unwrap();
+    // A location that is not one: file, line and column; no call at all.
+    w.write("bad.yaml", &file(&EAST_A.replace("eastus2", "East US 2")));
+    let bad = w.expect(1, &["plan", "-f", "bad.yaml"]);
+    assert!(bad.stderr.contains("bad.yaml:11:17:"), "{}", bad.all());
+    let seen = reqwest::get(format!("{}/__sandbox/requests", az.base_url))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let creates = seen
+        .as_array()
+        .expect("azure-sandbox's request log is a list")
+        .iter()
+        .filter(|q| q["method"] == "PUT")
+        .filter(|q| {
+            q["path"]
+                .as_str()
+                .is_some_and(|p| p.contains("privateEndpoints"))
+        })
+        .count();
+    assert_eq!(creates, 0, "{seen}");
+
+    // A resource group that does not exist: the preflight says so.
+    w.write(
+        "missing.yaml",
+        &file(&EAST_A.replace("rg-east", "rg-missing")),
+    );
+    let missing = w.expect(1, &["apply", "-f", "missing.yaml", "--auto-approve"]);
+    assert!(
+        missing
+            .all()
+            .contains("resource group rg-missing does not exist"),
+        "{}",
+        missing.all()
+    );
+    assert!(private_endpoints(&w).await.is_empty());
+    assert!(services(&w).await.is_empty());
+}
