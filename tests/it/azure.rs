@@ -266,3 +266,32 @@ async fn bad_input_and_missing_azure_objects_stop_before_any_create() {
     assert!(private_endpoints(&w).await.is_empty());
     assert!(services(&w).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_provisioning_shows_arm_message_and_the_next_apply_converges() {
+    let w = world().await;
+    let az = w.azure.as_ref().unwrap();
+    let message = "simulated: allocation failed in the subnet";
+    let r = reqwest::Client::new()
+        .put(format!("{}/__sandbox/realism", az.base_url))
+        .json(&serde_json::json!({"fail_next": 1, "fail_code": "AllocationFailed", "fail_message": message}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    w.write("fail.yaml", &file(EAST_A));
+    let f = ["-f", "fail.yaml"];
+    let failed = w.expect(1, &["apply", f[0], f[1], "--auto-approve"]);
+    assert!(failed.all().contains(message), "{}", failed.all());
+    assert!(
+        failed.all().contains("AllocationFailed"),
+        "{}",
+        failed.all()
+    );
+    w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
+    let again = w.expect(0, &["plan", f[0], f[1], "--detailed-exitcode"]);
+    assert!(again.stdout.contains("No changes."), "{}", again.all());
+    assert_eq!(private_endpoints(&w).await.len(), 1);
+    w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]);
+    assert!(private_endpoints(&w).await.is_empty());
+}
