@@ -1,6 +1,7 @@
 # Shared by the scripts in this folder: paths, the moto virtualenv, builds,
-# and starting/stopping the two local servers (moto_server for EC2 and
-# atlas-sandbox for Atlas). Sourced, not run.
+# and starting/stopping the local servers (moto_server for EC2, atlas-sandbox
+# for Atlas, azure-sandbox for Entra ID and Azure Resource Manager). Sourced,
+# not run.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/privlink/target}
@@ -72,4 +73,17 @@ start_sandbox() {
   read -r SANDBOX_URL <&9
   rm -f "$fifo"
   [ -n "$SANDBOX_URL" ] || { log "atlas-sandbox did not start; see ${LOG_DIR:-/tmp}/atlas-sandbox.log"; return 1; }
+}
+
+# Starts azure-sandbox with the given extra flags (e.g. --provision-ms 500);
+# sets AZURE_SANDBOX_URL, the base of both its Entra ID token endpoint and its
+# Resource Manager (pass it to atlas-sandbox as --azure-endpoint).
+start_azure_sandbox() {
+  local fifo; fifo=$(mktemp -u); mkfifo "$fifo"
+  "$CARGO_TARGET_DIR/${PROFILE_DIR:-debug}/azure-sandbox" --listen 127.0.0.1:0 "$@" >"$fifo" 2>"${LOG_DIR:-/tmp}/azure-sandbox.log" &
+  PIDS+=($!)
+  exec 8<"$fifo"
+  read -r AZURE_SANDBOX_URL <&8
+  rm -f "$fifo"
+  [ -n "$AZURE_SANDBOX_URL" ] || { log "azure-sandbox did not start; see ${LOG_DIR:-/tmp}/azure-sandbox.log"; return 1; }
 }

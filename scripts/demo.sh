@@ -5,12 +5,13 @@
 # client security group in moto, then runs privlink plan -> apply -> plan
 # (must report no changes) -> destroy on each example file (by default
 # examples/serverless-aws.yaml, the seed's flow, then
-# examples/dedicated-aws.yaml, today's flow), and checks that nothing is
-# left behind.
+# examples/dedicated-aws.yaml, today's flow, then examples/dedicated-azure.yaml
+# against azure-sandbox, which atlas-sandbox checks Azure links against), and
+# checks that nothing is left behind.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
-if [ $# -gt 0 ]; then EXAMPLES=("$@"); else EXAMPLES=(examples/serverless-aws.yaml examples/dedicated-aws.yaml); fi
+if [ $# -gt 0 ]; then EXAMPLES=("$@"); else EXAMPLES=(examples/serverless-aws.yaml examples/dedicated-aws.yaml examples/dedicated-azure.yaml); fi
 ensure_moto
 log "building privlink and atlas-sandbox"
 cargo build --workspace --bins --quiet
@@ -23,13 +24,21 @@ log "moto behind the EC2 realism layer at $MOTO_URL"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL_EC2=$MOTO_URL
 export ATLAS_PROJECT_ID=5f7cac1adf5d6c6306f4b280
+export AZURE_TENANT_ID=72f988bf-0000-4000-8000-000000000001 AZURE_CLIENT_ID=privlink-demo
+export AZURE_CLIENT_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+export AZURE_SUBSCRIPTION_ID=6c1f0a2e-0000-4000-8000-00000000d3e0
+start_azure_sandbox --tenant-id "$AZURE_TENANT_ID" --client-id "$AZURE_CLIENT_ID" \
+  --client-secret "$AZURE_CLIENT_SECRET" --provision-ms "${PROVISION_MS:-1000}"
+log "azure-sandbox at $AZURE_SANDBOX_URL"
+export AZURE_SANDBOX_URL
+export AZURE_AUTHORITY_HOST=$AZURE_SANDBOX_URL AZURE_RESOURCE_MANAGER_ENDPOINT=$AZURE_SANDBOX_URL
 PUBLIC_KEY=demo-public; PRIVATE_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 start_sandbox --public-key "$PUBLIC_KEY" --private-key "$PRIVATE_KEY" \
   --project "$ATLAS_PROJECT_ID" \
   --serverless-instance "$ATLAS_PROJECT_ID/orders-prod@US_EAST_1" \
   --serverless-instance "$ATLAS_PROJECT_ID/billing-prod@US_EAST_1" \
   --cluster "$ATLAS_PROJECT_ID/main@US_EAST_1" \
-  --ec2-endpoint "$MOTO_URL" \
+  --ec2-endpoint "$MOTO_URL" --azure-endpoint "$AZURE_SANDBOX_URL" \
   --reserve-delay "${RESERVE_DELAY:-2s}" --connect-delay "${CONNECT_DELAY:-2s}" --delete-delay "${DELETE_DELAY:-1s}"
 log "atlas-sandbox at $SANDBOX_URL"
 curl -fsS -X PUT -H 'Content-Type: application/json' -d '{"cluster_update_ms": 1000}' \
@@ -38,6 +47,9 @@ export MONGODB_ATLAS_BASE_URL=$SANDBOX_URL MONGODB_ATLAS_PUBLIC_KEY=$PUBLIC_KEY 
 
 log "creating a VPC, two subnets and a client security group in moto"
 eval "$("$VENV/bin/python" "$ROOT/scripts/moto_fixture.py")"
+log "creating a resource group and a virtual network with a subnet in azure-sandbox"
+AZURE_FIXTURE=$(python3 "$ROOT/scripts/azure_fixture.py")
+eval "$AZURE_FIXTURE"
 
 PRIVLINK="$CARGO_TARGET_DIR/debug/privlink"
 run() { printf '\n$ privlink %s\n' "$*"; "$PRIVLINK" "$@"; }
@@ -58,7 +70,9 @@ for EXAMPLE in "${EXAMPLES[@]}"; do
 
   left=$("$VENV/bin/python" "$ROOT/scripts/moto_fixture.py" --count-left)
   atlas_left=$(curl -fsS "$SANDBOX_URL/__sandbox/state" | python3 "$ROOT/scripts/count_atlas.py")
-  printf '\nLeft behind: %s VPC endpoints / privlink security groups in moto, %s private endpoints / endpoint services in the sandbox.\n' "$left" "$atlas_left"
+  azure_left=$(python3 "$ROOT/scripts/azure_fixture.py" --count-left)
+  printf '\nLeft behind: %s VPC endpoints / privlink security groups in moto, %s private endpoints / endpoint services in the sandbox, %s private endpoints in azure-sandbox.\n' "$left" "$atlas_left" "$azure_left"
+  [ "$azure_left" = 0 ] || { log "destroy left Azure private endpoints behind"; exit 1; }
   [ "$left" = 0 ] || { log "destroy left AWS resources behind"; exit 1; }
   [ "$atlas_left" = 0 ] || { log "destroy left Atlas objects behind"; exit 1; }
 done

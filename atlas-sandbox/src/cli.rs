@@ -31,6 +31,23 @@ AcceptVpcEndpointConnections (or RejectVpcEndpointConnections when it rejects th
 ServiceId = the vpce-svc-... id of the service name it issued, as the service owner; errors of
 that call (plain moto does not know it) are only logged.
 
+AZURE: endpoint services with providerName AZURE (region in Atlas style, US_EAST_2, or as an
+Azure location, eastus2) get privateLinkServiceName pls_<24hex> and privateLinkServiceResourceId
+/subscriptions/<uuid>/resourceGroups/rg_atlas_<location>/providers/Microsoft.Network/
+privateLinkServices/pls_<24hex> once AVAILABLE. Their endpoints (POST {\"id\",
+\"privateEndpointIPAddress\"}; GET/DELETE .../endpoint/{url-encoded resource id}) answer status
+INITIATING, then AVAILABLE or FAILED. With --azure-endpoint, each AVAILABLE service's Private
+Link Service is registered in azure-sandbox (PUT /__sandbox/privateLinkServices, removed again
+with the service), and each link is checked there: the private endpoint must exist, be
+provisioned, have a manual connection to this service's Private Link Service, and its network
+interface must have the declared IP; the sandbox then approves (or rejects) that connection as
+the service owner (PUT /__sandbox/connections), and disconnects it when the link is removed.
+A refused link is FAILED with an errorMessage.
+Without --azure-endpoint AZURE links succeed unchecked. Serverless instances on Azure are made
+with region AZURE:<region> (e.g. --serverless-instance P/NAME@AZURE:US_EAST_2); their
+endpoints' PATCH takes providerName AZURE, cloudProviderEndpointId (the private endpoint
+resource id) and privateEndpointIpAddress.
+
 Control API (no authentication, JSON, never rate-limited or faulted):
   POST   /__sandbox/projects                {\"id\"}
   POST   /__sandbox/serverless-instances    {\"project\",\"name\",\"region\"?}  (creates the project)
@@ -49,7 +66,7 @@ Control API (no authentication, JSON, never rate-limited or faulted):
   GET    /__sandbox/state                   every project, instance, cluster, endpoint, service
   POST   /__sandbox/serverless-endpoints/{project}/{instance}/{id}/state
                                             {\"status\",\"errorMessage\"?}
-  POST   /__sandbox/interface-endpoints/{project}/{serviceId}/{vpceId}/state
+  POST   /__sandbox/interface-endpoints/{project}/{serviceId}/{vpceId or url-encoded Azure id}/state
                                             {\"connectionStatus\",\"errorMessage\"?}
   POST   /__sandbox/endpoint-services/{project}/{serviceId}/state
                                             {\"status\",\"errorMessage\"?}
@@ -189,6 +206,11 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub ec2_endpoint: Option<String>,
 
+    /// azure-sandbox base URL (e.g. http://127.0.0.1:41234) used to verify AZURE links and to
+    /// register the Private Link Services of AZURE endpoint services.
+    #[arg(long, value_name = "URL")]
+    pub azure_endpoint: Option<String>,
+
     /// Seed of the generator that draws ghost writes (see PUT /__sandbox/realism).
     #[arg(long, default_value_t = crate::realism::DEFAULT_SEED)]
     pub seed: u64,
@@ -232,6 +254,8 @@ pub struct Config {
     pub latency: Duration,
     /// EC2 Query API base URL used to verify links.
     pub ec2_endpoint: Option<String>,
+    /// azure-sandbox base URL used to verify AZURE links.
+    pub azure_endpoint: Option<String>,
     /// Seed of the ghost-write generator.
     pub seed: u64,
 }
@@ -335,6 +359,7 @@ impl Args {
             fault_statuses,
             latency,
             ec2_endpoint,
+            azure_endpoint,
             seed,
         } = self;
         if let Some(bad) = projects.iter().find(|p| !ids::is_object_id(p)) {
@@ -375,6 +400,7 @@ impl Args {
             fault_statuses,
             latency,
             ec2_endpoint,
+            azure_endpoint,
             seed,
         })
     }

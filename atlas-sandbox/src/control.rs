@@ -335,6 +335,10 @@ async fn force_interface_endpoint(
     let status = LinkStatus::parse(&status_text)
         .ok_or_else(|| ControlError::BadRequest(format!("unknown status {status_text:?}")))?;
     let message = string_field(&map, "errorMessage")?;
+    // An Azure private endpoint id arrives URL-encoded.
+    let id = percent_encoding::percent_decode_str(&id)
+        .decode_utf8_lossy()
+        .into_owned();
     let mut store = lock(&app.store);
     let now = Instant::now();
     store.advance(now);

@@ -223,6 +223,8 @@ mod tests {
 
     fn check(expected: &str) -> LinkCheck {
         LinkCheck {
+            cloud: crate::model::Cloud::Aws,
+            ip: None,
             target: LinkTarget::Tenant {
                 project: "p".into(),
                 id: "i".into(),

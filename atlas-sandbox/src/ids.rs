@@ -25,6 +25,19 @@ pub fn endpoint_service_name(aws_region: &str) -> String {
     )
 }
 
+/// A new random (version 4 layout) lower-case UUID, e.g. an Azure subscription id.
+pub fn uuid() -> String {
+    let h = random_hex(32);
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
 /// A short random label used in host names of connection strings.
 pub fn host_label() -> String {
     random_hex(5)
@@ -46,6 +59,34 @@ pub fn is_vpce_id(s: &str) -> bool {
         .is_some_and(|rest| rest.len() == 17 && is_lower_hex(rest))
 }
 
+fn is_azure_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'))
+}
+
+/// `^/subscriptions/<uuid>/resource[gG]roups/[-\w._()]+/providers/Microsoft\.Network/privateEndpoints/[-\w._()]+$`:
+/// Azure private endpoint resource ids (the spec's serverless pattern also fixes the resource
+/// group to `privateLink`; the dedicated API takes any group, and so does the sandbox).
+pub fn is_azure_private_endpoint_id(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('/').collect();
+    let [empty, subs, sub, groups, group, providers, ns, kind, name] = parts.as_slice() else {
+        return false;
+    };
+    let uuid_groups: Vec<&str> = sub.split('-').collect();
+    let uuid_ok = uuid_groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && uuid_groups.iter().all(|g| is_lower_hex(g));
+    empty.is_empty()
+        && *subs == "subscriptions"
+        && uuid_ok
+        && matches!(*groups, "resourceGroups" | "resourcegroups")
+        && is_azure_name(group)
+        && *providers == "providers"
+        && *ns == "Microsoft.Network"
+        && *kind == "privateEndpoints"
+        && is_azure_name(name)
+}
+
 /// `^[a-zA-Z0-9][a-zA-Z0-9-]*$`: cluster and serverless instance names.
 pub fn is_deployment_name(s: &str) -> bool {
     let mut chars = s.chars();
@@ -56,6 +97,19 @@ pub fn is_deployment_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn azure_private_endpoint_ids() {
+        let ok = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-1/providers/Microsoft.Network/privateEndpoints/pe.1";
+        assert!(is_azure_private_endpoint_id(ok));
+        assert!(!is_azure_private_endpoint_id(
+            &ok.replace("privateEndpoints", "networkInterfaces")
+        ));
+        assert!(!is_azure_private_endpoint_id(
+            &ok.replace("00000000-0000", "0000-0000")
+        ));
+        assert!(!is_azure_private_endpoint_id("vpce-0123456789abcdef0"));
+    }
 
     #[test]
     fn generated_ids_match_their_patterns() {

@@ -6,6 +6,7 @@
 // The modules are public so that `missing_docs` checks every item they export.
 pub mod api;
 pub mod auth;
+pub mod azure;
 pub mod cli;
 pub mod conn;
 pub mod context;

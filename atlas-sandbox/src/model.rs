@@ -19,6 +19,27 @@ mod realism;
 
 pub use realism::{ClusterState, ModelRealism};
 
+/// The cloud of an endpoint service, a link or a serverless instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Cloud {
+    /// AWS PrivateLink.
+    #[default]
+    Aws,
+    /// Azure Private Link.
+    Azure,
+}
+
+impl Cloud {
+    /// The Atlas spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Aws => "AWS",
+            Cloud::Azure => "AZURE",
+        }
+    }
+}
+
 /// How long each asynchronous step takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delays {
@@ -250,6 +271,8 @@ impl ServiceStatus {
 /// `connectionStatus` of an AWS interface endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkStatus {
+    /// Azure: being checked and approved.
+    Initiating,
     /// Waiting for Atlas to accept it.
     PendingAcceptance,
     /// Accepted, being checked.
@@ -258,6 +281,8 @@ pub enum LinkStatus {
     Available,
     /// The link failed.
     Rejected,
+    /// Azure: the link failed.
+    Failed,
     /// Being deleted.
     Deleting,
 }
@@ -266,10 +291,12 @@ impl LinkStatus {
     /// The Atlas spelling.
     pub fn as_str(self) -> &'static str {
         match self {
+            LinkStatus::Initiating => "INITIATING",
             LinkStatus::PendingAcceptance => "PENDING_ACCEPTANCE",
             LinkStatus::Pending => "PENDING",
             LinkStatus::Available => "AVAILABLE",
             LinkStatus::Rejected => "REJECTED",
+            LinkStatus::Failed => "FAILED",
             LinkStatus::Deleting => "DELETING",
         }
     }
@@ -277,14 +304,24 @@ impl LinkStatus {
     /// Parses the Atlas spelling.
     pub fn parse(s: &str) -> Option<Self> {
         [
+            LinkStatus::Initiating,
             LinkStatus::PendingAcceptance,
             LinkStatus::Pending,
             LinkStatus::Available,
             LinkStatus::Rejected,
+            LinkStatus::Failed,
             LinkStatus::Deleting,
         ]
         .into_iter()
         .find(|s2| s2.as_str() == s)
+    }
+
+    /// Whether the link waits for its verdict.
+    pub fn is_waiting(self) -> bool {
+        matches!(
+            self,
+            LinkStatus::Initiating | LinkStatus::PendingAcceptance | LinkStatus::Pending
+        )
     }
 }
 
@@ -312,6 +349,8 @@ pub struct ServerlessInstance {
     pub created: SystemTime,
     /// Random label of its host names.
     pub host_label: String,
+    /// The cloud it runs on (`backingProviderName`).
+    pub cloud: Cloud,
 }
 
 /// A dedicated cluster.
@@ -356,13 +395,25 @@ pub struct TenantEndpoint {
     pub deadline: Option<Instant>,
     /// Progress of the current link.
     pub link: LinkProgress,
+    /// The cloud of its serverless instance.
+    pub cloud: Cloud,
+    /// Azure: `privateEndpointIpAddress` of the link.
+    pub ip: Option<String>,
+    /// Azure: the Private Link Service's resource id (shown once RESERVED).
+    pub pls_id: Option<String>,
+    /// Azure: the Private Link Service was registered in azure-sandbox.
+    pub pls_registered: bool,
 }
 
-/// An AWS interface endpoint linked to an endpoint service.
+/// An interface endpoint (AWS) or private endpoint (Azure) linked to an endpoint service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InterfaceEndpoint {
-    /// The VPC endpoint id.
+    /// The VPC endpoint id (AWS) or private endpoint resource id (Azure).
     pub id: String,
+    /// Azure: `privateEndpointIPAddress`.
+    pub ip: Option<String>,
+    /// The cloud.
+    pub cloud: Cloud,
     /// `connectionStatus`.
     pub status: LinkStatus,
     /// When PENDING_ACCEPTANCE turns PENDING.
@@ -382,16 +433,22 @@ pub struct InterfaceEndpoint {
     pub published: bool,
 }
 
-/// A dedicated private endpoint service (AWS PrivateLink).
+/// A dedicated private endpoint service (AWS PrivateLink or Azure Private Link).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointService {
     /// Object id.
     pub id: String,
+    /// The cloud.
+    pub cloud: Cloud,
+    /// Azure: the Private Link Service's resource id (shown once AVAILABLE).
+    pub pls_id: Option<String>,
+    /// Azure: the Private Link Service was registered in azure-sandbox.
+    pub pls_registered: bool,
     /// Atlas-style region.
     pub region: String,
     /// Status.
     pub status: ServiceStatus,
-    /// The service name issued at creation.
+    /// The service name issued at creation (`pls_<id>` on Azure).
     pub issued_service_name: String,
     /// When the current step ends.
     pub deadline: Option<Instant>,
@@ -448,9 +505,15 @@ pub enum LinkTarget {
     },
 }
 
-/// An EC2 check to run: does `vpce_id` exist in `aws_region` for `expected_service`?
+/// A check to run: does `vpce_id` exist in `aws_region` for `expected_service` (AWS), or
+/// does the private endpoint `vpce_id` exist with a connection to the Private Link Service
+/// `expected_service` and the address `ip` (Azure)?
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkCheck {
+    /// The cloud to ask.
+    pub cloud: Cloud,
+    /// Azure: the private IP the link was declared with.
+    pub ip: Option<String>,
     /// The link checked.
     pub target: LinkTarget,
     /// Sequence number of the attempt.
@@ -481,6 +544,8 @@ pub struct TenantUpdate {
     pub cloud_provider_endpoint_id: Option<String>,
     /// `comment`.
     pub comment: Option<String>,
+    /// `privateEndpointIpAddress` (Azure).
+    pub private_endpoint_ip: Option<String>,
 }
 
 /// Longest accepted endpoint comment.
@@ -495,6 +560,16 @@ pub struct Store {
     pub link_failures: LinkFailures,
     /// Whether links are verified against EC2 (otherwise they succeed unchecked).
     pub ec2_checks: bool,
+    /// Whether Azure links are verified against azure-sandbox.
+    pub azure_checks: bool,
+    /// The subscription of the Private Link Services this Atlas owns.
+    pub azure_subscription: String,
+    /// Private Link Services whose endpoint service or serverless endpoint is gone, to be
+    /// removed from azure-sandbox.
+    pub retired_services: Vec<String>,
+    /// Azure links Atlas has removed: `(private endpoint id, Private Link Service id)`, whose
+    /// connections the service owner disconnects in azure-sandbox.
+    pub retired_links: Vec<(String, String)>,
     /// Cluster updates after links and the bound on concurrent links.
     pub realism: ModelRealism,
     projects: BTreeMap<String, Project>,
@@ -508,6 +583,10 @@ impl Store {
             delays,
             link_failures: LinkFailures::default(),
             ec2_checks,
+            azure_checks: false,
+            azure_subscription: ids::uuid(),
+            retired_services: Vec::new(),
+            retired_links: Vec::new(),
             realism: ModelRealism::default(),
             projects: BTreeMap::new(),
             next_seq: 0,
@@ -555,14 +634,20 @@ impl Store {
         project: &str,
         name: &str,
         region: Option<&str>,
-    ) -> Result<String, ModelError> {
+    ) -> Result<(Cloud, String), ModelError> {
         if !ids::is_deployment_name(name) {
             return Err(invalid("name", "must match ^[a-zA-Z0-9][a-zA-Z0-9-]*$"));
         }
-        let region = match region {
-            Some(r) => regions::to_atlas(r)
-                .ok_or_else(|| invalid("region", format!("unknown region {r:?}")))?,
-            None => "US_EAST_1".to_string(),
+        let unknown = |r: &str| invalid("region", format!("unknown region {r:?}"));
+        let (cloud, region) = match region {
+            Some(r) => match r.strip_prefix("AZURE:") {
+                Some(azure) => (
+                    Cloud::Azure,
+                    regions::azure_to_atlas(azure).ok_or_else(|| unknown(r))?,
+                ),
+                None => (Cloud::Aws, regions::to_atlas(r).ok_or_else(|| unknown(r))?),
+            },
+            None => (Cloud::Aws, "US_EAST_1".to_string()),
         };
         self.add_project(project)?;
         let p = self.project(project)?;
@@ -573,7 +658,7 @@ impl Store {
                 name: name.to_string(),
             });
         }
-        Ok(region)
+        Ok((cloud, region))
     }
 
     /// Adds a serverless instance (creating the project if needed). `region` may be AWS- or
@@ -584,13 +669,14 @@ impl Store {
         name: &str,
         region: Option<&str>,
     ) -> Result<ServerlessInstance, ModelError> {
-        let region = self.check_new_deployment(project, name, region)?;
+        let (cloud, region) = self.check_new_deployment(project, name, region)?;
         let instance = ServerlessInstance {
             id: ids::object_id(),
             name: name.to_string(),
             region,
             created: SystemTime::now(),
             host_label: ids::host_label(),
+            cloud,
         };
         self.project_mut(project)?.serverless.push(instance.clone());
         Ok(instance)
@@ -603,7 +689,7 @@ impl Store {
         name: &str,
         region: Option<&str>,
     ) -> Result<Cluster, ModelError> {
-        let region = self.check_new_deployment(project, name, region)?;
+        let (_, region) = self.check_new_deployment(project, name, region)?;
         let cluster = Cluster {
             id: ids::object_id(),
             name: name.to_string(),
@@ -722,19 +808,31 @@ impl Store {
         comment: Option<String>,
         now: Instant,
     ) -> Result<TenantEndpoint, ModelError> {
-        let region = self.serverless_instance(project, instance)?.region.clone();
+        let found = self.serverless_instance(project, instance)?;
+        let (region, cloud) = (found.region.clone(), found.cloud);
         check_comment(comment.as_deref())?;
+        let (issued_service_name, pls_id) = match cloud {
+            Cloud::Aws => (ids::endpoint_service_name(&regions::to_aws(&region)), None),
+            Cloud::Azure => {
+                let (name, id) = self.new_private_link_service(&region);
+                (name, Some(id))
+            }
+        };
         let endpoint = TenantEndpoint {
             id: ids::object_id(),
             instance: instance.to_string(),
             comment,
             status: TenantStatus::ReservationRequested,
-            issued_service_name: ids::endpoint_service_name(&regions::to_aws(&region)),
+            issued_service_name,
             endpoint_service_name: None,
             cloud_provider_endpoint_id: None,
             error_message: None,
             deadline: Some(now + self.delays.reserve),
             link: LinkProgress::default(),
+            cloud,
+            ip: None,
+            pls_id,
+            pls_registered: false,
         };
         self.project_mut(project)?
             .tenant_endpoints
@@ -752,9 +850,9 @@ impl Store {
         update: TenantUpdate,
         now: Instant,
     ) -> Result<TenantEndpoint, ModelError> {
-        check_tenant_update(&update)?;
-        let connect = self.delays.connect;
         let current = self.tenant_endpoint(project, instance, id)?.clone();
+        check_tenant_update(&update, current.cloud)?;
+        let connect = self.delays.connect;
         let starts_link = starts_link(&update, &current)?;
         let link = if starts_link {
             Some(self.new_link())
@@ -767,6 +865,7 @@ impl Store {
         }
         if let Some(link) = link {
             endpoint.cloud_provider_endpoint_id = update.cloud_provider_endpoint_id;
+            endpoint.ip = update.private_endpoint_ip;
             endpoint.status = TenantStatus::Initiating;
             endpoint.error_message = None;
             endpoint.deadline = Some(now + connect);
@@ -834,12 +933,21 @@ impl Store {
         now: Instant,
     ) -> Result<EndpointService, ModelError> {
         self.project(project)?;
-        match provider {
-            "AWS" => {}
-            "AZURE" | "GCP" => {
+        let (cloud, region) = match provider {
+            "AWS" => (
+                Cloud::Aws,
+                regions::to_atlas(region)
+                    .ok_or_else(|| invalid("region", format!("unknown AWS region {region:?}")))?,
+            ),
+            "AZURE" => (
+                Cloud::Azure,
+                regions::azure_to_atlas(region)
+                    .ok_or_else(|| invalid("region", format!("unknown Azure region {region:?}")))?,
+            ),
+            "GCP" => {
                 return Err(invalid(
                     "providerName",
-                    format!("{provider} endpoint services are not emulated; use AWS"),
+                    "GCP endpoint services are not emulated; use AWS or AZURE",
                 ));
             }
             other => {
@@ -848,28 +956,51 @@ impl Store {
                     format!("{other:?} is not one of AWS, AZURE, GCP"),
                 ));
             }
-        }
-        let region = regions::to_atlas(region)
-            .ok_or_else(|| invalid("region", format!("unknown AWS region {region:?}")))?;
-        let reserve = self.delays.reserve;
-        let p = self.project_mut(project)?;
-        if p.services.iter().any(|s| s.region == region) {
+        };
+        if self
+            .project(project)?
+            .services
+            .iter()
+            .any(|s| s.region == region && s.cloud == cloud)
+        {
             return Err(ModelError::ServiceAlreadyExists {
                 provider: provider.to_string(),
                 region,
             });
         }
+        let (issued_service_name, pls_id) = match cloud {
+            Cloud::Aws => (ids::endpoint_service_name(&regions::to_aws(&region)), None),
+            Cloud::Azure => {
+                let (name, id) = self.new_private_link_service(&region);
+                (name, Some(id))
+            }
+        };
+        let reserve = self.delays.reserve;
         let service = EndpointService {
             id: ids::object_id(),
-            issued_service_name: ids::endpoint_service_name(&regions::to_aws(&region)),
+            cloud,
+            pls_id,
+            pls_registered: false,
+            issued_service_name,
             region,
             status: ServiceStatus::Initiating,
             deadline: Some(now + reserve),
             error_message: None,
             endpoints: Vec::new(),
         };
-        p.services.push(service.clone());
+        self.project_mut(project)?.services.push(service.clone());
         Ok(service)
+    }
+
+    /// A new Private Link Service in this Atlas's subscription: `(pls_<24hex>, resource id)`.
+    fn new_private_link_service(&self, atlas_region: &str) -> (String, String) {
+        let name = format!("pls_{}", ids::object_id());
+        let location = regions::to_azure(atlas_region).unwrap_or("eastus");
+        let id = format!(
+            "/subscriptions/{}/resourceGroups/rg_atlas_{location}/providers/Microsoft.Network/privateLinkServices/{name}",
+            self.azure_subscription
+        );
+        (name, id)
     }
 
     /// The endpoint services of `project`.
@@ -934,6 +1065,38 @@ impl Store {
                 format!("{vpce:?} does not match ^vpce-[0-9a-f]{{17}}$"),
             ));
         }
+        self.add_link(project, service_id, vpce, None, now)
+    }
+
+    /// POST of an Azure private endpoint: INITIATING, then AVAILABLE or FAILED after the
+    /// connect delay.
+    pub fn create_azure_endpoint(
+        &mut self,
+        project: &str,
+        service_id: &str,
+        id: &str,
+        ip: Option<&str>,
+        now: Instant,
+    ) -> Result<InterfaceEndpoint, ModelError> {
+        check_azure_link(id, ip).map_err(|(field, message)| {
+            let field = if field == "cloudProviderEndpointId" {
+                "id"
+            } else {
+                "privateEndpointIPAddress"
+            };
+            invalid(field, message)
+        })?;
+        self.add_link(project, service_id, id, ip, now)
+    }
+
+    fn add_link(
+        &mut self,
+        project: &str,
+        service_id: &str,
+        vpce: &str,
+        ip: Option<&str>,
+        now: Instant,
+    ) -> Result<InterfaceEndpoint, ModelError> {
         let service = self.service(project, service_id)?;
         if !service.status.accepts_endpoints() {
             return Err(ModelError::ServiceNotAvailable {
@@ -945,7 +1108,7 @@ impl Store {
             .project(project)?
             .services
             .iter()
-            .any(|s| s.endpoints.iter().any(|e| e.id == vpce))
+            .any(|s| s.endpoints.iter().any(|e| e.id.eq_ignore_ascii_case(vpce)))
         {
             return Err(ModelError::InterfaceEndpointExists {
                 id: vpce.to_string(),
@@ -953,11 +1116,17 @@ impl Store {
         }
         let connect = self.delays.connect;
         let busy = self.realism.links_saturated(service);
+        let cloud = service.cloud;
         let link = self.new_link();
         let mut endpoint = InterfaceEndpoint {
             id: vpce.to_string(),
-            status: LinkStatus::PendingAcceptance,
-            accept_at: Some(now + connect / 2),
+            ip: ip.map(String::from),
+            cloud,
+            status: match cloud {
+                Cloud::Aws => LinkStatus::PendingAcceptance,
+                Cloud::Azure => LinkStatus::Initiating,
+            },
+            accept_at: (cloud == Cloud::Aws).then(|| now + connect / 2),
             deadline: Some(now + connect),
             error_message: None,
             delete_requested: false,
@@ -984,7 +1153,7 @@ impl Store {
         self.service(project, service_id)?
             .endpoints
             .iter()
-            .find(|e| e.id == id)
+            .find(|e| e.id.eq_ignore_ascii_case(id))
             .ok_or_else(|| ModelError::InterfaceEndpointNotFound {
                 service: service_id.to_string(),
                 id: id.to_string(),
@@ -1000,7 +1169,7 @@ impl Store {
         self.service_mut(project, service_id)?
             .endpoints
             .iter_mut()
-            .find(|e| e.id == id)
+            .find(|e| e.id.eq_ignore_ascii_case(id))
             .ok_or_else(|| ModelError::InterfaceEndpointNotFound {
                 service: service_id.to_string(),
                 id: id.to_string(),
@@ -1051,8 +1220,8 @@ impl Store {
         endpoint.announced = false;
         endpoint.published = false;
         endpoint.deadline = match status {
-            LinkStatus::PendingAcceptance | LinkStatus::Pending if stuck => None,
-            LinkStatus::PendingAcceptance | LinkStatus::Pending => Some(now + delays.connect),
+            s if s.is_waiting() && stuck => None,
+            s if s.is_waiting() => Some(now + delays.connect),
             LinkStatus::Deleting => Some(now + delays.delete),
             _ => None,
         };
@@ -1061,96 +1230,105 @@ impl Store {
 
     // ----- time -----
 
-    /// Applies every transition whose deadline has passed. Links that need EC2 are left for
-    /// [`Store::due_checks`].
-    pub fn advance(&mut self, now: Instant) {
-        let delete = self.delays.delete;
-        let ec2 = self.ec2_checks;
-        let due = |deadline: Option<Instant>| deadline.is_some_and(|d| d <= now);
-        let cluster_update = self.realism.cluster_update;
-        for project in self.projects.values_mut() {
-            realism::finish_cluster_updates(project, now);
-            project.tenant_endpoints.retain_mut(|e| {
-                if !due(e.deadline) {
-                    return true;
-                }
-                match e.status {
-                    TenantStatus::ReservationRequested => {
-                        e.status = TenantStatus::Reserved;
-                        e.endpoint_service_name = Some(e.issued_service_name.clone());
-                        e.deadline = None;
-                    }
-                    TenantStatus::Initiating if !e.link.checking => {
-                        if let Some(message) = e.link.forced_failure.take() {
-                            e.status = TenantStatus::Failed;
-                            e.error_message = Some(message);
-                            e.deadline = None;
-                        } else if !ec2 {
-                            e.status = TenantStatus::Available;
-                            e.deadline = None;
-                        }
-                    }
-                    TenantStatus::Deleting => return false,
-                    _ => {}
-                }
-                true
-            });
-            project.services.retain_mut(|s| {
-                for e in &mut s.endpoints {
-                    if e.status == LinkStatus::PendingAcceptance && due(e.accept_at) {
-                        e.status = LinkStatus::Pending;
-                        e.accept_at = None;
-                    }
-                    let pending = matches!(
-                        e.status,
-                        LinkStatus::PendingAcceptance | LinkStatus::Pending
-                    );
-                    if pending && due(e.deadline) && !e.link.checking {
-                        if let Some(message) = e.link.forced_failure.take() {
-                            e.status = LinkStatus::Rejected;
-                            e.error_message = Some(message);
-                            e.deadline = None;
-                        } else if !ec2 {
-                            e.status = LinkStatus::Available;
-                            e.deadline = None;
-                        }
-                    }
-                }
-                let before = s.endpoints.len();
-                s.endpoints
-                    .retain(|e| !(e.status == LinkStatus::Deleting && due(e.deadline)));
-                if before > 0 && s.endpoints.is_empty() && s.status != ServiceStatus::Deleting {
-                    // The last endpoint takes its service with it.
-                    s.status = ServiceStatus::Deleting;
-                    s.deadline = Some(now + delete);
-                }
-                if due(s.deadline) {
-                    match s.status {
-                        ServiceStatus::Initiating => {
-                            s.status = ServiceStatus::Available;
-                            s.deadline = None;
-                        }
-                        ServiceStatus::Deleting => return false,
-                        _ => {}
-                    }
-                }
-                true
-            });
-            realism::announce_links(project, cluster_update, now);
+    /// Whether links to `cloud` wait for a check (otherwise they succeed unchecked).
+    pub fn checks(&self, cloud: Cloud) -> bool {
+        match cloud {
+            Cloud::Aws => self.ec2_checks,
+            Cloud::Azure => self.azure_checks,
         }
     }
 
-    /// Links whose connect delay has passed and that wait for an EC2 verdict; each is marked
+    /// Applies every transition whose deadline has passed. Links that need a cloud check are
+    /// left for [`Store::due_checks`].
+    pub fn advance(&mut self, now: Instant) {
+        let steps = Steps {
+            now,
+            delete: self.delays.delete,
+            ec2: self.ec2_checks,
+            azure: self.azure_checks,
+        };
+        let cluster_update = self.realism.cluster_update;
+        let mut retired = Vec::new();
+        let mut unlinked = Vec::new();
+        for project in self.projects.values_mut() {
+            realism::finish_cluster_updates(project, now);
+            project.tenant_endpoints.retain_mut(|e| {
+                let keep = steps.tenant(e);
+                if !keep && let (Some(id), true) = (&e.pls_id, e.pls_registered) {
+                    retired.push(id.clone());
+                }
+                keep
+            });
+            project.services.retain_mut(|s| {
+                let keep = steps.service(s, &mut unlinked);
+                if !keep && let (Some(id), true) = (&s.pls_id, s.pls_registered) {
+                    retired.push(id.clone());
+                }
+                keep
+            });
+            realism::announce_links(project, cluster_update, now);
+        }
+        self.retired_services.extend(retired);
+        if self.azure_checks {
+            self.retired_links.extend(unlinked);
+        }
+    }
+
+    /// Azure Private Link Services of AVAILABLE endpoint services and RESERVED serverless
+    /// endpoints not yet registered in azure-sandbox: `(resource id, Azure location)`, each
+    /// marked registered (see [`Store::unregistered`] when that fails).
+    pub fn services_to_register(&mut self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for p in self.projects.values_mut() {
+            for s in &mut p.services {
+                let ready = s.status.accepts_endpoints();
+                if let (Some(id), false, true) = (&s.pls_id, s.pls_registered, ready) {
+                    s.pls_registered = true;
+                    out.push((id.clone(), region_location(&s.region)));
+                }
+            }
+            for e in &mut p.tenant_endpoints {
+                let ready = e.endpoint_service_name.is_some();
+                if let (Some(id), false, true) = (&e.pls_id, e.pls_registered, ready) {
+                    e.pls_registered = true;
+                    let region = p.serverless.iter().find(|i| i.name == e.instance);
+                    out.push((
+                        id.clone(),
+                        region_location(region.map_or("", |i| &i.region)),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Marks a Private Link Service as not registered after all, to be tried again.
+    pub fn unregistered(&mut self, pls_id: &str) {
+        for p in self.projects.values_mut() {
+            for s in &mut p.services {
+                if s.pls_id.as_deref() == Some(pls_id) {
+                    s.pls_registered = false;
+                }
+            }
+            for e in &mut p.tenant_endpoints {
+                if e.pls_id.as_deref() == Some(pls_id) {
+                    e.pls_registered = false;
+                }
+            }
+        }
+    }
+
+    /// Links whose connect delay has passed and that wait for a cloud verdict; each is marked
     /// as being checked so that it is handed out once.
     pub fn due_checks(&mut self, now: Instant) -> Vec<LinkCheck> {
-        if !self.ec2_checks {
-            return Vec::new();
-        }
+        let (ec2, azure) = (self.ec2_checks, self.azure_checks);
+        let checked = |c: Cloud| if c == Cloud::Aws { ec2 } else { azure };
         let due = |deadline: Option<Instant>| deadline.is_some_and(|d| d <= now);
         let mut checks = Vec::new();
         for project in self.projects.values_mut() {
             for e in &mut project.tenant_endpoints {
                 if e.status == TenantStatus::Initiating
+                    && checked(e.cloud)
                     && due(e.deadline)
                     && !e.link.checking
                     && e.link.forced_failure.is_none()
@@ -1163,6 +1341,8 @@ impl Store {
                         .unwrap_or_else(|| "us-east-1".into());
                     e.link.checking = true;
                     checks.push(LinkCheck {
+                        cloud: e.cloud,
+                        ip: e.ip.clone(),
                         target: LinkTarget::Tenant {
                             project: project.id.clone(),
                             id: e.id.clone(),
@@ -1170,23 +1350,25 @@ impl Store {
                         seq: e.link.seq,
                         vpce_id: e.cloud_provider_endpoint_id.clone().unwrap_or_default(),
                         aws_region: region,
-                        expected_service: e.issued_service_name.clone(),
+                        expected_service: e
+                            .pls_id
+                            .clone()
+                            .unwrap_or_else(|| e.issued_service_name.clone()),
                     });
                 }
             }
             for s in &mut project.services {
                 for e in &mut s.endpoints {
-                    let pending = matches!(
-                        e.status,
-                        LinkStatus::PendingAcceptance | LinkStatus::Pending
-                    );
-                    if pending
+                    if e.status.is_waiting()
+                        && checked(e.cloud)
                         && due(e.deadline)
                         && !e.link.checking
                         && e.link.forced_failure.is_none()
                     {
                         e.link.checking = true;
                         checks.push(LinkCheck {
+                            cloud: e.cloud,
+                            ip: e.ip.clone(),
                             target: LinkTarget::Interface {
                                 project: project.id.clone(),
                                 service: s.id.clone(),
@@ -1195,7 +1377,10 @@ impl Store {
                             seq: e.link.seq,
                             vpce_id: e.id.clone(),
                             aws_region: regions::to_aws(&s.region),
-                            expected_service: s.issued_service_name.clone(),
+                            expected_service: s
+                                .pls_id
+                                .clone()
+                                .unwrap_or_else(|| s.issued_service_name.clone()),
                         });
                     }
                 }
@@ -1204,8 +1389,9 @@ impl Store {
         checks
     }
 
-    /// Settles a link with the EC2 verdict (`Err` carries the errorMessage). Verdicts for an
-    /// attempt that has since been replaced, deleted or forced are dropped.
+    /// Settles a link with the cloud's verdict (`Err` carries the errorMessage): a refused
+    /// AWS interface endpoint is REJECTED, a refused Azure one FAILED. Verdicts for an attempt
+    /// that has since been replaced, deleted or forced are dropped.
     pub fn apply_verdict(&mut self, check: &LinkCheck, verdict: Result<(), String>) {
         match &check.target {
             LinkTarget::Tenant { project, id } => {
@@ -1242,11 +1428,7 @@ impl Store {
                 else {
                     return;
                 };
-                let pending = matches!(
-                    e.status,
-                    LinkStatus::PendingAcceptance | LinkStatus::Pending
-                );
-                if e.link.seq != check.seq || !pending {
+                if e.link.seq != check.seq || !e.status.is_waiting() {
                     return;
                 }
                 e.link.checking = false;
@@ -1255,7 +1437,10 @@ impl Store {
                 match verdict {
                     Ok(()) => e.status = LinkStatus::Available,
                     Err(message) => {
-                        e.status = LinkStatus::Rejected;
+                        e.status = match e.cloud {
+                            Cloud::Aws => LinkStatus::Rejected,
+                            Cloud::Azure => LinkStatus::Failed,
+                        };
                         e.error_message = Some(message);
                     }
                 }
@@ -1264,37 +1449,168 @@ impl Store {
     }
 }
 
+fn region_location(atlas_region: &str) -> String {
+    regions::to_azure(atlas_region)
+        .unwrap_or("eastus")
+        .to_string()
+}
+
+/// The time-based transitions of one [`Store::advance`] pass.
+struct Steps {
+    now: Instant,
+    delete: Duration,
+    ec2: bool,
+    azure: bool,
+}
+
+impl Steps {
+    fn due(&self, deadline: Option<Instant>) -> bool {
+        deadline.is_some_and(|d| d <= self.now)
+    }
+
+    fn checked(&self, cloud: Cloud) -> bool {
+        match cloud {
+            Cloud::Aws => self.ec2,
+            Cloud::Azure => self.azure,
+        }
+    }
+
+    /// Moves a serverless endpoint on; false when it is gone.
+    fn tenant(&self, e: &mut TenantEndpoint) -> bool {
+        if !self.due(e.deadline) {
+            return true;
+        }
+        match e.status {
+            TenantStatus::ReservationRequested => {
+                e.status = TenantStatus::Reserved;
+                e.endpoint_service_name = Some(e.issued_service_name.clone());
+                e.deadline = None;
+            }
+            TenantStatus::Initiating if !e.link.checking => {
+                if let Some(message) = e.link.forced_failure.take() {
+                    e.status = TenantStatus::Failed;
+                    e.error_message = Some(message);
+                    e.deadline = None;
+                } else if !self.checked(e.cloud) {
+                    e.status = TenantStatus::Available;
+                    e.deadline = None;
+                }
+            }
+            TenantStatus::Deleting => return false,
+            _ => {}
+        }
+        true
+    }
+
+    /// Moves an endpoint service and its links on; false when it is gone. Azure links that
+    /// are gone are added to `unlinked` with the service's Private Link Service.
+    fn service(&self, s: &mut EndpointService, unlinked: &mut Vec<(String, String)>) -> bool {
+        for e in &mut s.endpoints {
+            self.link(e);
+        }
+        let before = s.endpoints.len();
+        let pls = s.pls_id.clone();
+        s.endpoints.retain(|e| {
+            let gone = e.status == LinkStatus::Deleting && self.due(e.deadline);
+            if let (true, Some(pls)) = (gone, &pls) {
+                unlinked.push((e.id.clone(), pls.clone()));
+            }
+            !gone
+        });
+        if before > 0 && s.endpoints.is_empty() && s.status != ServiceStatus::Deleting {
+            // The last endpoint takes its service with it.
+            s.status = ServiceStatus::Deleting;
+            s.deadline = Some(self.now + self.delete);
+        }
+        if self.due(s.deadline) {
+            match s.status {
+                ServiceStatus::Initiating => {
+                    s.status = ServiceStatus::Available;
+                    s.deadline = None;
+                }
+                ServiceStatus::Deleting => return false,
+                _ => {}
+            }
+        }
+        true
+    }
+
+    fn link(&self, e: &mut InterfaceEndpoint) {
+        if e.status == LinkStatus::PendingAcceptance && self.due(e.accept_at) {
+            e.status = LinkStatus::Pending;
+            e.accept_at = None;
+        }
+        if e.status.is_waiting() && self.due(e.deadline) && !e.link.checking {
+            if let Some(message) = e.link.forced_failure.take() {
+                e.status = match e.cloud {
+                    Cloud::Aws => LinkStatus::Rejected,
+                    Cloud::Azure => LinkStatus::Failed,
+                };
+                e.error_message = Some(message);
+                e.deadline = None;
+            } else if !self.checked(e.cloud) {
+                e.status = LinkStatus::Available;
+                e.deadline = None;
+            }
+        }
+    }
+}
+
 /// The checks of a PATCH body that need no stored state: provider, comment, VPC endpoint id.
-fn check_tenant_update(update: &TenantUpdate) -> Result<(), ModelError> {
+fn check_tenant_update(update: &TenantUpdate, cloud: Cloud) -> Result<(), ModelError> {
     let provider = update
         .provider_name
         .as_deref()
         .ok_or(ModelError::Missing("providerName"))?;
-    match provider {
-        "AWS" => {}
-        "AZURE" => {
-            return Err(invalid(
-                "providerName",
-                "this serverless instance runs on AWS; AZURE endpoints cannot be attached to it",
-            ));
-        }
-        other => {
-            return Err(invalid(
-                "providerName",
-                format!("{other:?} is not AWS or AZURE"),
-            ));
-        }
-    }
-    check_comment(update.comment.as_deref())?;
-    if let Some(vpce) = &update.cloud_provider_endpoint_id
-        && !ids::is_vpce_id(vpce)
-    {
+    if !matches!(provider, "AWS" | "AZURE") {
         return Err(invalid(
-            "cloudProviderEndpointId",
-            format!("{vpce:?} does not match ^vpce-[0-9a-f]{{17}}$"),
+            "providerName",
+            format!("{provider:?} is not AWS or AZURE"),
         ));
     }
-    Ok(())
+    if provider != cloud.as_str() {
+        return Err(invalid(
+            "providerName",
+            format!(
+                "this serverless instance runs on {}; {provider} endpoints cannot be attached to it",
+                cloud.as_str()
+            ),
+        ));
+    }
+    check_comment(update.comment.as_deref())?;
+    let Some(endpoint) = &update.cloud_provider_endpoint_id else {
+        return Ok(());
+    };
+    match cloud {
+        Cloud::Aws if !ids::is_vpce_id(endpoint) => Err(invalid(
+            "cloudProviderEndpointId",
+            format!("{endpoint:?} does not match ^vpce-[0-9a-f]{{17}}$"),
+        )),
+        Cloud::Aws => Ok(()),
+        Cloud::Azure => check_azure_link(endpoint, update.private_endpoint_ip.as_deref())
+            .map_err(|(field, message)| invalid(field, message)),
+    }
+}
+
+/// The checks of an Azure link's private endpoint id and IP address: `(field, problem)`.
+fn check_azure_link(id: &str, ip: Option<&str>) -> Result<(), (&'static str, String)> {
+    if !ids::is_azure_private_endpoint_id(id) {
+        return Err((
+            "cloudProviderEndpointId",
+            format!("{id:?} is not an Azure private endpoint resource id"),
+        ));
+    }
+    match ip {
+        None => Err((
+            "privateEndpointIpAddress",
+            "is required with an Azure private endpoint".into(),
+        )),
+        Some(ip) if ip.parse::<std::net::Ipv4Addr>().is_err() => Err((
+            "privateEndpointIpAddress",
+            format!("{ip:?} is not an IPv4 address"),
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// Whether a PATCH starts a new link for `current`, or why it is refused.
@@ -1379,6 +1695,7 @@ mod tests {
             provider_name: Some("AWS".into()),
             cloud_provider_endpoint_id: id.map(String::from),
             comment: None,
+            private_endpoint_ip: None,
         }
     }
 

@@ -15,9 +15,10 @@ use axum::routing::post;
 use axum::{Router, ServiceExt};
 use tower::ServiceBuilder;
 
+use crate::azure::AzureClient;
 use crate::cli::Config;
 use crate::conn::{KillSwitch, KillableListener};
-use crate::model::ModelError;
+use crate::model::{Cloud, LinkCheck, ModelError};
 use crate::negotiation::{V1_PREFIX, V2_PREFIX};
 use crate::record::CONTROL_PREFIX;
 use crate::state::{AppState, build_state, lock};
@@ -66,13 +67,14 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     let _ = writeln!(stdout, "{base_url}");
     let _ = stdout.flush();
     eprintln!(
-        "atlas-sandbox listening on {base_url} (auth {}, EC2 checks {})",
+        "atlas-sandbox listening on {base_url} (auth {}, EC2 checks {}, Azure checks {})",
         if lock(&state.auth).enabled() {
             "on"
         } else {
             "off"
         },
         config.ec2_endpoint.as_deref().unwrap_or("off"),
+        config.azure_endpoint.as_deref().unwrap_or("off"),
     );
     let service = ServiceBuilder::new()
         .layer(from_fn_with_state(state.clone(), record::record))
@@ -118,36 +120,104 @@ async fn unmatched(State(app): State<Arc<AppState>>, method: Method, uri: Origin
         .into_response()
 }
 
-/// Applies due transitions and runs EC2 checks off the request path; each link's verdict is
-/// then passed on to EC2 as the service owner's acceptance or rejection.
+/// Applies due transitions and runs cloud checks off the request path; each link's verdict is
+/// then passed on to the cloud as the service owner's acceptance or rejection. With azure-sandbox
+/// configured, also registers and removes the Private Link Services of AZURE services.
 async fn ticker(state: Arc<AppState>) {
     let mut interval = tokio::time::interval(TICK);
     loop {
         interval.tick().await;
-        let checks = {
+        let (checks, register, retire, unlinked) = {
             let mut store = lock(&state.store);
             let now = Instant::now();
             store.advance(now);
-            store.due_checks(now)
-        };
-        let Some(client) = state.ec2.clone() else {
-            continue;
+            let checks = store.due_checks(now);
+            if state.azure.is_some() {
+                let retire = std::mem::take(&mut store.retired_services);
+                let unlinked = std::mem::take(&mut store.retired_links);
+                (checks, store.services_to_register(), retire, unlinked)
+            } else {
+                (checks, Vec::new(), Vec::new(), Vec::new())
+            }
         };
         for check in checks {
-            let state = state.clone();
-            let client = client.clone();
-            tokio::spawn(async move {
-                let verdict = client.check(&check).await;
-                if let Err(message) = &verdict {
-                    eprintln!("link {} refused: {message}", check.vpce_id);
-                }
-                let accept = verdict.is_ok();
-                lock(&state.store).apply_verdict(&check, verdict);
-                // Plain moto does not know these calls: their errors are only logged.
-                if let Err(e) = client.decide(&check, accept).await {
-                    eprintln!("link {}: {e}", check.vpce_id);
-                }
-            });
+            tokio::spawn(settle(state.clone(), check));
+        }
+        if let Some(azure) = state.azure.clone() {
+            let work = ServiceWork {
+                register,
+                retire,
+                unlinked,
+            };
+            tokio::spawn(sync_services(state.clone(), azure, work));
+        }
+    }
+}
+
+/// Runs one link's check against its cloud, applies the verdict and passes it on.
+async fn settle(state: Arc<AppState>, check: LinkCheck) {
+    let name = &check.vpce_id;
+    let verdict = match (check.cloud, &state.ec2, &state.azure) {
+        (Cloud::Aws, Some(ec2), _) => ec2.check(&check).await,
+        (Cloud::Azure, _, Some(azure)) => azure.check(&check).await,
+        // The store hands out checks only for configured clouds.
+        _ => return,
+    };
+    if let Err(message) = &verdict {
+        eprintln!("link {name} refused: {message}");
+    }
+    lock(&state.store).apply_verdict(&check, verdict.clone());
+    let decided = match (check.cloud, &state.ec2, &state.azure) {
+        // Plain moto does not know these calls: their errors are only logged.
+        (Cloud::Aws, Some(ec2), _) => ec2
+            .decide(&check, verdict.is_ok())
+            .await
+            .map_err(|e| e.to_string()),
+        (Cloud::Azure, _, Some(azure)) => azure
+            .decide(&check, &verdict)
+            .await
+            .map_err(|e| e.to_string()),
+        _ => Ok(()),
+    };
+    if let Err(e) = decided {
+        eprintln!("link {name}: {e}");
+    }
+}
+
+/// What the service owner has to do in azure-sandbox after a tick.
+struct ServiceWork {
+    /// Private Link Services to register: `(id, location)`.
+    register: Vec<(String, String)>,
+    /// Private Link Services to remove.
+    retire: Vec<String>,
+    /// Connections to disconnect: `(private endpoint id, Private Link Service id)`.
+    unlinked: Vec<(String, String)>,
+}
+
+/// Registers new Private Link Services in azure-sandbox, disconnects the private endpoints of
+/// removed links and removes retired services; a failed registration is tried again on a
+/// later tick.
+async fn sync_services(state: Arc<AppState>, azure: AzureClient, work: ServiceWork) {
+    let ServiceWork {
+        register,
+        retire,
+        unlinked,
+    } = work;
+    for (id, location) in register {
+        if let Err(e) = azure.register(&id, &location).await {
+            eprintln!("private link service {id}: {e}");
+            lock(&state.store).unregistered(&id);
+        }
+    }
+    for (endpoint, service) in unlinked {
+        // The private endpoint may be gone already: nothing to disconnect then.
+        if let Err(e) = azure.disconnect(&endpoint, &service).await {
+            eprintln!("link {endpoint}: {e}");
+        }
+    }
+    for id in retire {
+        if let Err(e) = azure.retire(&id).await {
+            eprintln!("private link service {id}: {e}");
         }
     }
 }

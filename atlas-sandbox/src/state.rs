@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::auth::Authenticator;
+use crate::azure::AzureClient;
 use crate::cli::Config;
 use crate::ec2::Ec2Client;
 use crate::model::{ModelError, Store};
@@ -68,6 +69,8 @@ pub struct AppState {
     pub requests: Mutex<Vec<RequestRecord>>,
     /// Client of the EC2 endpoint that confirms links, when configured.
     pub ec2: Option<Ec2Client>,
+    /// Client of the azure-sandbox that confirms AZURE links, when configured.
+    pub azure: Option<AzureClient>,
     /// `http://host:port` the sandbox listens on.
     pub base_url: String,
 }
@@ -80,6 +83,7 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The state for `config`, with the start-up projects and deployments created.
 pub fn build_state(config: &Config, base_url: String) -> Result<AppState, ModelError> {
     let mut store = Store::new(config.delays, config.ec2_endpoint.is_some());
+    store.azure_checks = config.azure_endpoint.is_some();
     for project in &config.projects {
         store.add_project(project)?;
     }
@@ -105,6 +109,7 @@ pub fn build_state(config: &Config, base_url: String) -> Result<AppState, ModelE
         ghosts: Mutex::new(GhostWrites::new(config.seed)),
         requests: Mutex::new(Vec::new()),
         ec2: config.ec2_endpoint.as_deref().map(Ec2Client::new),
+        azure: config.azure_endpoint.as_deref().map(AzureClient::new),
         base_url,
     })
 }

@@ -7,8 +7,8 @@ use std::time::SystemTime;
 use serde_json::{Map, Value, json};
 
 use crate::model::{
-    Cluster, EndpointService, InterfaceEndpoint, LinkStatus, Project, ServerlessInstance, Store,
-    TenantEndpoint, TenantStatus,
+    Cloud, Cluster, EndpointService, InterfaceEndpoint, LinkStatus, Project, ServerlessInstance,
+    Store, TenantEndpoint, TenantStatus,
 };
 use crate::regions;
 
@@ -31,7 +31,12 @@ pub fn tenant_endpoint(e: &TenantEndpoint) -> Value {
     }
     body.insert("endpointServiceName".into(), json!(e.endpoint_service_name));
     body.insert("errorMessage".into(), json!(e.error_message));
-    body.insert("providerName".into(), json!("AWS"));
+    if e.cloud == Cloud::Azure {
+        body.insert("privateEndpointIpAddress".into(), json!(e.ip));
+        let shown = e.endpoint_service_name.as_ref().and(e.pls_id.as_ref());
+        body.insert("privateLinkServiceResourceId".into(), json!(shown));
+    }
+    body.insert("providerName".into(), json!(e.cloud.as_str()));
     body.insert("status".into(), json!(e.status.as_str()));
     Value::Object(body)
 }
@@ -53,7 +58,7 @@ pub fn serverless_instance(project: &Project, s: &ServerlessInstance, base: &str
             json!({
                 "endpoints": [{
                     "endpointId": e.cloud_provider_endpoint_id,
-                    "providerName": "AWS",
+                    "providerName": e.cloud.as_str(),
                     "region": s.region,
                 }],
                 "srvConnectionString": format!(
@@ -81,7 +86,7 @@ pub fn serverless_instance(project: &Project, s: &ServerlessInstance, base: &str
         "mongoDBVersion": MONGODB_VERSION,
         "name": s.name,
         "providerSettings": {
-            "backingProviderName": "AWS",
+            "backingProviderName": s.cloud.as_str(),
             "effectiveProviderName": "SERVERLESS",
             "providerName": "SERVERLESS",
             "regionName": s.region,
@@ -120,13 +125,15 @@ fn private_link_strings(
                 shard_hosts(&format!("-pl-{i}"))
             );
             let srv = format!("mongodb+srv://{name}-pl-{i}.{}.mongodb.net", c.host_label);
-            aws_link.insert(e.id.clone(), json!(plain));
-            aws_link_srv.insert(e.id.clone(), json!(srv));
+            if e.cloud == Cloud::Aws {
+                aws_link.insert(e.id.clone(), json!(plain));
+                aws_link_srv.insert(e.id.clone(), json!(srv));
+            }
             private.push(json!({
                 "connectionString": plain,
                 "endpoints": [{
                     "endpointId": e.id,
-                    "providerName": "AWS",
+                    "providerName": e.cloud.as_str(),
                     "region": c.region,
                 }],
                 "srvConnectionString": srv,
@@ -243,6 +250,19 @@ pub fn cluster_20240805(project: &Project, c: &Cluster, base: &str) -> Value {
 /// returns them (the spec's 24-hex item pattern does not match what the service sends).
 pub fn endpoint_service(s: &EndpointService) -> Value {
     let endpoints: Vec<&str> = s.endpoints.iter().map(|e| e.id.as_str()).collect();
+    if s.cloud == Cloud::Azure {
+        let shown = s.endpoint_service_name().is_some();
+        return json!({
+            "cloudProvider": "AZURE",
+            "errorMessage": s.error_message,
+            "id": s.id,
+            "privateEndpoints": endpoints,
+            "privateLinkServiceName": s.endpoint_service_name(),
+            "privateLinkServiceResourceId": if shown { s.pls_id.clone() } else { None },
+            "regionName": s.region,
+            "status": s.status.as_str(),
+        });
+    }
     json!({
         "cloudProvider": "AWS",
         "endpointServiceName": s.endpoint_service_name(),
@@ -255,8 +275,26 @@ pub fn endpoint_service(s: &EndpointService) -> Value {
     })
 }
 
-/// `AWSInterfaceEndpoint`.
+/// `AWSInterfaceEndpoint` or `AzurePrivateEndpoint` (whose `status` has no PENDING or
+/// REJECTED: a link waiting is INITIATING, a refused one FAILED).
 pub fn interface_endpoint(e: &InterfaceEndpoint) -> Value {
+    if e.cloud == Cloud::Azure {
+        let status = match e.status {
+            s if s.is_waiting() => "INITIATING",
+            LinkStatus::Rejected => "FAILED",
+            s => s.as_str(),
+        };
+        let name = azure_connection_name(&e.id);
+        return json!({
+            "cloudProvider": "AZURE",
+            "deleteRequested": e.delete_requested,
+            "errorMessage": e.error_message,
+            "privateEndpointConnectionName": name,
+            "privateEndpointIPAddress": e.ip,
+            "privateEndpointResourceId": e.id,
+            "status": status,
+        });
+    }
     json!({
         "cloudProvider": "AWS",
         "connectionStatus": e.status.as_str(),
@@ -264,6 +302,16 @@ pub fn interface_endpoint(e: &InterfaceEndpoint) -> Value {
         "errorMessage": e.error_message,
         "interfaceEndpointId": e.id,
     })
+}
+
+/// `<subscription>%2F<resource group>%2F<name>` of a private endpoint id, the shape the
+/// spec's `privateEndpointConnectionName` pattern describes.
+fn azure_connection_name(id: &str) -> String {
+    let parts: Vec<&str> = id.split('/').collect();
+    match parts.as_slice() {
+        [_, _, sub, _, group, _, _, _, name] => format!("{sub}%2F{group}%2F{name}"),
+        _ => id.to_string(),
+    }
 }
 
 /// Everything, for `GET /__sandbox/state`.
@@ -287,7 +335,10 @@ pub fn dump(store: &Store, base: &str) -> Value {
                     let mut v = endpoint_service(s);
                     v["endpoints"] =
                         Value::Array(s.endpoints.iter().map(interface_endpoint).collect());
-                    v["awsRegion"] = json!(regions::to_aws(&s.region));
+                    match s.cloud {
+                        Cloud::Aws => v["awsRegion"] = json!(regions::to_aws(&s.region)),
+                        Cloud::Azure => v["azureLocation"] = json!(regions::to_azure(&s.region)),
+                    }
                     v
                 })
                 .collect();
@@ -313,5 +364,7 @@ pub fn dump(store: &Store, base: &str) -> Value {
             "max_concurrent_links": store.realism.max_concurrent_links,
         },
         "ec2_checks": store.ec2_checks,
+        "azure_checks": store.azure_checks,
+        "azure_subscription": store.azure_subscription,
     })
 }

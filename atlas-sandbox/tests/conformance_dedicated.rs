@@ -454,3 +454,283 @@ async fn dedicated_error_cases() {
         "{cluster}"
     );
 }
+
+// ----- AZURE -----
+
+fn azure_services_path() -> String {
+    format!("/api/atlas/v2/groups/{PROJECT}/privateEndpoint/AZURE/endpointService")
+}
+
+fn is_pls_name(name: &str) -> bool {
+    name.strip_prefix("pls_").is_some_and(|h| {
+        h.len() == 24
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+async fn wait_azure_link(client: &Client, path: &str, status: &str) -> Value {
+    poll(&format!("{path} to become {status}"), WAIT, || async {
+        let r = client.get(path).await;
+        r.expect(200);
+        let body = r.json();
+        let current = body["status"].as_str().unwrap_or_default().to_string();
+        assert!(
+            ["INITIATING", status].contains(&current.as_str()),
+            "unexpected status {current} while waiting for {status}: {body}"
+        );
+        (current == status).then_some(body)
+    })
+    .await
+}
+
+/// Creates the AZURE service in US_EAST_2 and checks its recorded shape while initiating.
+async fn create_azure_service(client: &Client) -> String {
+    let r = client
+        .post(
+            &format!("/api/atlas/v2/groups/{PROJECT}/privateEndpoint/endpointService"),
+            json!({"providerName": "AZURE", "region": "US_EAST_2"}),
+        )
+        .await;
+    r.expect(201);
+    let created = r.json();
+    let keys: Vec<&String> = created.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "cloudProvider",
+            "errorMessage",
+            "id",
+            "privateEndpoints",
+            "privateLinkServiceName",
+            "privateLinkServiceResourceId",
+            "regionName",
+            "status"
+        ],
+        "the keys real Atlas answers with: {created}"
+    );
+    assert_eq!(created["status"], "INITIATING");
+    assert_eq!(created["privateLinkServiceName"], Value::Null);
+    assert_eq!(created["privateLinkServiceResourceId"], Value::Null);
+    assert_eq!(created["regionName"], "US_EAST_2");
+    created["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn azure_service_and_private_endpoints_checked_against_azure_sandbox() {
+    let azure = support::azure::AzureSandbox::start().await;
+    let sandbox = Sandbox::start(&[
+        "--azure-endpoint",
+        &azure.base,
+        "--reserve-delay",
+        "300ms",
+        "--connect-delay",
+        "200ms",
+        "--delete-delay",
+        "200ms",
+    ]);
+    let client = sandbox.digest();
+    let id = create_azure_service(&client).await;
+    let again = client
+        .post(
+            &format!("/api/atlas/v2/groups/{PROJECT}/privateEndpoint/endpointService"),
+            json!({"providerName": "AZURE", "region": "eastus2"}),
+        )
+        .await;
+    let err = again.expect_error(409, "PRIVATE_ENDPOINT_SERVICE_ALREADY_EXISTS_FOR_REGION");
+    assert_eq!(err["parameters"], json!(["AZURE", "US_EAST_2"]));
+    // An AZURE service is not an AWS one.
+    client
+        .get(&format!("{}/{id}", services_path()))
+        .await
+        .expect(404);
+    assert_eq!(client.get(&services_path()).await.json(), json!([]));
+
+    let path = format!("{}/{id}", azure_services_path());
+    let available = poll("the AZURE service to become AVAILABLE", WAIT, || async {
+        let r = client.get(&path).await;
+        r.expect(200);
+        let body = r.json();
+        (body["status"] == "AVAILABLE").then_some(body)
+    })
+    .await;
+    let pls_name = available["privateLinkServiceName"].as_str().unwrap();
+    assert!(is_pls_name(pls_name), "{available}");
+    let pls = available["privateLinkServiceResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(pls.starts_with("/subscriptions/"), "{pls}");
+    assert!(
+        pls.ends_with(&format!(
+            "/providers/Microsoft.Network/privateLinkServices/{pls_name}"
+        )),
+        "{pls}"
+    );
+    let listed = client.get(&azure_services_path()).await;
+    listed.expect(200);
+    assert_eq!(listed.json()[0]["id"], id.as_str());
+    // The service owner's Private Link Service now exists in Azure.
+    poll(
+        "the Private Link Service to be registered",
+        WAIT,
+        || async { azure.services().await.contains(&pls).then_some(()) },
+    )
+    .await;
+
+    azure_links(&client, &azure, &id, &pls).await;
+    poll("the service to go with its last endpoint", WAIT, || async {
+        (client.get(&path).await.status == 404).then_some(())
+    })
+    .await;
+    poll("the Private Link Service to be removed", WAIT, || async {
+        (!azure.services().await.contains(&pls)).then_some(())
+    })
+    .await;
+}
+
+/// A good link is AVAILABLE and approved in Azure; a wrong IP and a missing endpoint are
+/// FAILED with Atlas's errorMessage (the former rejected in Azure); all are deleted.
+async fn azure_links(client: &Client, azure: &support::azure::AzureSandbox, id: &str, pls: &str) {
+    let subnet = azure.network("app").await;
+    let (good, good_ip) = azure.private_endpoint("app", "pe-good", &subnet, pls).await;
+    let (wrong, _) = azure
+        .private_endpoint("app", "pe-wrong-ip", &subnet, pls)
+        .await;
+    let missing = good.replace("pe-good", "pe-missing");
+    let endpoints = format!("{}/{id}/endpoint", azure_services_path());
+    let post = |pe: String, ip: String| {
+        let endpoints = endpoints.clone();
+        async move {
+            let r = client
+                .post(
+                    &endpoints,
+                    json!({"id": pe, "privateEndpointIPAddress": ip}),
+                )
+                .await;
+            r.expect(200);
+            let body = r.json();
+            assert_eq!(body["status"], "INITIATING", "{body}");
+            assert_eq!(body["privateEndpointResourceId"], pe.as_str());
+            body
+        }
+    };
+    post(good.clone(), good_ip.clone()).await;
+    post(wrong.clone(), "10.0.1.200".into()).await;
+    post(missing.clone(), "10.0.1.201".into()).await;
+    let one = |pe: &str| format!("{endpoints}/{}", support::azure::encode(pe));
+
+    let ok = wait_azure_link(client, &one(&good), "AVAILABLE").await;
+    assert_eq!(ok["privateEndpointIPAddress"], good_ip.as_str());
+    assert_eq!(ok["errorMessage"], Value::Null);
+    assert_eq!(azure.connection_status(&good).await, "Approved");
+
+    let failed = wait_azure_link(client, &one(&wrong), "FAILED").await;
+    let message = failed["errorMessage"].as_str().unwrap_or_default();
+    assert!(message.contains("10.0.1.200"), "{failed}");
+    assert_eq!(azure.connection_status(&wrong).await, "Rejected");
+    let failed = wait_azure_link(client, &one(&missing), "FAILED").await;
+    assert!(
+        failed["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not found"),
+        "{failed}"
+    );
+
+    let r = client.get(&format!("{}/{id}", azure_services_path())).await;
+    r.expect(200);
+    assert_eq!(r.json()["privateEndpoints"].as_array().unwrap().len(), 3);
+    // Removing a link disconnects its private endpoint in Azure; the others stay as they were.
+    client.delete(&one(&wrong)).await.expect(204);
+    poll(
+        "the removed link's connection to be Disconnected",
+        WAIT,
+        || async { (azure.connection_status(&wrong).await == "Disconnected").then_some(()) },
+    )
+    .await;
+    assert_eq!(azure.connection_status(&good).await, "Approved");
+    for pe in [&good, &missing] {
+        client.delete(&one(pe)).await.expect(204);
+    }
+    let deleting = client.get(&one(&good)).await;
+    deleting.expect(200);
+    assert_eq!(deleting.json()["status"], "DELETING");
+    assert_eq!(deleting.json()["deleteRequested"], true);
+    poll("the links to be gone", WAIT, || async {
+        (client.get(&one(&good)).await.status == 404).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn azure_links_without_azure_sandbox_and_bad_bodies() {
+    let sandbox = Sandbox::start(&[]);
+    let client = sandbox.digest();
+    let id = create_azure_service(&client).await;
+    let endpoints = format!("{}/{id}/endpoint", azure_services_path());
+    let pe = "/subscriptions/0b5b8a9c-1d2e-4f30-8a4b-5c6d7e8f9a0b/resourceGroups/app/providers/Microsoft.Network/privateEndpoints/pe-1";
+    let body = json!({"id": pe, "privateEndpointIPAddress": "10.0.1.4"});
+    let r = poll("the service to accept endpoints", WAIT, || async {
+        let r = client.post(&endpoints, body.clone()).await;
+        (r.status != 409).then_some(r)
+    })
+    .await;
+    r.expect(200);
+    let one = format!("{endpoints}/{}", support::azure::encode(pe));
+    // Unchecked: AVAILABLE without asking Azure.
+    wait_azure_link(&client, &one, "AVAILABLE").await;
+    client
+        .post(&endpoints, body)
+        .await
+        .expect_error(409, "PRIVATELINK_INTERFACE_ENDPOINT_ALREADY_EXISTS");
+    let no_ip = client
+        .post(&endpoints, json!({"id": pe.replace("pe-1", "pe-2")}))
+        .await;
+    no_ip.expect_error(400, "MISSING_ATTRIBUTE");
+    let bad_id = client
+        .post(
+            &endpoints,
+            json!({"id": "vpce-0123456789abcdef0", "privateEndpointIPAddress": "10.0.1.4"}),
+        )
+        .await;
+    bad_id.expect_error(400, "VALIDATION_ERROR");
+    let bad_ip = client
+        .post(
+            &endpoints,
+            json!({"id": pe.replace("pe-1", "pe-3"), "privateEndpointIPAddress": "10.0.1"}),
+        )
+        .await;
+    bad_ip.expect_error(400, "VALIDATION_ERROR");
+    // Forced states work for Azure links as for AWS ones.
+    let forced = sandbox
+        .control(
+            "POST",
+            &format!(
+                "/__sandbox/interface-endpoints/{PROJECT}/{id}/{}/state",
+                support::azure::encode(pe)
+            ),
+            Some(json!({"connectionStatus": "FAILED", "errorMessage": "forced"})),
+        )
+        .await;
+    assert_eq!(forced.status, 200, "{}", forced.text);
+    let r = client.get(&one).await;
+    r.expect(200);
+    assert_eq!(r.json()["status"], "FAILED");
+    assert_eq!(r.json()["errorMessage"], "forced");
+    let forced = sandbox
+        .control(
+            "POST",
+            &format!("/__sandbox/endpoint-services/{PROJECT}/{id}/state"),
+            Some(json!({"status": "FAILED", "errorMessage": "capacity"})),
+        )
+        .await;
+    assert_eq!(forced.status, 200, "{}", forced.text);
+    let r = client.get(&format!("{}/{id}", azure_services_path())).await;
+    r.expect(200);
+    let service = r.json();
+    assert_eq!(service["status"], "FAILED");
+    assert_eq!(service["errorMessage"], "capacity");
+    assert_eq!(service["privateLinkServiceName"], Value::Null);
+    assert_eq!(service["privateLinkServiceResourceId"], Value::Null);
+}

@@ -541,3 +541,103 @@ async fn serverless_instances_list_get_and_404() {
         .await
         .expect_error(404, "GROUP_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn azure_serverless_endpoint_linked_through_azure_sandbox() {
+    let azure = support::azure::AzureSandbox::start().await;
+    let instance = "azure-1";
+    let seeded = format!("{PROJECT}/{instance}@AZURE:US_EAST_2");
+    let sandbox = Sandbox::start(&[
+        "--serverless-instance",
+        &seeded,
+        "--azure-endpoint",
+        &azure.base,
+        "--reserve-delay",
+        "200ms",
+        "--connect-delay",
+        "200ms",
+        "--delete-delay",
+        "200ms",
+    ]);
+    let client = sandbox.digest();
+    let r = client
+        .get(&format!(
+            "/api/atlas/v2/groups/{PROJECT}/serverless/{instance}"
+        ))
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["providerSettings"]["backingProviderName"], "AZURE");
+
+    let list_path = serverless_base(PROJECT, instance);
+    let r = client.post(&list_path, json!({"comment": "azure"})).await;
+    r.expect(201);
+    let id = r.json()["_id"].as_str().unwrap().to_string();
+    let path = format!("{list_path}/{id}");
+    let reserved = wait_status(&client, &path, "RESERVED").await;
+    assert_eq!(reserved["providerName"], "AZURE");
+    let name = reserved["endpointServiceName"].as_str().unwrap();
+    assert!(name.starts_with("pls_") && name.len() == 28, "{reserved}");
+    let pls = reserved["privateLinkServiceResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(pls.ends_with(name), "{reserved}");
+    poll(
+        "the Private Link Service to be registered",
+        WAIT,
+        || async { azure.services().await.contains(&pls).then_some(()) },
+    )
+    .await;
+
+    // The spec's pattern for cloudProviderEndpointId names the resource group privateLink.
+    let subnet = azure.network("privateLink").await;
+    let (pe, ip) = azure
+        .private_endpoint("privateLink", "pe-serverless", &subnet, &pls)
+        .await;
+    let wrong = client
+        .patch(
+            &path,
+            json!({"providerName": "AWS", "cloudProviderEndpointId": "vpce-0123456789abcdef0"}),
+        )
+        .await;
+    wrong.expect_error(400, "VALIDATION_ERROR");
+    let no_ip = client
+        .patch(
+            &path,
+            json!({"providerName": "AZURE", "cloudProviderEndpointId": pe}),
+        )
+        .await;
+    no_ip.expect_error(400, "VALIDATION_ERROR");
+    let r = client
+        .patch(
+            &path,
+            json!({"providerName": "AZURE", "cloudProviderEndpointId": pe, "privateEndpointIpAddress": ip}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["status"], "INITIATING");
+    let available = wait_status(&client, &path, "AVAILABLE").await;
+    assert_eq!(available["cloudProviderEndpointId"], pe.as_str());
+    assert_eq!(available["privateEndpointIpAddress"], ip.as_str());
+    assert_eq!(azure.connection_status(&pe).await, "Approved");
+    let r = client
+        .get(&format!(
+            "/api/atlas/v2/groups/{PROJECT}/serverless/{instance}"
+        ))
+        .await;
+    r.expect(200);
+    let strings = &r.json()["connectionStrings"]["privateEndpoint"][0]["endpoints"][0];
+    assert_eq!(strings["providerName"], "AZURE");
+    assert_eq!(strings["endpointId"], pe.as_str());
+
+    client.delete(&path).await.expect(204);
+    poll(
+        "the endpoint and its Private Link Service to be gone",
+        WAIT,
+        || async {
+            let gone = client.get(&path).await.status == 404;
+            (gone && !azure.services().await.contains(&pls)).then_some(())
+        },
+    )
+    .await;
+}

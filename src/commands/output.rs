@@ -58,8 +58,10 @@ pub async fn connections(
         .await?;
     let mut rows = Vec::new();
     for (name, e) in &config.endpoints {
-        let vpce = state
-            .get(&Address::endpoint(name, "vpc_endpoint"))
+        // The cloud endpoint: a VPC endpoint on AWS, a private endpoint on Azure.
+        let vpce = ["vpc_endpoint", "private_endpoint"]
+            .iter()
+            .find_map(|part| state.get(&Address::endpoint(name, part)))
             .and_then(|r| r.id.as_deref());
         let instance = match &e.atlas.flow {
             AtlasFlow::Serverless { instance } => Some(instance.as_str()),

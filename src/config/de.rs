@@ -15,9 +15,10 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
+use super::azure_ids;
 use super::env::{self, ExpandError};
 use super::ids::{self, Shape};
-use super::{AtlasFlow, AtlasSettings, AwsSettings, EndpointAtlas, Source};
+use super::{AtlasFlow, AtlasSettings, AwsSettings, EndpointAtlas, EndpointAzure, Source};
 use crate::state::S3Address;
 
 mod state_block;
@@ -477,7 +478,16 @@ pub(crate) struct RawConfig {
 #[derive(Debug)]
 pub(crate) struct RawEndpoint {
     pub(crate) atlas: EndpointAtlas,
-    pub(crate) aws: RawEndpointAws,
+    pub(crate) network: RawNetwork,
+}
+
+/// An endpoint's network block as written.
+#[derive(Debug)]
+pub(crate) enum RawNetwork {
+    /// `aws`, before defaults are resolved.
+    Aws(RawEndpointAws),
+    /// `azure`, complete (its defaults come from the environment).
+    Azure(EndpointAzure),
 }
 
 /// An endpoint's `aws` as written: `region` and `allow_from` may be
@@ -496,7 +506,14 @@ pub(crate) struct RawEndpointAws {
 pub(crate) const ROOT_KEYS: &[&str] = &["version", "stack", "atlas", "aws", "endpoints", "state"];
 pub(crate) const ATLAS_KEYS: &[&str] = &["project_id"];
 pub(crate) const AWS_KEYS: &[&str] = &["region"];
-pub(crate) const ENDPOINT_KEYS: &[&str] = &["atlas", "aws"];
+pub(crate) const ENDPOINT_KEYS: &[&str] = &["atlas", "aws", "azure"];
+pub(crate) const ENDPOINT_AZURE_KEYS: &[&str] = &[
+    "subscription",
+    "resource_group",
+    "location",
+    "vnet",
+    "subnet",
+];
 pub(crate) const ENDPOINT_ATLAS_KEYS: &[&str] =
     &["serverless_instance", "dedicated_clusters", "comment"];
 pub(crate) const ENDPOINT_AWS_KEYS: &[&str] = &[
@@ -738,21 +755,38 @@ impl<'de> Visitor<'de> for EndpointSeed<'_, '_> {
     type Value = RawEndpoint;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a mapping with the keys `atlas` and `aws`")
+        f.write_str("a mapping with the key `atlas` and one of `aws` and `azure`")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEndpoint, A::Error> {
         let ctx = self.0;
         let mut atlas = None;
-        let mut aws = None;
+        let mut network: Option<RawNetwork> = None;
         each_key(ctx, &mut map, ENDPOINT_KEYS, |key, map| {
             if key == "atlas" {
                 atlas = Some(map.next_value_seed(EndpointAtlasSeed(ctx))?);
-            } else {
-                aws = Some(map.next_value_seed(EndpointAwsSeed(ctx))?);
+                return Ok(());
             }
+            if network.is_some() {
+                return map.next_value_seed(Refuse {
+                    ctx,
+                    message: BOTH_NETWORKS,
+                });
+            }
+            network = Some(if key == "aws" {
+                RawNetwork::Aws(map.next_value_seed(EndpointAwsSeed(ctx))?)
+            } else {
+                RawNetwork::Azure(map.next_value_seed(EndpointAzureSeed(ctx))?)
+            });
             Ok(())
         })?;
+        if let (Some(a), Some(RawNetwork::Azure(_))) = (&atlas, &network)
+            && matches!(a.flow, AtlasFlow::Serverless { .. })
+        {
+            return Err(ctx.fail(
+                "`serverless_instance` with an `azure` block: privlink links Azure private endpoints to dedicated clusters only, expected `dedicated_clusters: true`",
+            ));
+        }
         Ok(RawEndpoint {
             atlas: atlas.ok_or_else(|| {
                 missing(
@@ -761,14 +795,182 @@ impl<'de> Visitor<'de> for EndpointSeed<'_, '_> {
                     "an `atlas` mapping with `serverless_instance` or `dedicated_clusters: true`",
                 )
             })?,
-            aws: aws.ok_or_else(|| {
+            network: network.ok_or_else(|| {
                 missing(
                     ctx,
                     "aws",
-                    "an `aws` mapping with `vpc_id` and `subnet_ids`",
+                    "an `aws` mapping with `vpc_id` and `subnet_ids`, or an `azure` mapping with `resource_group`, `location` and `subnet`",
                 )
             })?,
         })
+    }
+}
+
+const BOTH_NETWORKS: &str =
+    "both `aws` and `azure` are set, expected exactly one network block per endpoint";
+
+/// A value that is refused wherever it is, with `message`, so that the
+/// error carries the value's position.
+struct Refuse<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    message: &'static str,
+}
+
+impl<'de> DeserializeSeed<'de> for Refuse<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Refuse<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.ctx.fail(self.message))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.ctx.fail(self.message))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.ctx.fail(self.message))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.ctx.fail(self.message))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(self.ctx.fail(self.message))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(self.ctx.fail(self.message))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.ctx.fail(self.message))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.ctx.fail(self.message))
+    }
+}
+
+/// An endpoint's `azure`: the subscription defaults to
+/// `AZURE_SUBSCRIPTION_ID`; the subnet is a full resource id, or a name
+/// next to `vnet` (a virtual network of the same resource group).
+struct EndpointAzureSeed<'c, 'a>(&'c Ctx<'a>);
+
+impl<'de> DeserializeSeed<'de> for EndpointAzureSeed<'_, '_> {
+    type Value = EndpointAzure;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<EndpointAzure, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+/// The keys of an `azure` block as read.
+#[derive(Default)]
+struct AzureKeys {
+    subscription: Option<String>,
+    resource_group: Option<String>,
+    location: Option<String>,
+    vnet: Option<String>,
+    subnet: Option<String>,
+}
+
+impl<'de> Visitor<'de> for EndpointAzureSeed<'_, '_> {
+    type Value = EndpointAzure;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping with the keys `resource_group`, `location` and `subnet`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EndpointAzure, A::Error> {
+        let ctx = self.0;
+        let mut k = AzureKeys::default();
+        each_key(ctx, &mut map, ENDPOINT_AZURE_KEYS, |key, map| {
+            let (slot, shape) = match key {
+                "subscription" => (&mut k.subscription, azure_ids::SUBSCRIPTION),
+                "resource_group" => (&mut k.resource_group, azure_ids::RESOURCE_GROUP),
+                "location" => (&mut k.location, azure_ids::LOCATION),
+                "vnet" => (&mut k.vnet, azure_ids::VNET),
+                _ => (&mut k.subnet, azure_ids::SUBNET),
+            };
+            *slot = Some(map.next_value_seed(Text::new(ctx, shape))?);
+            Ok(())
+        })?;
+        azure_block(ctx, k)
+    }
+}
+
+/// Checks the `azure` block as a whole and resolves its defaults.
+fn azure_block<E: de::Error>(ctx: &Ctx<'_>, k: AzureKeys) -> Result<EndpointAzure, E> {
+    let subscription = match k.subscription {
+        Some(s) => s,
+        None => default_subscription(ctx)?,
+    };
+    let resource_group = k.resource_group.ok_or_else(|| {
+        missing(
+            ctx,
+            "resource_group",
+            "`resource_group:` with the resource group of the private endpoint",
+        )
+    })?;
+    let location = k.location.ok_or_else(|| {
+        missing(
+            ctx,
+            "location",
+            "`location:` with an Azure location such as `eastus2`",
+        )
+    })?;
+    let subnet = k.subnet.ok_or_else(|| {
+        missing(
+            ctx,
+            "subnet",
+            "`subnet:` with a subnet resource id, or a subnet name next to `vnet`",
+        )
+    })?;
+    let subnet_id = match (subnet.starts_with('/'), k.vnet) {
+        (true, None) => subnet,
+        (true, Some(_)) => {
+            return Err(ctx.fail(
+                "both `vnet` and a subnet resource id are set, expected either a subnet resource id or `vnet` with a subnet name",
+            ));
+        }
+        (false, Some(vnet)) => azure_ids::subnet_id(&subscription, &resource_group, &vnet, &subnet),
+        (false, None) => {
+            return Err(missing(
+                ctx,
+                "vnet",
+                "`vnet:` with the virtual network of the subnet named by `subnet`, or `subnet:` with a full subnet resource id",
+            ));
+        }
+    };
+    Ok(EndpointAzure {
+        subscription,
+        resource_group,
+        location,
+        subnet_id,
+    })
+}
+
+/// `AZURE_SUBSCRIPTION_ID`, for an `azure` block without `subscription`.
+fn default_subscription<E: de::Error>(ctx: &Ctx<'_>) -> Result<String, E> {
+    let Some(value) = (ctx.env)("AZURE_SUBSCRIPTION_ID").filter(|v| !v.trim().is_empty()) else {
+        return Err(missing(
+            ctx,
+            "subscription",
+            "`subscription:` with an Azure subscription id, or AZURE_SUBSCRIPTION_ID set",
+        ));
+    };
+    match (azure_ids::SUBSCRIPTION.check)(value.trim()) {
+        Ok(()) => Ok(value.trim().to_string()),
+        Err(refusal) => Err(ctx.fail(format_args!(
+            "AZURE_SUBSCRIPTION_ID (the default of `subscription`) is not an Azure subscription id, expected {}",
+            refusal.expected
+        ))),
     }
 }
 

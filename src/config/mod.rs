@@ -17,6 +17,9 @@
 //!
 //! The file format is a contract: keys are added, never renamed.
 
+mod azure_ids;
+#[cfg(test)]
+mod azure_tests;
 mod de;
 mod env;
 mod error;
@@ -94,17 +97,42 @@ impl Endpoint {
     pub fn aws(&self) -> Option<&EndpointAws> {
         match &self.network {
             Network::Aws(aws) => Some(aws),
+            Network::Azure(_) => None,
+        }
+    }
+
+    /// The Azure side, when the endpoint's network is on Azure.
+    pub fn azure(&self) -> Option<&EndpointAzure> {
+        match &self.network {
+            Network::Azure(azure) => Some(azure),
+            Network::Aws(_) => None,
         }
     }
 }
 
 /// An endpoint's network side: one variant per cloud, each read from its
-/// own block of the endpoint (`aws:`).
+/// own block of the endpoint (`aws:` or `azure:`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Network {
     /// The endpoint's `aws` block.
     Aws(EndpointAws),
+    /// The endpoint's `azure` block.
+    Azure(EndpointAzure),
+}
+
+/// An endpoint's `azure`, defaults resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndpointAzure {
+    /// The subscription of the private endpoint (its own `subscription`,
+    /// else `AZURE_SUBSCRIPTION_ID`).
+    pub subscription: String,
+    /// The resource group that gets the private endpoint.
+    pub resource_group: String,
+    /// The Azure location (region) of the private endpoint, e.g. `eastus2`.
+    pub location: String,
+    /// The full resource id of the subnet the private endpoint lives in.
+    pub subnet_id: String,
 }
 
 /// An endpoint's `atlas`.
@@ -504,23 +532,14 @@ fn resolve(raw: de::RawConfig, path: &Path) -> Result<Config, ConfigError> {
         .endpoints
         .into_iter()
         .map(|(name, e)| {
-            let allow_from = e.aws.allow_from.unwrap_or_else(|| {
-                e.aws
-                    .client_security_groups
-                    .iter()
-                    .map(|g| Source::Group(g.clone()))
-                    .collect()
-            });
+            let network = match e.network {
+                de::RawNetwork::Aws(aws) => Network::Aws(resolve_aws(aws, &raw.aws)),
+                de::RawNetwork::Azure(azure) => Network::Azure(azure),
+            };
             let endpoint = Endpoint {
                 name: name.clone(),
                 atlas: e.atlas,
-                network: Network::Aws(EndpointAws {
-                    region: e.aws.region.unwrap_or_else(|| raw.aws.region.clone()),
-                    vpc_id: e.aws.vpc_id,
-                    subnet_ids: e.aws.subnet_ids,
-                    security_group: SecurityGroupSpec { allow_from },
-                    client_security_groups: e.aws.client_security_groups,
-                }),
+                network,
             };
             (name, endpoint)
         })
@@ -534,4 +553,22 @@ fn resolve(raw: de::RawConfig, path: &Path) -> Result<Config, ConfigError> {
         endpoints,
         state: raw.state,
     })
+}
+
+/// An endpoint's `aws` with its defaults: the top-level region, and the
+/// client security groups as the sources its security group admits.
+fn resolve_aws(aws: de::RawEndpointAws, top: &AwsSettings) -> EndpointAws {
+    let allow_from = aws.allow_from.unwrap_or_else(|| {
+        aws.client_security_groups
+            .iter()
+            .map(|g| Source::Group(g.clone()))
+            .collect()
+    });
+    EndpointAws {
+        region: aws.region.unwrap_or_else(|| top.region.clone()),
+        vpc_id: aws.vpc_id,
+        subnet_ids: aws.subnet_ids,
+        security_group: SecurityGroupSpec { allow_from },
+        client_security_groups: aws.client_security_groups,
+    }
 }

@@ -166,15 +166,79 @@ enum Endpoints {
 #[schemars(extend("pattern" = "^[a-z][a-z0-9_-]{0,39}$"))]
 struct EndpointName(String);
 
-/// One endpoint: its Atlas side and its AWS side.
+/// One endpoint: its Atlas side and its network side, on AWS (`aws`) or
+/// on Azure (`azure`), exactly one of them.
 #[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[schemars(
+    deny_unknown_fields,
+    extend("oneOf" = [{"required": ["aws"]}, {"required": ["azure"]}])
+)]
 struct Endpoint {
     /// The Atlas side: which procedure creates the endpoint.
     atlas: EndpointAtlas,
     /// The AWS side: the interface VPC endpoint and its security groups.
-    aws: EndpointAws,
+    #[schemars(default)]
+    aws: Option<EndpointAws>,
+    /// The Azure side: the private endpoint in the user's subnet.
+    #[schemars(default)]
+    azure: Option<EndpointAzure>,
 }
+
+/// An endpoint's `azure`: `subnet` is a full subnet resource id, or a
+/// subnet name next to `vnet`.
+#[derive(JsonSchema)]
+#[schemars(
+    deny_unknown_fields,
+    extend("oneOf" = [
+        {"required": ["vnet"], "properties": {"subnet": {"pattern": "^[^/]"}}},
+        {"not": {"required": ["vnet"]}, "properties": {"subnet": {"pattern": "^/|\\$\\{"}}}
+    ])
+)]
+struct EndpointAzure {
+    /// The subscription; default: `AZURE_SUBSCRIPTION_ID`.
+    #[schemars(default)]
+    subscription: Option<Subscription>,
+    /// The resource group that gets the private endpoint.
+    resource_group: ResourceGroup,
+    /// The Azure location of the private endpoint, e.g. `eastus2`.
+    location: Location,
+    /// The virtual network of the subnet, when `subnet` is a name.
+    #[schemars(default)]
+    vnet: Option<AzureName>,
+    /// The subnet: its full resource id, or its name within `vnet`.
+    subnet: AzureSubnet,
+}
+
+/// An Azure subscription id: a UUID.
+#[derive(JsonSchema)]
+struct Subscription(
+    #[schemars(pattern(shape!("[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")))] String,
+);
+
+/// An Azure resource group name.
+#[derive(JsonSchema)]
+struct ResourceGroup(#[schemars(pattern(shape!("[A-Za-z0-9_.()-]{0,89}[A-Za-z0-9_()-]")))] String);
+
+/// An Azure location such as `eastus2`.
+#[derive(JsonSchema)]
+struct Location(#[schemars(pattern(shape!("[a-z][a-z0-9]{1,39}")))] String);
+
+/// An Azure network resource name.
+#[derive(JsonSchema)]
+struct AzureName(
+    #[schemars(pattern(shape!("[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?")))] String,
+);
+
+/// A subnet resource id, or a subnet name.
+#[derive(JsonSchema)]
+struct AzureSubnet(
+    #[schemars(pattern(shape!(
+        "/subscriptions/[0-9A-Fa-f-]{36}/resource[Gg]roups/[A-Za-z0-9_.()-]{1,90}",
+        "/providers/Microsoft\\.Network/virtualNetworks/[A-Za-z0-9_.-]{1,64}/subnets/[A-Za-z0-9_.-]{1,80}",
+        "|[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?"
+    )))]
+    String,
+);
 
 /// An endpoint's `atlas`: exactly one of `serverless_instance` and
 /// `dedicated_clusters: true`.
@@ -338,6 +402,10 @@ mod tests {
         assert_eq!(
             keys(&schema, "/$defs/EndpointAws/properties"),
             sorted(de::ENDPOINT_AWS_KEYS)
+        );
+        assert_eq!(
+            keys(&schema, "/$defs/EndpointAzure/properties"),
+            sorted(de::ENDPOINT_AZURE_KEYS)
         );
         assert_eq!(
             keys(&schema, "/$defs/SecurityGroup/properties"),

@@ -213,6 +213,7 @@ fn site_of(config: &Config, address: &Address) -> Option<Site> {
     let ep = config.endpoints.get(address.endpoint_name()?)?;
     match &ep.network {
         Network::Aws(n) => Some(super::aws::expand::site(n)),
+        Network::Azure(n) => Some(super::azure::expand::site(n)),
     }
 }
 

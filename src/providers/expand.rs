@@ -7,7 +7,7 @@
 //! Each cloud expands its own part; this module only joins them.
 
 use super::parts::Resources;
-use super::{atlas, aws};
+use super::{atlas, aws, azure};
 use crate::config::{Config, Endpoint, Network};
 use crate::model::{Address, DesiredResource};
 
@@ -28,6 +28,12 @@ fn expand_endpoint(config: &Config, ep: &Endpoint, out: &mut Resources) {
             let up = atlas::expand::upstream(config, ep, &aws::expand::site(n), out);
             let down = aws::expand::network(config, ep, n, &up, &link, out);
             (up, down)
+        }
+        Network::Azure(n) => {
+            let up = atlas::azure::expand::upstream(config, &azure::expand::site(n), out);
+            let down = azure::expand::network(config, ep, n, &up, out);
+            atlas::azure::expand::link(config, ep, &up, &down, out);
+            return;
         }
     };
     atlas::expand::link(config, ep, &upstream, &downstream, out);

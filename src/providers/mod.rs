@@ -13,6 +13,7 @@
 pub mod adopt;
 pub mod atlas;
 pub mod aws;
+pub mod azure;
 pub mod clouds;
 pub mod error;
 pub mod expand;

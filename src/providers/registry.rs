@@ -3,7 +3,7 @@
 
 use super::Cloud;
 use super::atlas::{self, AtlasClient};
-use super::aws;
+use super::{aws, azure};
 use crate::plan::{Catalog, ResourceRules};
 use crate::wait::WaitPolicy;
 
@@ -24,6 +24,14 @@ pub const CLOUDS: &[Entry] = &[
     Entry {
         kinds: aws::KINDS,
         make: |_, policy| Box::new(aws::AwsCloud::new(policy)),
+    },
+    Entry {
+        kinds: atlas::azure::KINDS,
+        make: |client, policy| Box::new(atlas::azure::AtlasAzureCloud::new(client.clone(), policy)),
+    },
+    Entry {
+        kinds: azure::KINDS,
+        make: |_, policy| Box::new(azure::AzureCloud::new(policy)),
     },
 ];
 

@@ -213,6 +213,133 @@ endpoints:
         w.expect(0, &["force-unlock", &id, "-f", file]);
     }
 
+    /// Two endpoints on Azure in one region: one shared AZURE endpoint
+    /// service, two private endpoints, two links.
+    const AZURE_FILE: &str = r#"
+version: 1
+atlas:
+  project_id: 5f7cac1adf5d6c6306f4b280
+aws:
+  region: us-east-1
+endpoints:
+  web:
+    atlas: { dedicated_clusters: true }
+    azure: { resource_group: rg-crash, location: eastus2, vnet: vnet-crash, subnet: default }
+  reports:
+    atlas: { dedicated_clusters: true }
+    azure: { resource_group: rg-crash, location: eastus2, vnet: vnet-crash, subnet: default }
+"#;
+
+    /// The private endpoints in azure-sandbox tagged with `stack`, how many
+    /// times Atlas lists each on its AZURE endpoint services, and how many
+    /// AZURE endpoint services there are.
+    async fn azure_copies(w: &World, stack: &str) -> (usize, Vec<usize>, usize) {
+        use privlink::providers::atlas::{AtlasClient, ClientOptions, Credentials};
+        let pes: Vec<Value> = w
+            .azure
+            .as_ref()
+            .unwrap()
+            .private_endpoints()
+            .await
+            .into_iter()
+            .filter(|pe| pe["tags"]["privlink:stack"] == stack)
+            .collect();
+        let atlas = AtlasClient::new(
+            &w.sandbox.base_url,
+            Credentials::Digest {
+                public_key: "world-public-key".into(),
+                private_key: crate::support::world::PRIVATE_KEY.into(),
+            },
+            ClientOptions::default(),
+        )
+        .expect("client");
+        let services = atlas
+            .list_azure_services(crate::support::world::PROJECT)
+            .await
+            .expect("list");
+        let registered = pes
+            .iter()
+            .map(|pe| {
+                let id = pe["id"].as_str().unwrap();
+                services
+                    .iter()
+                    .flat_map(|s| &s.private_endpoints)
+                    .filter(|e| e.eq_ignore_ascii_case(id))
+                    .count()
+            })
+            .collect();
+        (pes.len(), registered, services.len())
+    }
+
+    async fn azure_crash_at_every_hit(point: &str) {
+        let w = World::start_azure(&[], &[]).await;
+        let az = w.azure.as_ref().unwrap();
+        az.resource_group("rg-crash", "eastus2").await;
+        az.subnet("rg-crash", "vnet-crash", "eastus2", "10.3.0.0/22")
+            .await;
+        let mut crashes = 0;
+        for n in 0..200 {
+            let stack = format!("az-{}-{n}", point.replace('-', ""));
+            let file = format!("{stack}.yaml");
+            w.write(&file, AZURE_FILE);
+            let failpoints = format!("{point}={n}*off->return");
+            let run = w.privlink_with(
+                &["apply", "-f", &file, "--auto-approve"],
+                &[("FAILPOINTS", failpoints.as_str())],
+                &[],
+            );
+            if run.code == 0 {
+                assert!(n > 0, "{point} was never reached:\n{}", run.all());
+                break;
+            }
+            assert_eq!(
+                run.code,
+                -1,
+                "the run at {point} #{n} died by a signal:\n{}",
+                run.all()
+            );
+            crashes += 1;
+            let again = w.expect(0, &["apply", "-f", &file, "--auto-approve"]);
+            let plan = w.privlink(&["plan", "-f", &file, "--detailed-exitcode"]);
+            assert_eq!(
+                plan.code,
+                0,
+                "no changes after converging from {point} #{n}:\n{}\n{}",
+                again.all(),
+                plan.all()
+            );
+            let state = w.state(&file);
+            assert_eq!(state["resources"].as_object().unwrap().len(), 5, "{state}");
+            assert_eq!(
+                azure_copies(&w, &stack).await,
+                (2, vec![1, 1], 1),
+                "one private endpoint per endpoint, each registered once on the one AZURE service, after {point} #{n}"
+            );
+        }
+        assert!(crashes > 0, "{point}: no crash happened");
+        report(&format!("azure-{point}"), crashes);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn azure_crash_right_after_each_create_call_returns() {
+        azure_crash_at_every_hit("create-returned").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn azure_crash_just_before_each_state_write() {
+        azure_crash_at_every_hit("state-write-before").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn azure_crash_just_after_each_state_write() {
+        azure_crash_at_every_hit("state-write-after").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn azure_crash_during_each_wait() {
+        azure_crash_at_every_hit("wait-pending").await;
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn crash_right_after_each_create_call_returns() {
         crash_at_every_hit("create-returned", Backend::Local).await;

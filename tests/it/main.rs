@@ -2,6 +2,7 @@
 
 mod atlas_provider;
 mod aws_provider;
+mod azure;
 mod cli_extras;
 mod crash;
 mod dedicated;

@@ -11,9 +11,11 @@ use serde_json::{Value, json};
 
 use super::guards::{
     Checked, GroupPath, InterfaceEndpointPath, ProviderPath, ServiceEndpointsPath, ServicePath,
+    service_of,
 };
 use crate::context::ApiContext;
 use crate::errors::ApiError;
+use crate::model::Cloud;
 use crate::reply::{Reply, json_object, req_string};
 use crate::state::{AppState, lock};
 use crate::views;
@@ -37,20 +39,18 @@ pub async fn create_endpoint_service(
     ))
 }
 
-/// `GET .../{cloudProvider}/endpointService`: the project's services (none but AWS's).
+/// `GET .../{cloudProvider}/endpointService`: the project's services of that cloud (none
+/// for GCP).
 pub async fn list_endpoint_services(
     State(app): Shared,
-    Checked(ProviderPath { group, aws }): Checked<ProviderPath>,
+    Checked(ProviderPath { group, cloud }): Checked<ProviderPath>,
 ) -> Result<Reply, ApiError> {
-    let list = if aws {
-        lock(&app.store)
-            .services(&group)?
-            .into_iter()
-            .map(views::endpoint_service)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let list = lock(&app.store)
+        .services(&group)?
+        .into_iter()
+        .filter(|s| Some(s.cloud) == cloud)
+        .map(views::endpoint_service)
+        .collect();
     Ok(Reply::ok(Value::Array(list)))
 }
 
@@ -60,7 +60,7 @@ pub async fn get_endpoint_service(
     Checked(path): Checked<ServicePath>,
 ) -> Result<Reply, ApiError> {
     let store = lock(&app.store);
-    let service = store.service(&path.group, &path.service)?;
+    let service = service_of(&store, &path.group, &path.service, path.cloud)?;
     Ok(Reply::ok(views::endpoint_service(service)))
 }
 
@@ -70,24 +70,33 @@ pub async fn delete_endpoint_service(
     ctx: ApiContext,
     Checked(path): Checked<ServicePath>,
 ) -> Result<Reply, ApiError> {
-    lock(&app.store).delete_service(&path.group, &path.service, ctx.now)?;
+    let mut store = lock(&app.store);
+    service_of(&store, &path.group, &path.service, path.cloud)?;
+    store.delete_service(&path.group, &path.service, ctx.now)?;
     Ok(Reply::with_status(StatusCode::ACCEPTED, json!({})))
 }
 
 /// `POST .../{cloudProvider}/endpointService/{endpointServiceId}/endpoint`: links a VPC
-/// endpoint to the service.
+/// endpoint (`{"id"}`) or an Azure private endpoint (`{"id", "privateEndpointIPAddress"}`) to
+/// the service.
 pub async fn create_interface_endpoint(
     State(app): Shared,
     ctx: ApiContext,
     Checked(path): Checked<ServiceEndpointsPath>,
     body: Bytes,
 ) -> Result<Reply, ApiError> {
-    path.require_aws()?;
+    let cloud = path.require_cloud()?;
     let body = json_object(&body)?;
     let mut store = lock(&app.store);
-    store.service(&path.group, &path.service)?;
+    service_of(&store, &path.group, &path.service, cloud)?;
     let id = req_string(&body, "id")?;
-    let e = store.create_interface_endpoint(&path.group, &path.service, &id, ctx.now)?;
+    let e = match cloud {
+        Cloud::Aws => store.create_interface_endpoint(&path.group, &path.service, &id, ctx.now)?,
+        Cloud::Azure => {
+            let ip = req_string(&body, "privateEndpointIPAddress")?;
+            store.create_azure_endpoint(&path.group, &path.service, &id, Some(&ip), ctx.now)?
+        }
+    };
     Ok(Reply::ok(views::interface_endpoint(&e)))
 }
 
@@ -97,6 +106,7 @@ pub async fn get_interface_endpoint(
     Checked(path): Checked<InterfaceEndpointPath>,
 ) -> Result<Reply, ApiError> {
     let store = lock(&app.store);
+    service_of(&store, &path.group, &path.service, path.cloud)?;
     let e = store.interface_endpoint(&path.group, &path.service, &path.endpoint)?;
     Ok(Reply::ok(views::interface_endpoint(e)))
 }
@@ -107,11 +117,8 @@ pub async fn delete_interface_endpoint(
     ctx: ApiContext,
     Checked(path): Checked<InterfaceEndpointPath>,
 ) -> Result<Reply, ApiError> {
-    lock(&app.store).delete_interface_endpoint(
-        &path.group,
-        &path.service,
-        &path.endpoint,
-        ctx.now,
-    )?;
+    let mut store = lock(&app.store);
+    service_of(&store, &path.group, &path.service, path.cloud)?;
+    store.delete_interface_endpoint(&path.group, &path.service, &path.endpoint, ctx.now)?;
     Ok(Reply::no_content())
 }

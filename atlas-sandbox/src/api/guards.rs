@@ -12,7 +12,7 @@ use axum::http::{Method, StatusCode};
 
 use crate::errors::ApiError;
 use crate::ids;
-use crate::model::{ModelError, Store};
+use crate::model::{Cloud, EndpointService, ModelError, Store};
 use crate::negotiation::{segments, split_api_path};
 use crate::state::{AppState, lock};
 
@@ -67,12 +67,30 @@ fn check_group(store: &Store, group: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Whether a cloud provider path segment is AWS; fails for anything but `AWS`, `AZURE`, `GCP`.
-fn check_provider(provider: &str) -> Result<bool, ApiError> {
-    if !matches!(provider, "AWS" | "AZURE" | "GCP") {
-        return Err(ApiError::invalid_attribute("cloudProvider", provider));
+/// The cloud of a provider path segment (`None` for GCP, which has no services here); fails
+/// for anything but `AWS`, `AZURE`, `GCP`.
+fn check_provider(provider: &str) -> Result<Option<Cloud>, ApiError> {
+    match provider {
+        "AWS" => Ok(Some(Cloud::Aws)),
+        "AZURE" => Ok(Some(Cloud::Azure)),
+        "GCP" => Ok(None),
+        _ => Err(ApiError::invalid_attribute("cloudProvider", provider)),
     }
-    Ok(provider == "AWS")
+}
+
+/// The endpoint service `id` of `group` when it is of `cloud`; a service of another cloud is
+/// missing under this path.
+pub fn service_of<'a>(
+    store: &'a Store,
+    group: &str,
+    id: &str,
+    cloud: Cloud,
+) -> Result<&'a EndpointService, ApiError> {
+    match store.service(group, id) {
+        Ok(s) if s.cloud == cloud => Ok(s),
+        Ok(_) => Err(service_missing(group, id)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The answer for an endpoint service of a provider this sandbox keeps none for.
@@ -142,15 +160,15 @@ impl PathGuard for TenantEndpointPath {
 pub struct ProviderPath {
     /// The project id.
     pub group: String,
-    /// Whether the provider is AWS (the only one this sandbox keeps services for).
-    pub aws: bool,
+    /// The provider's cloud (`None`: GCP, which has no services here).
+    pub cloud: Option<Cloud>,
 }
 
 impl PathGuard for ProviderPath {
     fn check(store: &Store, params: &Params) -> Result<Self, ApiError> {
         let GroupPath { group } = GroupPath::check(store, params)?;
-        let aws = check_provider(&param(params, "cloudProvider"))?;
-        Ok(Self { group, aws })
+        let cloud = check_provider(&param(params, "cloudProvider"))?;
+        Ok(Self { group, cloud })
     }
 }
 
@@ -159,52 +177,52 @@ impl PathGuard for ProviderPath {
 pub struct ServiceEndpointsPath {
     /// The project id.
     pub group: String,
-    /// Whether the provider is AWS.
-    pub aws: bool,
+    /// The provider's cloud.
+    pub cloud: Option<Cloud>,
     /// The endpoint service's id.
     pub service: String,
 }
 
 impl ServiceEndpointsPath {
-    /// Fails as a missing service unless the provider is AWS.
-    pub fn require_aws(&self) -> Result<(), ApiError> {
-        if self.aws {
-            Ok(())
-        } else {
-            Err(service_missing(&self.group, &self.service))
-        }
+    /// The cloud, or a missing service for a provider without services.
+    pub fn require_cloud(&self) -> Result<Cloud, ApiError> {
+        self.cloud
+            .ok_or_else(|| service_missing(&self.group, &self.service))
     }
 }
 
 impl PathGuard for ServiceEndpointsPath {
     fn check(store: &Store, params: &Params) -> Result<Self, ApiError> {
-        let ProviderPath { group, aws } = ProviderPath::check(store, params)?;
+        let ProviderPath { group, cloud } = ProviderPath::check(store, params)?;
         let service = param(params, "endpointServiceId");
         check_object_id("endpointServiceId", &service)?;
         Ok(Self {
             group,
-            aws,
+            cloud,
             service,
         })
     }
 }
 
 /// `/groups/{groupId}/privateEndpoint/{cloudProvider}/endpointService/{endpointServiceId}` of
-/// AWS.
+/// AWS or AZURE.
 pub struct ServicePath {
     /// The project id.
     pub group: String,
     /// The endpoint service's id (valid, not necessarily existing).
     pub service: String,
+    /// The provider's cloud.
+    pub cloud: Cloud,
 }
 
 impl PathGuard for ServicePath {
     fn check(store: &Store, params: &Params) -> Result<Self, ApiError> {
         let path = ServiceEndpointsPath::check(store, params)?;
-        path.require_aws()?;
+        let cloud = path.require_cloud()?;
         Ok(Self {
             group: path.group,
             service: path.service,
+            cloud,
         })
     }
 }
@@ -216,21 +234,39 @@ pub struct InterfaceEndpointPath {
     pub group: String,
     /// The endpoint service's id.
     pub service: String,
-    /// The VPC endpoint id (valid, not necessarily existing).
+    /// The VPC endpoint id or (URL-decoded) Azure private endpoint resource id (valid, not
+    /// necessarily existing).
     pub endpoint: String,
+    /// The provider's cloud.
+    pub cloud: Cloud,
 }
 
 impl PathGuard for InterfaceEndpointPath {
     fn check(store: &Store, params: &Params) -> Result<Self, ApiError> {
-        let ServicePath { group, service } = ServicePath::check(store, params)?;
-        let endpoint = param(params, "endpointId");
-        if !ids::is_vpce_id(&endpoint) {
+        let ServicePath {
+            group,
+            service,
+            cloud,
+        } = ServicePath::check(store, params)?;
+        let mut endpoint = param(params, "endpointId");
+        if cloud == Cloud::Azure {
+            // The resource id arrives URL-encoded (`%2Fsubscriptions%2F...`).
+            endpoint = percent_encoding::percent_decode_str(&endpoint)
+                .decode_utf8_lossy()
+                .into_owned();
+        }
+        let valid = match cloud {
+            Cloud::Aws => ids::is_vpce_id(&endpoint),
+            Cloud::Azure => ids::is_azure_private_endpoint_id(&endpoint),
+        };
+        if !valid {
             return Err(ApiError::invalid_attribute("endpointId", &endpoint));
         }
         Ok(Self {
             group,
             service,
             endpoint,
+            cloud,
         })
     }
 }

@@ -75,6 +75,7 @@ pub async fn update_serverless_endpoint(
         provider_name: opt_string(&body, "providerName")?,
         cloud_provider_endpoint_id: opt_string(&body, "cloudProviderEndpointId")?,
         comment: opt_string(&body, "comment")?,
+        private_endpoint_ip: opt_string(&body, "privateEndpointIpAddress")?,
     };
     let e = store.update_tenant_endpoint(&path.group, &path.instance, &path.id, update, ctx.now)?;
     Ok(Reply::ok(views::tenant_endpoint(&e)))

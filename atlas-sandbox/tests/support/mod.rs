@@ -3,6 +3,7 @@
 //! Atlas authentication schemes, and polling.
 #![allow(dead_code)]
 
+pub mod azure;
 pub mod openapi;
 
 use std::io::{BufRead, BufReader, Read};

@@ -17,6 +17,7 @@
 //! Creates are sent once and confirmed by a read after an answer that does
 //! not say whether Atlas acted (see `confirm`).
 
+pub mod azure;
 mod cloud;
 mod confirm;
 mod connections;

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod azure;
 pub mod moto;
 pub mod s3;
 pub mod sandbox;

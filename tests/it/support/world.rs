@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use aws_sdk_ec2::Client;
 use serde_json::Value;
 
+use super::azure::AzureSandbox;
 use super::moto::{self, Moto};
 use super::sandbox::Sandbox;
 
@@ -50,6 +51,8 @@ pub struct World {
     pub vpc: String,
     pub subnets: Vec<String>,
     pub client_sg: String,
+    /// The Azure stand-in, in a world with Azure ([`World::start_azure`]).
+    pub azure: Option<AzureSandbox>,
 }
 
 impl World {
@@ -65,7 +68,7 @@ impl World {
 
     /// See [`World::start`].
     pub async fn start_realistic(instances: &[&str], clusters: &[&str], extra: &[&str]) -> World {
-        let w = World::start_on(Moto::start(), instances, clusters, extra).await;
+        let w = World::start_on(Moto::start(), None, instances, clusters, extra).await;
         w.sandbox
             .set_realism(serde_json::json!({"cluster_update_ms": CLUSTER_UPDATE_MS}))
             .await;
@@ -75,10 +78,24 @@ impl World {
     /// Like [`World::start`] on plain moto and a sandbox without realism:
     /// for tests that count requests or time them.
     pub async fn start_ideal(instances: &[&str], clusters: &[&str], extra: &[&str]) -> World {
-        World::start_on(Moto::start_ideal(), instances, clusters, extra).await
+        World::start_on(Moto::start_ideal(), None, instances, clusters, extra).await
     }
 
-    async fn start_on(moto: Moto, instances: &[&str], clusters: &[&str], extra: &[&str]) -> World {
+    /// A world with Azure too: an azure-sandbox (its operations taking
+    /// `provision_ms`) that the atlas-sandbox checks Azure links against,
+    /// beside plain moto; `clusters` are in us-east-1.
+    pub async fn start_azure(clusters: &[&str], extra: &[&str]) -> World {
+        let azure = AzureSandbox::start(&["--provision-ms", "200"]);
+        World::start_on(Moto::start_ideal(), Some(azure), &[], clusters, extra).await
+    }
+
+    async fn start_on(
+        moto: Moto,
+        azure: Option<AzureSandbox>,
+        instances: &[&str],
+        clusters: &[&str],
+        extra: &[&str],
+    ) -> World {
         let mut args: Vec<String> = vec![
             "--public-key".into(),
             PUBLIC_KEY.into(),
@@ -107,6 +124,10 @@ impl World {
             args.push("--cluster".into());
             args.push(format!("{PROJECT}/{c}@US_EAST_1"));
         }
+        if let Some(az) = &azure {
+            args.push("--azure-endpoint".into());
+            args.push(az.base_url.clone());
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let sandbox = Sandbox::start(&refs);
@@ -124,6 +145,7 @@ impl World {
             vpc,
             subnets,
             client_sg,
+            azure,
         }
     }
 
@@ -185,6 +207,9 @@ impl World {
             .env("PRIVLINK_SUBNET_A", &self.subnets[0])
             .env("PRIVLINK_SUBNET_B", &self.subnets[1])
             .env("PRIVLINK_CLIENT_SG", &self.client_sg);
+        if let Some(az) = &self.azure {
+            cmd.envs(az.env());
+        }
         cmd
     }
 
