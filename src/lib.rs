@@ -26,5 +26,6 @@ pub mod output;
 pub mod plan;
 pub mod providers;
 pub mod settings;
+pub mod shared_poll;
 pub mod state;
 pub mod wait;

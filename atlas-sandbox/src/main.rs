@@ -25,6 +25,7 @@ pub mod regions;
 pub mod reply;
 pub mod server;
 pub mod state;
+pub mod transitions;
 pub mod views;
 
 use std::process::ExitCode;

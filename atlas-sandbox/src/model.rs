@@ -486,6 +486,11 @@ pub struct TenantUpdate {
 /// Longest accepted endpoint comment.
 pub const MAX_COMMENT: usize = 80;
 
+/// Kinds named in the transition log.
+const SERVERLESS: &str = "serverless_endpoint";
+const SERVICE: &str = "endpoint_service";
+const INTERFACE: &str = "interface_endpoint";
+
 /// The whole emulated Atlas.
 #[derive(Debug)]
 pub struct Store {
@@ -499,6 +504,8 @@ pub struct Store {
     pub realism: ModelRealism,
     projects: BTreeMap<String, Project>,
     next_seq: u64,
+    /// Every status change with the moment it was due.
+    pub transitions: crate::transitions::TransitionLog,
 }
 
 impl Store {
@@ -511,6 +518,7 @@ impl Store {
             realism: ModelRealism::default(),
             projects: BTreeMap::new(),
             next_seq: 0,
+            transitions: Default::default(),
         }
     }
 
@@ -1068,6 +1076,7 @@ impl Store {
         let ec2 = self.ec2_checks;
         let due = |deadline: Option<Instant>| deadline.is_some_and(|d| d <= now);
         let cluster_update = self.realism.cluster_update;
+        let log = &mut self.transitions;
         for project in self.projects.values_mut() {
             realism::finish_cluster_updates(project, now);
             project.tenant_endpoints.retain_mut(|e| {
@@ -1076,6 +1085,7 @@ impl Store {
                 }
                 match e.status {
                     TenantStatus::ReservationRequested => {
+                        log.record(SERVERLESS, &e.id, "RESERVED", e.deadline.unwrap_or(now));
                         e.status = TenantStatus::Reserved;
                         e.endpoint_service_name = Some(e.issued_service_name.clone());
                         e.deadline = None;
@@ -1086,6 +1096,7 @@ impl Store {
                             e.error_message = Some(message);
                             e.deadline = None;
                         } else if !ec2 {
+                            log.record(SERVERLESS, &e.id, "AVAILABLE", e.deadline.unwrap_or(now));
                             e.status = TenantStatus::Available;
                             e.deadline = None;
                         }
@@ -1111,6 +1122,7 @@ impl Store {
                             e.error_message = Some(message);
                             e.deadline = None;
                         } else if !ec2 {
+                            log.record(INTERFACE, &e.id, "AVAILABLE", e.deadline.unwrap_or(now));
                             e.status = LinkStatus::Available;
                             e.deadline = None;
                         }
@@ -1127,6 +1139,7 @@ impl Store {
                 if due(s.deadline) {
                     match s.status {
                         ServiceStatus::Initiating => {
+                            log.record(SERVICE, &s.id, "AVAILABLE", s.deadline.unwrap_or(now));
                             s.status = ServiceStatus::Available;
                             s.deadline = None;
                         }
@@ -1222,7 +1235,11 @@ impl Store {
                 e.link.checking = false;
                 e.deadline = None;
                 match verdict {
-                    Ok(()) => e.status = TenantStatus::Available,
+                    Ok(()) => {
+                        self.transitions
+                            .record(SERVERLESS, &e.id, "AVAILABLE", Instant::now());
+                        e.status = TenantStatus::Available
+                    }
                     Err(message) => {
                         e.status = TenantStatus::Failed;
                         e.error_message = Some(message);
@@ -1253,7 +1270,11 @@ impl Store {
                 e.deadline = None;
                 e.accept_at = None;
                 match verdict {
-                    Ok(()) => e.status = LinkStatus::Available,
+                    Ok(()) => {
+                        self.transitions
+                            .record(INTERFACE, &e.id, "AVAILABLE", Instant::now());
+                        e.status = LinkStatus::Available
+                    }
                     Err(message) => {
                         e.status = LinkStatus::Rejected;
                         e.error_message = Some(message);
