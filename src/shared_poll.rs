@@ -191,14 +191,7 @@ where
             Ok(Some(round)) => round,
             // Out of time, or the poller is gone (it only stops once
             // nobody listens, so this wait would never hear again).
-            Ok(None) | Err(_) => {
-                return Err(WaitError::TimedOut {
-                    address: address.to_owned(),
-                    step: step.to_owned(),
-                    last_state,
-                    waited: began.elapsed(),
-                });
-            }
+            Ok(None) | Err(_) => return Err(timed_out(address, step, last_state, began)),
         };
         seen = Some(round.started);
         match &round.answer {
@@ -237,13 +230,22 @@ where
             elapsed,
         });
         if elapsed >= policy.timeout {
-            return Err(WaitError::TimedOut {
-                address: address.to_owned(),
-                step: step.to_owned(),
-                last_state,
-                waited: elapsed,
-            });
+            return Err(timed_out(address, step, last_state, began));
         }
+    }
+}
+
+fn timed_out<E: std::error::Error + 'static>(
+    address: &str,
+    step: &str,
+    last_state: String,
+    began: Instant,
+) -> WaitError<E> {
+    WaitError::TimedOut {
+        address: address.to_owned(),
+        step: step.to_owned(),
+        last_state,
+        waited: began.elapsed(),
     }
 }
 

@@ -74,7 +74,10 @@ mod tests {
         let mut log = TransitionLog::default();
         let due = Instant::now() - Duration::from_secs(3);
         log.record("serverless_endpoint", "e1", "RESERVED", due);
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
         let t = &log.all()[0];
         assert!((wall - t.at - 3.0).abs() < 0.5, "{} vs {wall}", t.at);
         log.clear();

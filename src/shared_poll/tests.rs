@@ -103,7 +103,10 @@ async fn one_list_read_answers_every_wait_on_it() {
     assert_eq!(tail[0], format!("GET list #{}", before + 1), "{log:?}");
     let mut acted: Vec<_> = tail[1..].to_vec();
     acted.sort();
-    assert_eq!(acted, (0..5).map(|i| format!("act e{i}")).collect::<Vec<_>>());
+    assert_eq!(
+        acted,
+        (0..5).map(|i| format!("act e{i}")).collect::<Vec<_>>()
+    );
     // Nobody listens any more: the poller stops.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(pollers.running(), 0);
@@ -145,7 +148,11 @@ async fn failed_reads_back_off_and_end_the_waits_with_the_error() {
         list.reads.load(Ordering::SeqCst),
         MAX_FAILED_POLLS as usize + 1
     );
-    assert!(started.elapsed() >= FAILED_POLL_DELAY * 3, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= FAILED_POLL_DELAY * 3,
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -16,6 +16,7 @@ mod preflight;
 mod real_atlas;
 mod real_aws;
 mod reliability;
+mod shared_polls;
 mod soak;
 mod support;
 mod targeting;

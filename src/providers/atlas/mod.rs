@@ -28,8 +28,8 @@ mod http;
 mod marker;
 mod preflight;
 mod serverless;
-mod waits;
 mod types;
+mod waits;
 
 use std::fmt;
 use std::sync::Arc;
@@ -228,6 +228,12 @@ impl AtlasClient {
     pub fn from_env(options: ClientOptions) -> Result<Self, AtlasError> {
         let (base_url, credentials) = credentials_from(|name| std::env::var(name).ok())?;
         AtlasClient::new(&base_url, credentials, options)
+    }
+
+    /// True when reads may be sent all at once (service-account tokens);
+    /// with Digest they go one after another on the shared nonce.
+    pub fn reads_in_parallel(&self) -> bool {
+        self.inner.reads_in_parallel()
     }
 
     /// The base URL requests go to, without a trailing slash.
