@@ -1015,7 +1015,7 @@ def main() -> None:
         write_report(rep, Path(args.out), started)
     if 5 in items:
         for d in [float(x) for x in args.lag_delays.split(",")]:
-            item_lag(pl, sandbox, nets, rep, work, k=10 if args.quick else 20, delay_s=d)
+            item_lag(pl, sandbox, nets, rep, work, k=10 if args.quick else 100, delay_s=d)
             write_report(rep, Path(args.out), started)
     write_report(rep, Path(args.out), started)
 

@@ -161,14 +161,15 @@ async fn next_round<T, E>(
 
 /// Waits until `judge` finds the wanted state in a round of `rounds`, or a
 /// terminal failure, or the policy's timeout runs out. Only rounds whose
-/// request was sent after the wait began count (what was changed before it
-/// began shows in them). More than a few failed rounds in a row end the
+/// request was sent at or after `began` count (take it before subscribing:
+/// what was changed before it shows in them). More than a few failed rounds in a row end the
 /// wait with the last one's error. `judge` also gets the round's start.
 pub async fn wait_shared<T, E, V, J>(
     address: &str,
     step: &str,
     policy: WaitPolicy,
     progress: &dyn Progress,
+    began: Instant,
     mut rounds: Rounds<T, E>,
     mut judge: J,
 ) -> Result<V, WaitError<Arc<E>>>
@@ -176,7 +177,6 @@ where
     E: std::error::Error + 'static,
     J: FnMut(&T, Instant) -> Poll<V>,
 {
-    let began = Instant::now();
     let mut seen = None;
     let mut failed = 0u32;
     let mut last_state = String::from("not read yet");

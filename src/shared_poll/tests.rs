@@ -60,6 +60,7 @@ fn spawn_wait(
     list: &Arc<FakeList>,
     i: usize,
 ) -> tokio::task::JoinHandle<Result<(), WaitError<Arc<Unavailable>>>> {
+    let began = Instant::now();
     let rounds = subscribe(pollers, list);
     let list = list.clone();
     tokio::spawn(async move {
@@ -69,6 +70,7 @@ fn spawn_wait(
             "waiting",
             policy(),
             &NoProgress,
+            began,
             rounds,
             |s, _| match *s {
                 "READY" => Poll::Ready(()),
@@ -159,14 +161,21 @@ async fn failed_reads_back_off_and_end_the_waits_with_the_error() {
 async fn a_wait_times_out_with_the_last_state() {
     let pollers = Pollers::new(Duration::from_millis(500), Duration::from_secs(15));
     let list = Arc::new(FakeList::default());
+    let began = Instant::now();
     let rounds = subscribe(&pollers, &list);
     let policy = WaitPolicy {
         timeout: Duration::from_secs(3),
         ..WaitPolicy::default()
     };
-    let out: Result<(), _> = wait_shared("e", "waiting", policy, &NoProgress, rounds, |s, _| {
-        Poll::Pending(s.to_string())
-    })
+    let out: Result<(), _> = wait_shared(
+        "e",
+        "waiting",
+        policy,
+        &NoProgress,
+        began,
+        rounds,
+        |s, _| Poll::Pending(s.to_string()),
+    )
     .await;
     match out.unwrap_err() {
         WaitError::TimedOut { last_state, .. } => assert_eq!(last_state, "PENDING"),

@@ -62,6 +62,7 @@ impl AtlasClient {
             ServerlessTarget::Available => "waiting for the endpoint link (AVAILABLE)",
             ServerlessTarget::Gone => "waiting for the endpoint deletion",
         };
+        let began = tokio::time::Instant::now();
         let client = self.clone();
         let (g, i) = (group.to_owned(), instance.to_owned());
         let rounds = self
@@ -71,7 +72,7 @@ impl AtlasClient {
                 let (client, g, i) = (client.clone(), g.clone(), i.clone());
                 async move { client.list_serverless_endpoints(&g, &i).await }
             });
-        let found = wait_shared(address, step, policy, progress, rounds, |list, _| {
+        let found = wait_shared(address, step, policy, progress, began, rounds, |list, _| {
             let found = list.iter().find(|e| e.id == id).cloned();
             classify_serverless(found, target)
         })
@@ -102,6 +103,7 @@ impl AtlasClient {
             ServiceTarget::Ready => "waiting for the endpoint service (AVAILABLE)",
             ServiceTarget::Gone => "waiting for the endpoint service deletion",
         };
+        let began = tokio::time::Instant::now();
         let client = self.clone();
         let (g, s) = (group.to_owned(), id.to_owned());
         let rounds = self
@@ -111,9 +113,15 @@ impl AtlasClient {
                 let (client, g, s) = (client.clone(), g.clone(), s.clone());
                 async move { client.get_endpoint_service(&g, &s).await }
             });
-        let found = wait_shared(address, step, policy, progress, rounds, |found, _| {
-            classify_service(found.clone(), target)
-        })
+        let found = wait_shared(
+            address,
+            step,
+            policy,
+            progress,
+            began,
+            rounds,
+            |found, _| classify_service(found.clone(), target),
+        )
         .await
         .map_err(AtlasError::from_wait)?;
         let status = match target {
@@ -142,6 +150,7 @@ impl AtlasClient {
             InterfaceTarget::Available => "waiting for the interface endpoint (AVAILABLE)",
             InterfaceTarget::Gone => "waiting for the interface endpoint deletion",
         };
+        let began = tokio::time::Instant::now();
         let client = self.clone();
         let (g, s, v) = (group.to_owned(), service_id.to_owned(), vpce_id.to_owned());
         let rounds = self.pollers.interfaces.subscribe(
@@ -152,9 +161,15 @@ impl AtlasClient {
             },
         );
         let mut stuck = StuckSince::default();
-        let found = wait_shared(address, step, policy, progress, rounds, |found, at| {
-            stuck.judge(classify_interface(found.clone(), target), at)
-        })
+        let found = wait_shared(
+            address,
+            step,
+            policy,
+            progress,
+            began,
+            rounds,
+            |found, at| stuck.judge(classify_interface(found.clone(), target), at),
+        )
         .await
         .map_err(AtlasError::from_wait)?;
         let status = match target {
