@@ -8,6 +8,10 @@
 #   scripts/bench.sh --quick         # smaller sizes; writes BENCHMARKS.quick.md
 #   scripts/bench.sh --only 1,4      # some items only (see the driver's --help)
 #
+# Item 5 (detection lag) runs applies whose steps take 2 s, 20 s and 120 s;
+# BENCH_LAG_DELAYS=2,20 (seconds) shortens it for a trial, but the figures
+# in BENCHMARKS.md come from one full run with 2,20,120.
+#
 # BENCH_NO_BUILD=1 skips the cargo build (binaries already in
 # $CARGO_TARGET_DIR/release); BENCH_PROFILE=debug uses debug binaries (for
 # trying the driver, not for figures).

@@ -28,5 +28,6 @@ pub mod plan;
 pub mod providers;
 pub mod s3_state;
 pub mod settings;
+pub mod shared_poll;
 pub mod state;
 pub mod wait;

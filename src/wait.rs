@@ -20,14 +20,13 @@
 //! stopped so leaves its resource `creating` with its id, for the next run
 //! to resume.
 //!
-//! Polls fall on a grid of the policy's shortest delay (one clock for the
-//! whole process), so that waits reading one shared answer poll at the same
-//! moments and one request serves them all.
+//! Waits on a list that answers for many objects at once do not poll on
+//! their own: they listen to a shared poller ([`crate::shared_poll`]).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -255,13 +254,13 @@ impl Default for WaitPolicy {
 }
 
 /// Consecutive failed polls a wait tolerates before it gives up.
-const MAX_FAILED_POLLS: u32 = 3;
+pub(crate) const MAX_FAILED_POLLS: u32 = 3;
 
 /// The pause after a failed poll, doubled for each further failure in a row
 /// (and capped by the policy's longest delay): the client has already
 /// retried that request, so the remote side is in trouble and the next poll
 /// waits at least as long as the client's first retry would.
-const FAILED_POLL_DELAY: Duration = Duration::from_secs(2);
+pub(crate) const FAILED_POLL_DELAY: Duration = Duration::from_secs(2);
 
 /// The pause before the next poll after `failed` consecutive failed polls:
 /// [`poll_gap`]'s value, or more while polls fail.
@@ -347,48 +346,8 @@ pub fn poll_gap(backoff: Duration, elapsed: Duration, policy: WaitPolicy) -> Dur
     backoff.min(policy.min_delay.max(elapsed / 8))
 }
 
-/// The start of the grid that polls fall on: the first time it is asked.
-fn grid_epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-/// `delay` moved to the nearest multiple of `grid` on the grid's clock
-/// (`now` is the time since the grid's start), and at least one `grid` on:
-/// waits that read one shared answer then poll at the same moments, and one
-/// request serves them all.
-fn on_grid(now: Duration, delay: Duration, grid: Duration) -> Duration {
-    let g = grid.as_nanos();
-    if g == 0 {
-        return delay;
-    }
-    let target = (now + delay).as_nanos();
-    let nearest = (target + g / 2) / g * g;
-    let now_ns = now.as_nanos();
-    let next = if nearest <= now_ns {
-        (now_ns / g + 1) * g
-    } else {
-        nearest
-    };
-    Duration::from_nanos(u64::try_from(next - now_ns).unwrap_or(u64::MAX))
-}
-
-/// The grid point at or before `now`: the moment the current round of
-/// polls on a `grid` began. A shared answer fetched since then is as fresh
-/// as a poll of this round can ask for.
-pub fn grid_floor(now: tokio::time::Instant, grid: Duration) -> tokio::time::Instant {
-    let epoch = tokio::time::Instant::from_std(grid_epoch());
-    let g = grid.as_nanos();
-    if g == 0 || now <= epoch {
-        return now;
-    }
-    let since = (now - epoch).as_nanos();
-    now - Duration::from_nanos(u64::try_from(since % g).unwrap_or(0))
-}
-
 /// Polls `poll` until it returns [`Poll::Ready`] or [`Poll::Failed`], or the
-/// policy's timeout runs out. Delays grow exponentially with jitter, and
-/// polls fall on a grid of the policy's shortest delay (see [`grid_floor`]).
+/// policy's timeout runs out. Delays grow exponentially with jitter.
 pub async fn wait_for<T, E, F, Fut>(
     address: &str,
     step: &str,
@@ -457,7 +416,6 @@ where
         }
         let gap = poll_gap(delays.next().unwrap_or(policy.max_delay), elapsed, policy);
         let delay = after_failures(gap, failed_polls, policy);
-        let delay = on_grid(grid_epoch().elapsed(), delay, policy.min_delay);
         let remaining = policy.timeout.saturating_sub(elapsed);
         idle(delay.min(remaining.max(crate::limits::POLL_MIN_IDLE))).await;
     }
@@ -678,25 +636,6 @@ mod tests {
             (kept, released)
         });
         assert_eq!(step.await.unwrap(), (0, 1));
-    }
-
-    #[test]
-    fn polls_fall_on_the_grid() {
-        let ms = Duration::from_millis;
-        let grid = ms(250);
-        // On a grid point: the next one.
-        assert_eq!(on_grid(ms(1000), ms(250), grid), ms(250));
-        // Between points: the point nearest to the wanted time.
-        assert_eq!(on_grid(ms(1100), ms(250), grid), ms(150));
-        assert_eq!(on_grid(ms(1100), ms(300), grid), ms(400));
-        // Never now: at least the next point.
-        assert_eq!(on_grid(ms(1000), ms(0), grid), ms(250));
-        assert_eq!(on_grid(ms(1010), ms(100), grid), ms(240));
-        // No grid: the delay as it is.
-        assert_eq!(on_grid(ms(1100), ms(300), Duration::ZERO), ms(300));
-        let now = tokio::time::Instant::now();
-        let floor = grid_floor(now, grid);
-        assert!(floor <= now && now - floor < grid);
     }
 
     #[tokio::test]

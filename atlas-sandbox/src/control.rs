@@ -73,6 +73,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/delays", get(get_delays).put(put_delays))
         .route("/realism", get(get_realism).put(put_realism))
         .route("/requests", get(get_requests).delete(clear_requests))
+        .route(
+            "/transitions",
+            get(get_transitions).delete(clear_transitions),
+        )
         .route("/state", get(get_state))
         .route(
             "/serverless-endpoints/{project}/{instance}/{id}/state",
@@ -296,6 +300,18 @@ async fn get_requests(State(app): Shared) -> axum::Json<Value> {
 
 async fn clear_requests(State(app): Shared) -> StatusCode {
     lock(&app.requests).clear();
+    StatusCode::NO_CONTENT
+}
+
+/// Every status change so far, with the moment it was due (see `transitions`).
+async fn get_transitions(State(app): Shared) -> axum::Json<Value> {
+    let mut store = lock(&app.store);
+    store.advance(Instant::now());
+    axum::Json(serde_json::to_value(store.transitions.all()).unwrap_or_default())
+}
+
+async fn clear_transitions(State(app): Shared) -> StatusCode {
+    lock(&app.store).transitions.clear();
     StatusCode::NO_CONTENT
 }
 

@@ -26,6 +26,7 @@ pub mod regions;
 pub mod reply;
 pub mod server;
 pub mod state;
+pub mod transitions;
 pub mod views;
 
 use std::process::ExitCode;

@@ -551,6 +551,11 @@ pub struct TenantUpdate {
 /// Longest accepted endpoint comment.
 pub const MAX_COMMENT: usize = 80;
 
+/// Kinds named in the transition log.
+const SERVERLESS: &str = "serverless_endpoint";
+const SERVICE: &str = "endpoint_service";
+const INTERFACE: &str = "interface_endpoint";
+
 /// The whole emulated Atlas.
 #[derive(Debug)]
 pub struct Store {
@@ -574,6 +579,8 @@ pub struct Store {
     pub realism: ModelRealism,
     projects: BTreeMap<String, Project>,
     next_seq: u64,
+    /// Every status change with the moment it was due.
+    pub transitions: crate::transitions::TransitionLog,
 }
 
 impl Store {
@@ -590,6 +597,7 @@ impl Store {
             realism: ModelRealism::default(),
             projects: BTreeMap::new(),
             next_seq: 0,
+            transitions: Default::default(),
         }
     }
 
@@ -1250,17 +1258,18 @@ impl Store {
         let cluster_update = self.realism.cluster_update;
         let mut retired = Vec::new();
         let mut unlinked = Vec::new();
+        let log = &mut self.transitions;
         for project in self.projects.values_mut() {
             realism::finish_cluster_updates(project, now);
             project.tenant_endpoints.retain_mut(|e| {
-                let keep = steps.tenant(e);
+                let keep = steps.tenant(e, log);
                 if !keep && let (Some(id), true) = (&e.pls_id, e.pls_registered) {
                     retired.push(id.clone());
                 }
                 keep
             });
             project.services.retain_mut(|s| {
-                let keep = steps.service(s, &mut unlinked);
+                let keep = steps.service(s, &mut unlinked, log);
                 if !keep && let (Some(id), true) = (&s.pls_id, s.pls_registered) {
                     retired.push(id.clone());
                 }
@@ -1408,7 +1417,11 @@ impl Store {
                 e.link.checking = false;
                 e.deadline = None;
                 match verdict {
-                    Ok(()) => e.status = TenantStatus::Available,
+                    Ok(()) => {
+                        self.transitions
+                            .record(SERVERLESS, &e.id, "AVAILABLE", Instant::now());
+                        e.status = TenantStatus::Available
+                    }
                     Err(message) => {
                         e.status = TenantStatus::Failed;
                         e.error_message = Some(message);
@@ -1435,7 +1448,11 @@ impl Store {
                 e.deadline = None;
                 e.accept_at = None;
                 match verdict {
-                    Ok(()) => e.status = LinkStatus::Available,
+                    Ok(()) => {
+                        self.transitions
+                            .record(INTERFACE, &e.id, "AVAILABLE", Instant::now());
+                        e.status = LinkStatus::Available
+                    }
                     Err(message) => {
                         e.status = match e.cloud {
                             Cloud::Aws => LinkStatus::Rejected,
@@ -1476,12 +1493,18 @@ impl Steps {
     }
 
     /// Moves a serverless endpoint on; false when it is gone.
-    fn tenant(&self, e: &mut TenantEndpoint) -> bool {
+    fn tenant(&self, e: &mut TenantEndpoint, log: &mut crate::transitions::TransitionLog) -> bool {
         if !self.due(e.deadline) {
             return true;
         }
         match e.status {
             TenantStatus::ReservationRequested => {
+                log.record(
+                    SERVERLESS,
+                    &e.id,
+                    "RESERVED",
+                    e.deadline.unwrap_or(self.now),
+                );
                 e.status = TenantStatus::Reserved;
                 e.endpoint_service_name = Some(e.issued_service_name.clone());
                 e.deadline = None;
@@ -1492,6 +1515,12 @@ impl Steps {
                     e.error_message = Some(message);
                     e.deadline = None;
                 } else if !self.checked(e.cloud) {
+                    log.record(
+                        SERVERLESS,
+                        &e.id,
+                        "AVAILABLE",
+                        e.deadline.unwrap_or(self.now),
+                    );
                     e.status = TenantStatus::Available;
                     e.deadline = None;
                 }
@@ -1504,9 +1533,14 @@ impl Steps {
 
     /// Moves an endpoint service and its links on; false when it is gone. Azure links that
     /// are gone are added to `unlinked` with the service's Private Link Service.
-    fn service(&self, s: &mut EndpointService, unlinked: &mut Vec<(String, String)>) -> bool {
+    fn service(
+        &self,
+        s: &mut EndpointService,
+        unlinked: &mut Vec<(String, String)>,
+        log: &mut crate::transitions::TransitionLog,
+    ) -> bool {
         for e in &mut s.endpoints {
-            self.link(e);
+            self.link(e, log);
         }
         let before = s.endpoints.len();
         let pls = s.pls_id.clone();
@@ -1525,6 +1559,7 @@ impl Steps {
         if self.due(s.deadline) {
             match s.status {
                 ServiceStatus::Initiating => {
+                    log.record(SERVICE, &s.id, "AVAILABLE", s.deadline.unwrap_or(self.now));
                     s.status = ServiceStatus::Available;
                     s.deadline = None;
                 }
@@ -1535,7 +1570,7 @@ impl Steps {
         true
     }
 
-    fn link(&self, e: &mut InterfaceEndpoint) {
+    fn link(&self, e: &mut InterfaceEndpoint, log: &mut crate::transitions::TransitionLog) {
         if e.status == LinkStatus::PendingAcceptance && self.due(e.accept_at) {
             e.status = LinkStatus::Pending;
             e.accept_at = None;
@@ -1549,6 +1584,12 @@ impl Steps {
                 e.error_message = Some(message);
                 e.deadline = None;
             } else if !self.checked(e.cloud) {
+                log.record(
+                    INTERFACE,
+                    &e.id,
+                    "AVAILABLE",
+                    e.deadline.unwrap_or(self.now),
+                );
                 e.status = LinkStatus::Available;
                 e.deadline = None;
             }

@@ -18,6 +18,7 @@ mod real_atlas;
 mod real_aws;
 mod reliability;
 mod s3_state;
+mod shared_polls;
 mod soak;
 mod support;
 mod targeting;

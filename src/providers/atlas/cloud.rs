@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, try_join_all};
 
 use super::context::{AtlasCloud, atlas_region};
 use super::dedicated::{self, INTERFACE, SERVICE};
@@ -72,30 +72,50 @@ fn listing<'l>(
 }
 
 impl AtlasCloud {
-    /// Lists one after another: HTTP Digest numbers each request on the
-    /// shared nonce, and requests that overtake each other on the way are
-    /// refused (and answered again) by a server that wants them in order.
+    /// Every list the refresh needs: all at once with a service-account
+    /// token; one after another with Digest, where each request numbers
+    /// itself on the shared nonce and requests that overtake each other on
+    /// the way are refused (and answered again) by a server that wants the
+    /// counts in order (see docs/atlas-digest.md).
     async fn read_lists(
         &self,
         lists: &Lists<'_>,
     ) -> Result<(Vec<Vec<ServerlessEndpoint>>, Services), ProviderError> {
-        let mut serverless = Vec::with_capacity(lists.instances.len());
-        for (project, instance) in lists.instances.keys() {
-            serverless.push(
+        let instance = |project: &str, instance: &str| {
+            let (project, instance) = (project.to_owned(), instance.to_owned());
+            async move {
                 match self
                     .client
-                    .list_serverless_endpoints(project, instance)
+                    .list_serverless_endpoints(&project, &instance)
                     .await
                 {
-                    Ok(l) => l,
-                    Err(e) if e.is_not_found() => Vec::new(),
-                    Err(e) => return Err(e.into()),
-                },
-            );
+                    Ok(l) => Ok(l),
+                    Err(e) if e.is_not_found() => Ok(Vec::new()),
+                    Err(e) => Err(ProviderError::from(e)),
+                }
+            }
+        };
+        let project = |p: &str| {
+            let p = p.to_owned();
+            async move {
+                let list = self.client.list_endpoint_services(&p).await?;
+                Ok::<_, ProviderError>((p, list))
+            }
+        };
+        if self.client.reads_in_parallel() {
+            let serverless = try_join_all(lists.instances.keys().map(|(p, i)| instance(p, i)));
+            let services = try_join_all(lists.projects.iter().map(|p| project(p)));
+            let (serverless, services) = tokio::try_join!(serverless, services)?;
+            return Ok((serverless, services.into_iter().collect()));
+        }
+        let mut serverless = Vec::with_capacity(lists.instances.len());
+        for (p, i) in lists.instances.keys() {
+            serverless.push(instance(p, i).await?);
         }
         let mut services = Services::new();
         for p in &lists.projects {
-            services.insert(p.clone(), self.client.list_endpoint_services(p).await?);
+            let (p, list) = project(p).await?;
+            services.insert(p, list);
         }
         Ok((serverless, services))
     }

@@ -113,7 +113,7 @@ pub enum AtlasError {
         step: String,
         /// The error of the failed poll.
         #[source]
-        source: Box<AtlasError>,
+        source: std::sync::Arc<AtlasError>,
     },
 }
 
@@ -177,7 +177,10 @@ impl AtlasError {
         }
     }
 
-    pub(crate) fn from_wait(err: WaitError<AtlasError>) -> AtlasError {
+    pub(crate) fn from_wait<S>(err: WaitError<S>) -> AtlasError
+    where
+        S: std::error::Error + Into<std::sync::Arc<AtlasError>> + 'static,
+    {
         match err {
             WaitError::Failed {
                 address,
@@ -206,7 +209,7 @@ impl AtlasError {
             } => AtlasError::WaitPoll {
                 address,
                 step,
-                source: Box::new(source),
+                source: source.into(),
             },
         }
     }
@@ -452,7 +455,7 @@ mod tests {
 
     #[test]
     fn wait_errors_keep_the_remote_message() {
-        let err = AtlasError::from_wait(WaitError::Failed {
+        let err = AtlasError::from_wait(WaitError::<AtlasError>::Failed {
             address: "endpoints.orders.atlas".into(),
             step: "waiting for AVAILABLE".into(),
             message: "VPC endpoint vpce-1 not found".into(),

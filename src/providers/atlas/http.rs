@@ -515,6 +515,13 @@ impl Transport {
         }
     }
 
+    /// True when concurrent requests cannot disturb each other's
+    /// authentication: a bearer token, unlike a Digest nonce whose count
+    /// must reach Atlas in order (see docs/atlas-digest.md).
+    pub(crate) fn reads_in_parallel(&self) -> bool {
+        matches!(self.auth, Auth::ServiceAccount { .. })
+    }
+
     /// The `Authorization` header for an API request, if one can be built
     /// yet. `own` is the call's private digest challenge, if it has one.
     async fn authorization(

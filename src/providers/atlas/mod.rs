@@ -6,7 +6,7 @@
 //! serverless instances and clusters needed for connection strings. It also
 //! owns authentication (HTTP Digest API keys or service-account tokens),
 //! retries, the per-client request budget, the Atlas error envelope and the
-//! waits on Atlas-side state (through [`crate::wait::wait_for`]).
+//! waits on Atlas-side state (through shared pollers, see `waits`).
 //!
 //! All operations use the v2 API (`/api/atlas/v2`) with the versioned media
 //! type `application/vnd.atlas.2023-01-01+json`, the only version of the
@@ -29,8 +29,8 @@ mod http;
 mod marker;
 mod preflight;
 mod serverless;
-mod shared_read;
 mod types;
+mod waits;
 
 use std::fmt;
 use std::sync::Arc;
@@ -40,7 +40,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::wait::{Poll, Progress, WaitPolicy, wait_for};
+use crate::wait::Poll;
 
 pub use error::{AtlasError, ErrorEnvelope, SERVERLESS_SUNSET_DATE};
 pub use types::{
@@ -60,7 +60,6 @@ pub const KINDS: &[&dyn crate::plan::ResourceRules] = &[
     &dedicated::SERVICE_RULES,
     &dedicated::INTERFACE_RULES,
 ];
-use shared_read::SharedRead;
 
 /// The default Atlas base URL.
 pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
@@ -190,12 +189,12 @@ pub enum InterfaceTarget {
 
 /// A cheap-to-clone handle on one Atlas connection: clones share the
 /// credentials, the token cache, the request budget, the 429 pause and the
-/// shared status reads of waits.
+/// shared pollers of waits.
 #[derive(Clone)]
 pub struct AtlasClient {
     inner: Arc<Transport>,
-    /// Endpoint lists per serverless instance, shared by concurrent waits.
-    serverless_lists: Arc<SharedRead<Vec<ServerlessEndpoint>>>,
+    /// The shared pollers of waits.
+    pollers: waits::AtlasPollers,
 }
 
 impl fmt::Debug for AtlasClient {
@@ -218,7 +217,7 @@ impl AtlasClient {
     ) -> Result<Self, AtlasError> {
         Ok(AtlasClient {
             inner: Arc::new(Transport::new(base_url, credentials, options)?),
-            serverless_lists: Arc::default(),
+            pollers: waits::AtlasPollers::default(),
         })
     }
 
@@ -230,6 +229,12 @@ impl AtlasClient {
     pub fn from_env(options: ClientOptions) -> Result<Self, AtlasError> {
         let (base_url, credentials) = credentials_from(|name| std::env::var(name).ok())?;
         AtlasClient::new(&base_url, credentials, options)
+    }
+
+    /// True when reads may be sent all at once (service-account tokens);
+    /// with Digest they go one after another on the shared nonce.
+    pub fn reads_in_parallel(&self) -> bool {
+        self.inner.reads_in_parallel()
     }
 
     /// The base URL requests go to, without a trailing slash.
@@ -380,52 +385,6 @@ impl AtlasClient {
             .map(|w| Some(w.into()))
     }
 
-    /// Polls a serverless private endpoint until it reaches `target`,
-    /// through the instance's endpoint list shared by all waits.
-    ///
-    /// `FAILED` (and, except when waiting for `Gone`, `DELETING` or the
-    /// endpoint disappearing) ends the wait with [`AtlasError::Failed`]
-    /// carrying Atlas's `errorMessage`. Returns the endpoint, or `None` for
-    /// [`ServerlessTarget::Gone`].
-    #[allow(clippy::too_many_arguments)]
-    pub async fn wait_serverless_endpoint(
-        &self,
-        group: &str,
-        instance: &str,
-        id: &str,
-        target: ServerlessTarget,
-        address: &str,
-        policy: WaitPolicy,
-        progress: &dyn Progress,
-    ) -> Result<Option<ServerlessEndpoint>, AtlasError> {
-        let step = match target {
-            ServerlessTarget::Reserved => "waiting for Atlas to reserve the endpoint (RESERVED)",
-            ServerlessTarget::Available => "waiting for the endpoint link (AVAILABLE)",
-            ServerlessTarget::Gone => "waiting for the endpoint deletion",
-        };
-        // Every wait on this instance reads the same list. Polls fall on a
-        // grid of `min_delay` (see `wait_for`), and a poll takes a list
-        // fetched since its grid point began, never one older than the wait
-        // (what was changed before the wait began is in it): the waits of
-        // one round share one request, at most one per `min_delay`.
-        let key = format!("{group}/{instance}");
-        let began = tokio::time::Instant::now();
-        wait_for(address, step, policy, progress, || async {
-            let now = tokio::time::Instant::now();
-            let oldest = crate::wait::grid_floor(now, policy.min_delay).max(began);
-            let list = self
-                .serverless_lists
-                .read_since(&key, oldest, || {
-                    self.list_serverless_endpoints(group, instance)
-                })
-                .await?;
-            let found = list.iter().find(|e| e.id == id).cloned();
-            Ok(classify_serverless(found, target))
-        })
-        .await
-        .map_err(AtlasError::from_wait)
-    }
-
     // ----- dedicated clusters: endpoint services --------------------------
 
     /// All AWS endpoint services of the project.
@@ -500,30 +459,6 @@ impl AtlasClient {
         expect_empty(reply, "DELETE", &path)
     }
 
-    /// Polls an endpoint service until it reaches `target`; `FAILED` ends the
-    /// wait with Atlas's `errorMessage`.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn wait_endpoint_service(
-        &self,
-        group: &str,
-        id: &str,
-        target: ServiceTarget,
-        address: &str,
-        policy: WaitPolicy,
-        progress: &dyn Progress,
-    ) -> Result<Option<EndpointService>, AtlasError> {
-        let step = match target {
-            ServiceTarget::Ready => "waiting for the endpoint service (AVAILABLE)",
-            ServiceTarget::Gone => "waiting for the endpoint service deletion",
-        };
-        wait_for(address, step, policy, progress, || async {
-            let found = self.get_endpoint_service(group, id).await?;
-            Ok(classify_service(found, target))
-        })
-        .await
-        .map_err(AtlasError::from_wait)
-    }
-
     // ----- dedicated clusters: interface endpoints ------------------------
 
     /// Registers the AWS VPC endpoint `vpce_id` with an endpoint service;
@@ -580,36 +515,6 @@ impl AtlasClient {
             return Ok(());
         }
         expect_empty(reply, "DELETE", &path)
-    }
-
-    /// Polls an interface endpoint until it reaches `target`; `REJECTED` and
-    /// `FAILED` end the wait with Atlas's `errorMessage`.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn wait_interface_endpoint(
-        &self,
-        group: &str,
-        service_id: &str,
-        vpce_id: &str,
-        target: InterfaceTarget,
-        address: &str,
-        policy: WaitPolicy,
-        progress: &dyn Progress,
-    ) -> Result<Option<InterfaceEndpoint>, AtlasError> {
-        let step = match target {
-            InterfaceTarget::Available => "waiting for the interface endpoint (AVAILABLE)",
-            InterfaceTarget::Gone => "waiting for the interface endpoint deletion",
-        };
-        let stuck = std::sync::Mutex::new(StuckSince::default());
-        wait_for(address, step, policy, progress, || async {
-            let found = self
-                .get_interface_endpoint(group, service_id, vpce_id)
-                .await?;
-            let now = tokio::time::Instant::now();
-            let mut stuck = stuck.lock().unwrap_or_else(|p| p.into_inner());
-            Ok(stuck.judge(classify_interface(found, target), now))
-        })
-        .await
-        .map_err(AtlasError::from_wait)
     }
 
     // ----- dedicated clusters: connection strings -------------------------

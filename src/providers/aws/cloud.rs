@@ -167,20 +167,30 @@ impl AwsCloud {
                 false => ec2.describe_security_groups(&group_ids).await,
             }
         };
-        let (vpces, groups) = tokio::try_join!(vpces, groups)?;
-        let enis: Vec<String> = vpces
-            .iter()
-            .flat_map(|v| v.network_interface_ids.iter().cloned())
-            .collect();
-        let ips = match enis.is_empty() {
-            true => BTreeMap::new(),
-            false => ec2
-                .network_interface_ips(&enis)
-                .await?
-                .into_iter()
-                .collect(),
+        // The network interfaces the state records are described beside
+        // the endpoints (every read of the region at once); any the
+        // endpoints list that the state does not know are described after.
+        let recorded_enis = recorded_interfaces(state, addrs);
+        let known = async {
+            match recorded_enis.is_empty() {
+                true => Ok(Vec::new()),
+                false => ec2.network_interface_ips(&recorded_enis).await,
+            }
         };
-        let tagged = tagged(&ec2, state, addrs).await?;
+        let ec2_reads =
+            async { tokio::try_join!(vpces, groups, known).map_err(ProviderError::from) };
+        let ((vpces, groups, known), tagged) =
+            tokio::try_join!(ec2_reads, tagged(&ec2, state, addrs))?;
+        let mut ips: BTreeMap<String, String> = known.into_iter().collect();
+        let missing: Vec<String> = vpces
+            .iter()
+            .flat_map(|v| v.network_interface_ids.iter())
+            .filter(|eni| !recorded_enis.contains(eni))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            ips.extend(ec2.network_interface_ips(&missing).await?);
+        }
         let mut read = RegionRead {
             vpces,
             groups,
@@ -332,6 +342,24 @@ impl AwsCloud {
 /// For each security group and VPC endpoint of `addrs` whose create
 /// recorded no id, the live objects that carry its address's tag (so that
 /// the plan can say whose they are).
+/// The network interface ids the state records for the VPC endpoints of
+/// `addrs`, sorted and without repeats.
+fn recorded_interfaces(state: &StateFile, addrs: &[&Address]) -> Vec<String> {
+    let mut ids: Vec<String> = addrs
+        .iter()
+        .filter_map(|a| state.resources.get(*a))
+        .filter(|r| r.kind == vpc_endpoint::KIND && r.id.is_some())
+        .filter_map(|r| r.attributes.get("network_interface_ids"))
+        .filter_map(serde_json::Value::as_array)
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 async fn tagged(
     ec2: &Ec2,
     state: &StateFile,

@@ -304,7 +304,7 @@ impl AtlasClient {
             ))
         })
         .await
-        .map_err(AtlasError::from_wait)
+        .map_err(AtlasError::from_wait::<AtlasError>)
     }
 
     /// Polls a registered private endpoint until `target`; `REJECTED` and
@@ -328,7 +328,7 @@ impl AtlasClient {
             ))
         })
         .await
-        .map_err(AtlasError::from_wait)
+        .map_err(AtlasError::from_wait::<AtlasError>)
     }
 }
 

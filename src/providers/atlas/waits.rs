@@ -1,0 +1,191 @@
+//! The waits on Atlas-side state, each listening to a shared poller.
+//!
+//! One poller per list key (see [`crate::shared_poll`]): a serverless
+//! instance's endpoint list answers every wait on the instance's endpoints;
+//! an endpoint service and an interface endpoint have their own reads
+//! (Atlas has no list of a service's interface endpoints with their
+//! status), shared by every wait on the same object. Pollers read every
+//! [`crate::limits::ATLAS_POLL_INTERVAL`], so a state change is acted on
+//! at most that long (plus one request) after Atlas reaches it, and a
+//! list costs the same however many waits listen.
+
+use std::sync::Arc;
+
+use super::{
+    AtlasClient, AtlasError, EndpointService, InterfaceEndpoint, InterfaceTarget,
+    ServerlessEndpoint, ServerlessTarget, ServiceTarget, StuckSince, classify_interface,
+    classify_serverless, classify_service,
+};
+use crate::limits::{ATLAS_POLL_INTERVAL, POLL_MAX_DELAY};
+use crate::shared_poll::{Pollers, wait_shared};
+use crate::wait::{Progress, WaitPolicy};
+
+/// The pollers of one client, by kind of read.
+#[derive(Clone)]
+pub(super) struct AtlasPollers {
+    serverless: Arc<Pollers<Vec<ServerlessEndpoint>, AtlasError>>,
+    services: Arc<Pollers<Option<EndpointService>, AtlasError>>,
+    interfaces: Arc<Pollers<Option<InterfaceEndpoint>, AtlasError>>,
+}
+
+impl Default for AtlasPollers {
+    fn default() -> Self {
+        AtlasPollers {
+            serverless: Pollers::new(ATLAS_POLL_INTERVAL, POLL_MAX_DELAY),
+            services: Pollers::new(ATLAS_POLL_INTERVAL, POLL_MAX_DELAY),
+            interfaces: Pollers::new(ATLAS_POLL_INTERVAL, POLL_MAX_DELAY),
+        }
+    }
+}
+
+impl AtlasClient {
+    /// Waits until a serverless private endpoint reaches `target`, through
+    /// the instance's endpoint list shared by all waits on it.
+    ///
+    /// `FAILED` (and, except when waiting for `Gone`, `DELETING` or the
+    /// endpoint disappearing) ends the wait with [`AtlasError::Failed`]
+    /// carrying Atlas's `errorMessage`. Returns the endpoint, or `None` for
+    /// [`ServerlessTarget::Gone`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn wait_serverless_endpoint(
+        &self,
+        group: &str,
+        instance: &str,
+        id: &str,
+        target: ServerlessTarget,
+        address: &str,
+        policy: WaitPolicy,
+        progress: &dyn Progress,
+    ) -> Result<Option<ServerlessEndpoint>, AtlasError> {
+        let step = match target {
+            ServerlessTarget::Reserved => "waiting for Atlas to reserve the endpoint (RESERVED)",
+            ServerlessTarget::Available => "waiting for the endpoint link (AVAILABLE)",
+            ServerlessTarget::Gone => "waiting for the endpoint deletion",
+        };
+        let began = tokio::time::Instant::now();
+        let client = self.clone();
+        let (g, i) = (group.to_owned(), instance.to_owned());
+        let rounds = self
+            .pollers
+            .serverless
+            .subscribe(&format!("{group}/{instance}"), move || {
+                let (client, g, i) = (client.clone(), g.clone(), i.clone());
+                async move { client.list_serverless_endpoints(&g, &i).await }
+            });
+        let found = wait_shared(address, step, policy, progress, began, rounds, |list, _| {
+            let found = list.iter().find(|e| e.id == id).cloned();
+            classify_serverless(found, target)
+        })
+        .await
+        .map_err(AtlasError::from_wait)?;
+        let status = match target {
+            ServerlessTarget::Reserved => "RESERVED",
+            ServerlessTarget::Available => "AVAILABLE",
+            ServerlessTarget::Gone => "GONE",
+        };
+        reached(id, status);
+        Ok(found)
+    }
+
+    /// Waits until an endpoint service reaches `target`; `FAILED` ends the
+    /// wait with Atlas's `errorMessage`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn wait_endpoint_service(
+        &self,
+        group: &str,
+        id: &str,
+        target: ServiceTarget,
+        address: &str,
+        policy: WaitPolicy,
+        progress: &dyn Progress,
+    ) -> Result<Option<EndpointService>, AtlasError> {
+        let step = match target {
+            ServiceTarget::Ready => "waiting for the endpoint service (AVAILABLE)",
+            ServiceTarget::Gone => "waiting for the endpoint service deletion",
+        };
+        let began = tokio::time::Instant::now();
+        let client = self.clone();
+        let (g, s) = (group.to_owned(), id.to_owned());
+        let rounds = self
+            .pollers
+            .services
+            .subscribe(&format!("{group}/{id}"), move || {
+                let (client, g, s) = (client.clone(), g.clone(), s.clone());
+                async move { client.get_endpoint_service(&g, &s).await }
+            });
+        let found = wait_shared(
+            address,
+            step,
+            policy,
+            progress,
+            began,
+            rounds,
+            |found, _| classify_service(found.clone(), target),
+        )
+        .await
+        .map_err(AtlasError::from_wait)?;
+        let status = match target {
+            ServiceTarget::Ready => "AVAILABLE",
+            ServiceTarget::Gone => "GONE",
+        };
+        reached(id, status);
+        Ok(found)
+    }
+
+    /// Waits until an interface endpoint reaches `target`; `REJECTED` and
+    /// `FAILED` end the wait with Atlas's `errorMessage`, and so does an
+    /// `errorMessage` that outlasts [`crate::limits::ATLAS_STUCK_ERROR_GRACE`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn wait_interface_endpoint(
+        &self,
+        group: &str,
+        service_id: &str,
+        vpce_id: &str,
+        target: InterfaceTarget,
+        address: &str,
+        policy: WaitPolicy,
+        progress: &dyn Progress,
+    ) -> Result<Option<InterfaceEndpoint>, AtlasError> {
+        let step = match target {
+            InterfaceTarget::Available => "waiting for the interface endpoint (AVAILABLE)",
+            InterfaceTarget::Gone => "waiting for the interface endpoint deletion",
+        };
+        let began = tokio::time::Instant::now();
+        let client = self.clone();
+        let (g, s, v) = (group.to_owned(), service_id.to_owned(), vpce_id.to_owned());
+        let rounds = self.pollers.interfaces.subscribe(
+            &format!("{group}/{service_id}/{vpce_id}"),
+            move || {
+                let (client, g, s, v) = (client.clone(), g.clone(), s.clone(), v.clone());
+                async move { client.get_interface_endpoint(&g, &s, &v).await }
+            },
+        );
+        let mut stuck = StuckSince::default();
+        let found = wait_shared(
+            address,
+            step,
+            policy,
+            progress,
+            began,
+            rounds,
+            |found, at| stuck.judge(classify_interface(found.clone(), target), at),
+        )
+        .await
+        .map_err(AtlasError::from_wait)?;
+        let status = match target {
+            InterfaceTarget::Available => "AVAILABLE",
+            InterfaceTarget::Gone => "GONE",
+        };
+        reached(vpce_id, status);
+        Ok(found)
+    }
+}
+
+/// Logs (at debug) the moment a wait saw `id` in `status`, just before its
+/// step acts on it: the end of the detection lag the benchmark measures.
+fn reached(id: &str, status: &str) {
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    tracing::debug!(target: "privlink::wait", id, status, at = format!("{at:.3}"), "state reached");
+}
