@@ -101,8 +101,23 @@ fn without_a_subscription_anywhere_the_block_is_refused() {
 }
 
 #[test]
-fn serverless_on_azure_is_refused() {
-    let text = "version: 1\natlas:\n  project_id: 5f7cac1adf5d6c6306f4b280\naws:\n  region: us-east-1\nendpoints:\n  web:\n    atlas: {serverless_instance: s1}\n    azure: {resource_group: rg, location: eastus2, vnet: v, subnet: s}\n";
+fn a_serverless_instance_on_azure_is_accepted() {
+    let text = "version: 1\natlas:\n  project_id: 5f7cac1adf5d6c6306f4b280\naws:\n  region: us-east-1\nendpoints:\n  web:\n    atlas: {serverless_instance: s1, comment: web tier}\n    azure: {resource_group: rg, location: eastus2, vnet: v, subnet: s}\n";
+    let c = load(text, &env).unwrap();
+    let web = &c.endpoints["web"];
+    assert!(
+        matches!(&web.atlas.flow, AtlasFlow::Serverless { instance } if instance == "s1"),
+        "{:?}",
+        web.atlas.flow
+    );
+    assert_eq!(web.atlas.comment.as_deref(), Some("web tier"));
+    assert_eq!(web.azure().unwrap().location, "eastus2");
+}
+
+#[test]
+fn a_serverless_instance_on_azure_keeps_the_atlas_block_checks() {
+    let text = "version: 1\natlas:\n  project_id: 5f7cac1adf5d6c6306f4b280\naws:\n  region: us-east-1\nendpoints:\n  web:\n    atlas: {serverless_instance: s1, dedicated_clusters: true}\n    azure: {resource_group: rg, location: eastus2, vnet: v, subnet: s}\n";
     let err = load(text, &env).unwrap_err();
-    assert!(err.to_string().contains("dedicated_clusters"), "{err}");
+    assert!(err.to_string().contains("exactly one"), "{err}");
+    assert_eq!(err.location().map(|(line, _)| line), Some(8), "{err}");
 }

@@ -780,13 +780,6 @@ impl<'de> Visitor<'de> for EndpointSeed<'_, '_> {
             });
             Ok(())
         })?;
-        if let (Some(a), Some(RawNetwork::Azure(_))) = (&atlas, &network)
-            && matches!(a.flow, AtlasFlow::Serverless { .. })
-        {
-            return Err(ctx.fail(
-                "`serverless_instance` with an `azure` block: privlink links Azure private endpoints to dedicated clusters only, expected `dedicated_clusters: true`",
-            ));
-        }
         Ok(RawEndpoint {
             atlas: atlas.ok_or_else(|| {
                 missing(

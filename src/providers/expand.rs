@@ -30,7 +30,7 @@ fn expand_endpoint(config: &Config, ep: &Endpoint, out: &mut Resources) {
             (up, down)
         }
         Network::Azure(n) => {
-            let up = atlas::azure::expand::upstream(config, &azure::expand::site(n), out);
+            let up = atlas::azure::expand::upstream(config, ep, &azure::expand::site(n), out);
             let down = azure::expand::network(config, ep, n, &up, out);
             atlas::azure::expand::link(config, ep, &up, &down, out);
             return;

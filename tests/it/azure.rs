@@ -1,7 +1,8 @@
 //! End to end on Azure: private endpoints in azure-sandbox linked to
 //! Atlas's AZURE endpoint services in atlas-sandbox (which checks each link
 //! against azure-sandbox), through the binary: two regions, drift, a
-//! failed link, import, and a file mixing AWS and Azure.
+//! failed link, import, a file mixing AWS and Azure, and a serverless
+//! instance on Azure.
 
 use privlink::providers::atlas::{AtlasClient, ClientOptions, Credentials};
 use serde_json::Value;
@@ -294,4 +295,87 @@ async fn a_failed_provisioning_shows_arm_message_and_the_next_apply_converges() 
     assert_eq!(private_endpoints(&w).await.len(), 1);
     w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]);
     assert!(private_endpoints(&w).await.is_empty());
+}
+
+/// Two endpoints of one serverless instance on Azure, in eastus2.
+fn serverless_file() -> String {
+    let one = |name: &str| {
+        format!(
+            "  {name}:\n    atlas: {{serverless_instance: sl-east}}\n    azure:\n      resource_group: rg-east\n      location: eastus2\n      vnet: vnet-east\n      subnet: default\n"
+        )
+    };
+    file(&format!("{}{}", one("sl-a"), one("sl-b")))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_serverless_instance_on_azure_with_two_endpoints() {
+    let seeded = format!("{PROJECT}/sl-east@AZURE:US_EAST_2");
+    let w = World::start_azure(&[], &["--serverless-instance", &seeded]).await;
+    let az = w.azure.as_ref().unwrap();
+    az.resource_group("rg-east", "eastus2").await;
+    az.subnet("rg-east", "vnet-east", "eastus2", "10.1.0.0/24")
+        .await;
+    w.write("sl.yaml", &serverless_file());
+    let f = ["-f", "sl.yaml"];
+
+    let plan = w.expect(2, &["plan", f[0], f[1], "--detailed-exitcode"]);
+    for a in [
+        "endpoints.sl-a.atlas_endpoint",
+        "endpoints.sl-a.private_endpoint",
+        "endpoints.sl-b.link",
+    ] {
+        assert!(plan.stdout.contains(a), "{a}\n{}", plan.all());
+    }
+    let applied = w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
+    assert!(!applied.all().contains(SECRET), "{}", applied.all());
+    let again = w.expect(0, &["plan", f[0], f[1], "--detailed-exitcode"]);
+    assert!(again.stdout.contains("No changes."), "{}", again.all());
+
+    // Atlas holds each private endpoint's id and IP, as Azure has them, and
+    // Atlas approved each connection in Azure.
+    let state = w.state("sl.yaml");
+    let atlas_side = atlas(&w)
+        .list_serverless_endpoints(PROJECT, "sl-east")
+        .await
+        .expect("list");
+    assert_eq!(atlas_side.len(), 2, "{atlas_side:?}");
+    let pes = private_endpoints(&w).await;
+    assert_eq!(pes.len(), 2, "{pes:?}");
+    for name in ["sl-a", "sl-b"] {
+        let at = |what: &str| &state["resources"][format!("endpoints.{name}.{what}")];
+        let pe_id = at("private_endpoint")["id"].as_str().unwrap();
+        let ip = at("private_endpoint")["attributes"]["private_ip"]
+            .as_str()
+            .unwrap();
+        let e = atlas_side
+            .iter()
+            .find(|e| Some(e.id.as_str()) == at("atlas_endpoint")["id"].as_str())
+            .expect("the endpoint in Atlas");
+        assert_eq!(e.status, "AVAILABLE", "{e:?}");
+        assert_eq!(e.provider_name.as_deref(), Some("AZURE"), "{e:?}");
+        assert_eq!(e.cloud_provider_endpoint_id.as_deref(), Some(pe_id));
+        assert_eq!(e.private_endpoint_ip_address.as_deref(), Some(ip));
+        let pe = pes
+            .iter()
+            .find(|p| p["id"].as_str() == Some(pe_id))
+            .expect("the private endpoint in Azure");
+        let c = &pe["properties"]["manualPrivateLinkServiceConnections"][0]["properties"];
+        assert_eq!(
+            c["privateLinkServiceId"].as_str(),
+            e.private_link_service_resource_id.as_deref(),
+            "{pe}"
+        );
+        assert_eq!(
+            c["privateLinkServiceConnectionState"]["status"], "Approved",
+            "{pe}"
+        );
+    }
+
+    w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]);
+    assert!(private_endpoints(&w).await.is_empty());
+    let left = atlas(&w)
+        .list_serverless_endpoints(PROJECT, "sl-east")
+        .await
+        .expect("list");
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -786,7 +786,7 @@ fn classify_serverless(
             Poll::Failed("the Atlas private endpoint is being deleted (DELETING)".to_owned())
         }
         (ServerlessTarget::Reserved, "RESERVED" | "INITIATING" | "AVAILABLE") => {
-            if endpoint.endpoint_service_name.is_some() {
+            if endpoint.reserved() {
                 Poll::Ready(Some(endpoint))
             } else {
                 Poll::Pending(format!("{status}, endpointServiceName not yet set"))
@@ -1011,6 +1011,8 @@ mod tests {
             error_message: error.map(str::to_owned),
             status: status.into(),
             provider_name: None,
+            private_link_service_resource_id: None,
+            private_endpoint_ip_address: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::azure::SERVERLESS_LINK as AZURE_LINK;
 use super::context::{AtlasCloud, remote_state};
 use super::marker::{marked_comment, marked_for, marked_owner, strip_marker};
 use super::{ServerlessEndpoint, ServerlessTarget};
@@ -48,6 +49,9 @@ struct EndpointAttrs<'a> {
     status: &'a str,
     error_message: &'a Option<String>,
     cloud_provider_endpoint_id: &'a Option<String>,
+    /// Azure only: what the Azure private endpoint connects to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    private_link_service_resource_id: &'a Option<String>,
 }
 
 /// The desired attributes of a [`LINK`].
@@ -81,6 +85,7 @@ pub fn endpoint_attrs(at: &Instance, e: &ServerlessEndpoint) -> Attrs {
         status: &e.status,
         error_message: &e.error_message,
         cloud_provider_endpoint_id: &e.cloud_provider_endpoint_id,
+        private_link_service_resource_id: &e.private_link_service_resource_id,
     })
 }
 
@@ -123,7 +128,9 @@ fn link_replaced(me: &Change, changes: &[Change]) -> Option<String> {
     changes
         .iter()
         .any(|c| {
-            c.kind == LINK && c.action == Action::Replace && c.depends_on.contains(&me.address)
+            (c.kind == LINK || c.kind == AZURE_LINK)
+                && c.action == Action::Replace
+                && c.depends_on.contains(&me.address)
         })
         .then(|| {
             "its link must change, and Atlas cannot change cloudProviderEndpointId once set".into()

@@ -37,9 +37,29 @@ pub struct ServerlessEndpoint {
     /// `FAILED`, `DELETING`, or any value Atlas adds later.
     #[serde(default, deserialize_with = "null_default")]
     pub status: String,
-    /// The cloud provider, `AWS` here.
+    /// The cloud provider of its serverless instance, `AWS` or `AZURE`.
     #[serde(default)]
     pub provider_name: Option<String>,
+    /// Azure: the Private Link Service's resource id, once reserved.
+    #[serde(default)]
+    pub private_link_service_resource_id: Option<String>,
+    /// Azure: the linked private endpoint's IP.
+    #[serde(default)]
+    pub private_endpoint_ip_address: Option<String>,
+}
+
+impl ServerlessEndpoint {
+    /// Whether the endpoint is on Azure.
+    pub fn on_azure(&self) -> bool {
+        self.provider_name.as_deref() == Some("AZURE")
+    }
+
+    /// Whether Atlas has published what the cloud endpoint connects to:
+    /// `endpointServiceName`, and on Azure `privateLinkServiceResourceId`.
+    pub fn reserved(&self) -> bool {
+        self.endpoint_service_name.is_some()
+            && (!self.on_azure() || self.private_link_service_resource_id.is_some())
+    }
 }
 
 /// A dedicated-cluster private endpoint service (AWS).

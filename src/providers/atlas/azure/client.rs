@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::super::confirm::{self, FirstConflict};
 use super::super::{
-    AtlasClient, AtlasError, CREATE, V2, expect, expect_empty, expect_list, project_missing, seg,
+    AtlasClient, AtlasError, CREATE, ServerlessEndpoint, V2, expect, expect_empty, expect_list,
+    project_missing, seg, serverless_endpoints_path,
 };
 use crate::wait::{Poll, Progress, WaitPolicy, wait_for};
 
@@ -283,6 +284,46 @@ impl AtlasClient {
             return Ok(());
         }
         expect_empty(reply, "DELETE", &path)
+    }
+
+    /// Links the Azure private endpoint `pe` (resource id) with its IP to a
+    /// serverless instance's private endpoint `id`. A link Atlas made
+    /// despite its answer is read back: the id cannot change once set.
+    pub async fn link_serverless_azure(
+        &self,
+        (group, instance, id): (&str, &str, &str),
+        pe: &str,
+        ip: &str,
+    ) -> Result<ServerlessEndpoint, AtlasError> {
+        let path = format!("{}/{}", serverless_endpoints_path(group, instance), seg(id));
+        let body = json!({
+            "providerName": AZURE,
+            "cloudProviderEndpointId": pe,
+            "privateEndpointIpAddress": ip,
+        });
+        let link = || async {
+            let reply = self
+                .send_how(Method::PATCH, &path, Some(&body), CREATE)
+                .await?;
+            expect(reply, &[StatusCode::OK], "PATCH", &path)
+        };
+        let find = || async {
+            let found = self.get_serverless_endpoint(group, instance, id).await?;
+            Ok(found.filter(|e| {
+                e.cloud_provider_endpoint_id
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(pe))
+            }))
+        };
+        let what = format!("the link of {pe} to private endpoint {id}");
+        confirm::create_confirmed(
+            &self.inner.options,
+            &what,
+            FirstConflict::Theirs,
+            link,
+            find,
+        )
+        .await
     }
 
     /// Polls an AZURE endpoint service until `target`.

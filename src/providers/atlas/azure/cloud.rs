@@ -11,6 +11,7 @@ use futures_util::future::BoxFuture;
 
 use super::client::{AzureService, Target};
 use super::kinds::{self, LINK, SERVICE, WantLink, WantService};
+use super::serverless;
 use crate::model::{Address, Attrs, DesiredResource};
 use crate::plan::{Holder, Kept, Live, LiveView, ResourceRules};
 use crate::providers::adopt::{delete_unless_kept, id_to_delete, starting_id};
@@ -120,6 +121,7 @@ impl AtlasAzureCloud {
                 view.resources.insert(a.clone(), present(live));
             }
         }
+        serverless::refresh(&self.client, state, &mut view).await?;
         conflicts(state, desired, &services, &mut view);
         Ok(view)
     }
@@ -145,6 +147,9 @@ impl AtlasAzureCloud {
     }
 
     async fn adopt(&self, op: &Op, d: &Attrs) -> Result<Option<String>, ProviderError> {
+        if op.kind == serverless::KIND {
+            return Ok(serverless::adopted(d));
+        }
         if op.kind == SERVICE {
             let w: WantService = from_attrs(op.kind, d)?;
             let list = self.client.list_azure_services(&w.project_id).await?;
@@ -181,6 +186,10 @@ impl AtlasAzureCloud {
         match op.kind {
             SERVICE => self.create_service(op, d, existing, record).await,
             LINK => self.create_link(op, d, existing, record).await,
+            serverless::KIND => {
+                let on = (&self.client, self.policy);
+                serverless::create(on, op, d, existing, record).await
+            }
             other => Err(ProviderError::UnknownKind(other)),
         }
     }
@@ -249,6 +258,11 @@ impl AtlasAzureCloud {
     }
 
     async fn delete_any(&self, op: &Op, id: Option<&str>, a: &Attrs) -> Result<(), ProviderError> {
+        // Atlas has no unlink: the link goes with the serverless endpoint,
+        // and the private endpoint's deletion ends the connection.
+        if op.kind == serverless::KIND {
+            return Ok(());
+        }
         let Some(id) = id_to_delete(id, self.adopt(op, a)).await? else {
             return Ok(());
         };

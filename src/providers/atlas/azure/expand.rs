@@ -1,12 +1,14 @@
 //! The Atlas part of an endpoint on Azure: the region's shared AZURE
-//! endpoint service, and the registration of the Azure private endpoint
-//! on it (the link).
+//! endpoint service and the registration of the Azure private endpoint on
+//! it, or for a serverless instance its private endpoint and the link
+//! that hands it the Azure private endpoint.
 
 use serde_json::json;
 
 use super::kinds::{LINK, SERVICE};
 use super::regions::atlas_region;
-use crate::config::{Config, Endpoint};
+use super::serverless;
+use crate::config::{AtlasFlow, Config, Endpoint};
 use crate::model::{Address, Attrs, reference};
 use crate::providers::atlas::expand::service_address;
 use crate::providers::parts::{Downstream, Resources, Site, Upstream, add};
@@ -18,10 +20,14 @@ fn obj(v: serde_json::Value) -> Attrs {
     }
 }
 
-/// Adds the region's endpoint service (once); returns what the private
-/// endpoint connects to: the service, whose Private Link Service name is
-/// the connection's name.
-pub fn upstream(config: &Config, site: &Site, out: &mut Resources) -> Upstream {
+/// Adds what the private endpoint connects to and returns it: the
+/// serverless instance's private endpoint, or the region's endpoint
+/// service (once). Either carries `private_link_service_resource_id`, and
+/// its Private Link Service name is the connection's name.
+pub fn upstream(config: &Config, ep: &Endpoint, site: &Site, out: &mut Resources) -> Upstream {
+    if let AtlasFlow::Serverless { .. } = ep.atlas.flow {
+        return crate::providers::atlas::expand::upstream(config, ep, site, out);
+    }
     let service = service_address(site);
     if !out.contains_key(&service) {
         let attrs = json!({
@@ -38,18 +44,24 @@ pub fn upstream(config: &Config, site: &Site, out: &mut Resources) -> Upstream {
 
 /// Adds the link that registers the private endpoint with Atlas.
 pub fn link(config: &Config, ep: &Endpoint, up: &Upstream, down: &Downstream, out: &mut Resources) {
+    let depends_on = vec![up.address.clone(), down.address.clone()];
+    let address = Address::endpoint(&ep.name, "link");
+    if let AtlasFlow::Serverless { instance } = &ep.atlas.flow {
+        let attrs = json!({
+            "project_id": config.atlas.project_id,
+            "instance": instance,
+            "endpoint_id": reference(&up.address, "id"),
+            "private_endpoint_id": reference(&down.address, "id"),
+            "private_ip": reference(&down.address, "private_ip"),
+        });
+        add(out, address, serverless::KIND, obj(attrs), depends_on);
+        return;
+    }
     let attrs = json!({
         "project_id": config.atlas.project_id,
         "endpoint_service_id": reference(&up.address, "id"),
         "private_endpoint_id": reference(&down.address, "id"),
         "private_ip": reference(&down.address, "private_ip"),
     });
-    let depends_on = vec![up.address.clone(), down.address.clone()];
-    add(
-        out,
-        Address::endpoint(&ep.name, "link"),
-        LINK,
-        obj(attrs),
-        depends_on,
-    );
+    add(out, address, LINK, obj(attrs), depends_on);
 }
