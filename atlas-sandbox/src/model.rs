@@ -401,8 +401,10 @@ pub struct TenantEndpoint {
     pub ip: Option<String>,
     /// Azure: the Private Link Service's resource id (shown once RESERVED).
     pub pls_id: Option<String>,
-    /// Azure: the Private Link Service was registered in azure-sandbox.
+    /// Azure: the Private Link Service's registration in azure-sandbox was sent.
     pub pls_registered: bool,
+    /// Azure: azure-sandbox confirmed the registration; the endpoint is not RESERVED before.
+    pub pls_ready: bool,
 }
 
 /// An interface endpoint (AWS) or private endpoint (Azure) linked to an endpoint service.
@@ -442,8 +444,11 @@ pub struct EndpointService {
     pub cloud: Cloud,
     /// Azure: the Private Link Service's resource id (shown once AVAILABLE).
     pub pls_id: Option<String>,
-    /// Azure: the Private Link Service was registered in azure-sandbox.
+    /// Azure: the Private Link Service's registration in azure-sandbox was sent.
     pub pls_registered: bool,
+    /// Azure: azure-sandbox confirmed the registration; the service is not AVAILABLE before
+    /// (as Atlas creates the Private Link Service before it answers AVAILABLE).
+    pub pls_ready: bool,
     /// Atlas-style region.
     pub region: String,
     /// Status.
@@ -841,6 +846,7 @@ impl Store {
             ip: None,
             pls_id,
             pls_registered: false,
+            pls_ready: false,
         };
         self.project_mut(project)?
             .tenant_endpoints
@@ -989,6 +995,7 @@ impl Store {
             cloud,
             pls_id,
             pls_registered: false,
+            pls_ready: false,
             issued_service_name,
             region,
             status: ServiceStatus::Initiating,
@@ -1283,22 +1290,24 @@ impl Store {
         }
     }
 
-    /// Azure Private Link Services of AVAILABLE endpoint services and RESERVED serverless
-    /// endpoints not yet registered in azure-sandbox: `(resource id, Azure location)`, each
-    /// marked registered (see [`Store::unregistered`] when that fails).
+    /// Azure Private Link Services of endpoint services and serverless endpoints not yet
+    /// registered in azure-sandbox: `(resource id, Azure location)`, each marked as sent (see
+    /// [`Store::registered`] when azure-sandbox confirms, [`Store::unregistered`] when it
+    /// fails). They are registered from creation on: Atlas has the Private Link Service
+    /// before it shows the service AVAILABLE or the endpoint RESERVED.
     pub fn services_to_register(&mut self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for p in self.projects.values_mut() {
             for s in &mut p.services {
-                let ready = s.status.accepts_endpoints();
-                if let (Some(id), false, true) = (&s.pls_id, s.pls_registered, ready) {
+                let live = s.status != ServiceStatus::Deleting;
+                if let (Some(id), false, true) = (&s.pls_id, s.pls_registered, live) {
                     s.pls_registered = true;
                     out.push((id.clone(), region_location(&s.region)));
                 }
             }
             for e in &mut p.tenant_endpoints {
-                let ready = e.endpoint_service_name.is_some();
-                if let (Some(id), false, true) = (&e.pls_id, e.pls_registered, ready) {
+                let live = e.status != TenantStatus::Deleting;
+                if let (Some(id), false, true) = (&e.pls_id, e.pls_registered, live) {
                     e.pls_registered = true;
                     let region = p.serverless.iter().find(|i| i.name == e.instance);
                     out.push((
@@ -1309,6 +1318,23 @@ impl Store {
             }
         }
         out
+    }
+
+    /// Marks a Private Link Service as registered in azure-sandbox: its service can become
+    /// AVAILABLE, its serverless endpoint RESERVED.
+    pub fn registered(&mut self, pls_id: &str) {
+        for p in self.projects.values_mut() {
+            for s in &mut p.services {
+                if s.pls_id.as_deref() == Some(pls_id) {
+                    s.pls_ready = true;
+                }
+            }
+            for e in &mut p.tenant_endpoints {
+                if e.pls_id.as_deref() == Some(pls_id) {
+                    e.pls_ready = true;
+                }
+            }
+        }
     }
 
     /// Marks a Private Link Service as not registered after all, to be tried again.
@@ -1485,6 +1511,11 @@ impl Steps {
         deadline.is_some_and(|d| d <= self.now)
     }
 
+    /// With azure-sandbox, an Azure object waits for its Private Link Service's registration.
+    fn pls_ready(&self, cloud: Cloud, ready: bool) -> bool {
+        cloud != Cloud::Azure || !self.azure || ready
+    }
+
     fn checked(&self, cloud: Cloud) -> bool {
         match cloud {
             Cloud::Aws => self.ec2,
@@ -1498,7 +1529,7 @@ impl Steps {
             return true;
         }
         match e.status {
-            TenantStatus::ReservationRequested => {
+            TenantStatus::ReservationRequested if self.pls_ready(e.cloud, e.pls_ready) => {
                 log.record(
                     SERVERLESS,
                     &e.id,
@@ -1558,7 +1589,7 @@ impl Steps {
         }
         if self.due(s.deadline) {
             match s.status {
-                ServiceStatus::Initiating => {
+                ServiceStatus::Initiating if self.pls_ready(s.cloud, s.pls_ready) => {
                     log.record(SERVICE, &s.id, "AVAILABLE", s.deadline.unwrap_or(self.now));
                     s.status = ServiceStatus::Available;
                     s.deadline = None;

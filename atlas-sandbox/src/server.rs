@@ -204,9 +204,12 @@ async fn sync_services(state: Arc<AppState>, azure: AzureClient, work: ServiceWo
         unlinked,
     } = work;
     for (id, location) in register {
-        if let Err(e) = azure.register(&id, &location).await {
-            eprintln!("private link service {id}: {e}");
-            lock(&state.store).unregistered(&id);
+        match azure.register(&id, &location).await {
+            Ok(()) => lock(&state.store).registered(&id),
+            Err(e) => {
+                eprintln!("private link service {id}: {e}");
+                lock(&state.store).unregistered(&id);
+            }
         }
     }
     for (endpoint, service) in unlinked {

@@ -153,7 +153,7 @@ pub async fn locate_state(
         false => None,
     };
     if let Some(c) = &config {
-        located.state_region = Some(c.aws.region.clone());
+        located.state_region = c.aws.as_ref().map(|a| a.region.clone());
         if located.state_s3.is_none() && !settings.state_given {
             located.state_s3 = c.state.clone();
         }

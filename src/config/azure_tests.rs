@@ -121,3 +121,24 @@ fn a_serverless_instance_on_azure_keeps_the_atlas_block_checks() {
     assert!(err.to_string().contains("exactly one"), "{err}");
     assert_eq!(err.location().map(|(line, _)| line), Some(8), "{err}");
 }
+
+#[test]
+fn an_azure_only_file_needs_no_aws_block() {
+    let text = "version: 1\natlas:\n  project_id: 5f7cac1adf5d6c6306f4b280\nendpoints:\n  web:\n    atlas: {dedicated_clusters: true}\n    azure: {resource_group: rg, location: eastus2, vnet: v, subnet: s}\n";
+    let c = load(text, &env).unwrap();
+    assert!(c.aws.is_none());
+    assert_eq!(c.endpoints["web"].azure().unwrap().location, "eastus2");
+}
+
+#[test]
+fn an_aws_endpoint_without_a_region_needs_the_aws_block() {
+    let with_region = "version: 1\natlas:\n  project_id: 5f7cac1adf5d6c6306f4b280\nendpoints:\n  db:\n    atlas: {dedicated_clusters: true}\n    aws: {region: eu-west-1, vpc_id: vpc-0a1b2c3d, subnet_ids: [subnet-0a1b2c3d]}\n";
+    let c = load(with_region, &env).unwrap();
+    assert_eq!(c.endpoints["db"].aws().unwrap().region, "eu-west-1");
+    let without = with_region.replace("region: eu-west-1, ", "");
+    let err = load(&without, &env).unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.contains("missing key `aws`"), "{shown}");
+    assert!(shown.contains("endpoint `db`"), "{shown}");
+    assert!(err.location().is_some(), "{shown}");
+}

@@ -468,7 +468,9 @@ pub(crate) struct RawConfig {
     pub(crate) version: u32,
     pub(crate) stack: Option<String>,
     pub(crate) atlas: AtlasSettings,
-    pub(crate) aws: AwsSettings,
+    /// Top-level `aws`: required while an endpoint's `aws` block names no
+    /// region of its own.
+    pub(crate) aws: Option<AwsSettings>,
     pub(crate) endpoints: Vec<(String, RawEndpoint)>,
     /// `state.s3`, when the state is kept in S3.
     pub(crate) state: Option<S3Address>,
@@ -580,7 +582,6 @@ impl<'de> Visitor<'de> for Root<'_, '_> {
             stack,
             atlas: atlas
                 .ok_or_else(|| missing(ctx, "atlas", "an `atlas` mapping with `project_id`"))?,
-            aws: aws.ok_or_else(|| missing(ctx, "aws", "an `aws` mapping with `region`"))?,
             endpoints: endpoints.ok_or_else(|| {
                 missing(
                     ctx,
@@ -588,8 +589,35 @@ impl<'de> Visitor<'de> for Root<'_, '_> {
                     "an `endpoints` mapping of names to endpoints (`endpoints: {}` for none)",
                 )
             })?,
+            aws,
             state,
         })
+        .and_then(|raw| default_region_given(ctx, raw))
+    }
+}
+
+/// A file whose AWS endpoints all name their region, or an Azure-only
+/// file, needs no top-level `aws`; otherwise it is where the default region
+/// comes from.
+fn default_region_given<E: de::Error>(ctx: &Ctx<'_>, raw: RawConfig) -> Result<RawConfig, E> {
+    if raw.aws.is_some() {
+        return Ok(raw);
+    }
+    let needs = raw.endpoints.iter().find(|(_, e)| {
+        matches!(
+            &e.network,
+            RawNetwork::Aws(RawEndpointAws { region: None, .. })
+        )
+    });
+    match needs {
+        Some((name, _)) => Err(missing(
+            ctx,
+            "aws",
+            &format!(
+                "an `aws` mapping with `region` (the default region of endpoint `{name}`, whose `aws` block names none)"
+            ),
+        )),
+        None => Ok(raw),
     }
 }
 

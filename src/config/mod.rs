@@ -56,8 +56,10 @@ pub struct Config {
     pub stack: String,
     /// Top-level `atlas`.
     pub atlas: AtlasSettings,
-    /// Top-level `aws`.
-    pub aws: AwsSettings,
+    /// Top-level `aws`: the default region of AWS endpoints (absent in a
+    /// file whose AWS endpoints each name their region, or Azure-only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsSettings>,
     /// Endpoints by name.
     pub endpoints: BTreeMap<String, Endpoint>,
     /// Top-level `state.s3`: the state is kept in S3 (`None`: the local
@@ -533,7 +535,7 @@ fn resolve(raw: de::RawConfig, path: &Path) -> Result<Config, ConfigError> {
         .into_iter()
         .map(|(name, e)| {
             let network = match e.network {
-                de::RawNetwork::Aws(aws) => Network::Aws(resolve_aws(aws, &raw.aws)),
+                de::RawNetwork::Aws(aws) => Network::Aws(resolve_aws(aws, raw.aws.as_ref())),
                 de::RawNetwork::Azure(azure) => Network::Azure(azure),
             };
             let endpoint = Endpoint {
@@ -557,7 +559,7 @@ fn resolve(raw: de::RawConfig, path: &Path) -> Result<Config, ConfigError> {
 
 /// An endpoint's `aws` with its defaults: the top-level region, and the
 /// client security groups as the sources its security group admits.
-fn resolve_aws(aws: de::RawEndpointAws, top: &AwsSettings) -> EndpointAws {
+fn resolve_aws(aws: de::RawEndpointAws, top: Option<&AwsSettings>) -> EndpointAws {
     let allow_from = aws.allow_from.unwrap_or_else(|| {
         aws.client_security_groups
             .iter()
@@ -565,7 +567,12 @@ fn resolve_aws(aws: de::RawEndpointAws, top: &AwsSettings) -> EndpointAws {
             .collect()
     });
     EndpointAws {
-        region: aws.region.unwrap_or_else(|| top.region.clone()),
+        // The parser refuses an endpoint without a region of its own in a
+        // file without a top-level `aws`.
+        region: aws
+            .region
+            .or_else(|| top.map(|t| t.region.clone()))
+            .unwrap_or_default(),
         vpc_id: aws.vpc_id,
         subnet_ids: aws.subnet_ids,
         security_group: SecurityGroupSpec { allow_from },

@@ -70,8 +70,11 @@ struct File {
     stack: StackName,
     /// Atlas settings shared by every endpoint.
     atlas: Atlas,
-    /// AWS settings shared by every endpoint.
-    aws: Aws,
+    /// AWS settings shared by every endpoint: the default region of the
+    /// AWS endpoints. Required unless every endpoint's `aws` block names
+    /// its region (or the file has Azure endpoints only).
+    #[schemars(default)]
+    aws: Option<Aws>,
     /// The endpoints by stable name (the name is part of every address);
     /// `{}` or empty for none.
     endpoints: Endpoints,

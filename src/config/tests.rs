@@ -77,7 +77,7 @@ fn example_parses_every_field() {
     assert_eq!(config.version, 1);
     assert_eq!(config.stack, "team-prod");
     assert_eq!(config.atlas.project_id, "5f7cac1adf5d6c6306f4b280");
-    assert_eq!(config.aws.region, "us-east-1");
+    assert_eq!(config.aws.as_ref().unwrap().region, "us-east-1");
     assert_eq!(config.endpoints.len(), 2);
 
     let orders = &config.endpoints["orders"];
