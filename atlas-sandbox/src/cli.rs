@@ -74,7 +74,11 @@ Control API (no authentication, JSON, never rate-limited or faulted):
 
 Forced states: an interface endpoint forced into PENDING_ACCEPTANCE or PENDING with an
 errorMessage is stuck there until forced again (without one it moves on after the connect
-delay). An endpoint service may be forced into INITIATING, AVAILABLE, WAITING_FOR_USER (accepts
+delay). Forced REJECTED, it is rejected on the cloud side too, as the service owner rejects a
+connection: RejectVpcEndpointConnections through --ec2-endpoint (the VPC endpoint's state
+becomes rejected), or its private endpoint's connection set Rejected (with the errorMessage as
+description) through --azure-endpoint; errors of that call are only logged. Any other forced
+status (FAILED among them) stays on the Atlas side. An endpoint service may be forced into INITIATING, AVAILABLE, WAITING_FOR_USER (accepts
 interface endpoints, as AVAILABLE does), FAILED (endpointServiceName null) or DELETING; only
 INITIATING and DELETING move on by themselves. A cluster forced UPDATING stays so until forced
 IDLE.

@@ -14,7 +14,8 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use crate::model::{
-    ClusterState, LinkFailures, LinkStatus, ModelError, ServiceStatus, TenantStatus,
+    Cloud, ClusterState, LinkCheck, LinkFailures, LinkStatus, ModelError, ServiceStatus,
+    TenantStatus,
 };
 use crate::state::{AppState, lock};
 use crate::views;
@@ -341,6 +342,11 @@ async fn force_serverless_endpoint(
     Ok(axum::Json(views::tenant_endpoint(&e)))
 }
 
+/// Forces an interface endpoint's status. REJECTED is the service owner rejecting the
+/// connection, so it is rejected on the cloud side too, as Atlas's own rejection of a link is:
+/// `RejectVpcEndpointConnections` in EC2 (the VPC endpoint shows `rejected`), or the private
+/// endpoint's connection set `Rejected` in azure-sandbox. Other statuses (FAILED among them)
+/// stay on the Atlas side.
 async fn force_interface_endpoint(
     State(app): Shared,
     Path((project, service, id)): Path<(String, String, String)>,
@@ -355,11 +361,42 @@ async fn force_interface_endpoint(
     let id = percent_encoding::percent_decode_str(&id)
         .decode_utf8_lossy()
         .into_owned();
-    let mut store = lock(&app.store);
-    let now = Instant::now();
-    store.advance(now);
-    let e = store.force_interface_state(&project, &service, &id, status, message, now)?;
+    let (e, owner) = {
+        let mut store = lock(&app.store);
+        let now = Instant::now();
+        store.advance(now);
+        let e =
+            store.force_interface_state(&project, &service, &id, status, message.clone(), now)?;
+        let owner = match status {
+            LinkStatus::Rejected => Some(store.owner_view(&project, &service, &id)?),
+            _ => None,
+        };
+        (e, owner)
+    };
+    if let Some(check) = owner {
+        let why = message.unwrap_or_else(|| "Rejected by MongoDB Atlas".into());
+        reject_on_cloud(&app, &check, why).await;
+    }
     Ok(axum::Json(views::interface_endpoint(&e)))
+}
+
+/// Rejects the connection of `check`'s endpoint as the service owner, on its cloud when that
+/// is configured; a failure (plain moto does not know the call) is only logged, as for links.
+async fn reject_on_cloud(app: &AppState, check: &LinkCheck, why: String) {
+    let done = match (check.cloud, &app.ec2, &app.azure) {
+        (Cloud::Aws, Some(ec2), _) => ec2.decide(check, false).await.map_err(|e| e.to_string()),
+        (Cloud::Azure, _, Some(azure)) => azure
+            .decide(check, &Err(why))
+            .await
+            .map_err(|e| e.to_string()),
+        _ => Ok(()),
+    };
+    if let Err(e) = done {
+        eprintln!(
+            "link {}: rejecting it on the cloud side: {e}",
+            check.vpce_id
+        );
+    }
 }
 
 fn realism_json(app: &AppState) -> Value {

@@ -1243,6 +1243,35 @@ impl Store {
         Ok(endpoint.clone())
     }
 
+    /// What the service owner needs to accept or reject an interface endpoint's connection on
+    /// its cloud (the endpoint, its service's name or Private Link Service, the region), as a
+    /// [`LinkCheck`] of no attempt: verdicts for it are never applied to the store.
+    pub fn owner_view(
+        &self,
+        project: &str,
+        service_id: &str,
+        id: &str,
+    ) -> Result<LinkCheck, ModelError> {
+        let s = self.service(project, service_id)?;
+        let e = self.interface_endpoint(project, service_id, id)?;
+        Ok(LinkCheck {
+            cloud: e.cloud,
+            ip: e.ip.clone(),
+            target: LinkTarget::Interface {
+                project: project.to_string(),
+                service: s.id.clone(),
+                id: e.id.clone(),
+            },
+            seq: u64::MAX,
+            vpce_id: e.id.clone(),
+            aws_region: regions::to_aws(&s.region),
+            expected_service: s
+                .pls_id
+                .clone()
+                .unwrap_or_else(|| s.issued_service_name.clone()),
+        })
+    }
+
     // ----- time -----
 
     /// Whether links to `cloud` wait for a check (otherwise they succeed unchecked).

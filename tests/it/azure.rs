@@ -1,8 +1,8 @@
 //! End to end on Azure: private endpoints in azure-sandbox linked to
 //! Atlas's AZURE endpoint services in atlas-sandbox (which checks each link
 //! against azure-sandbox), through the binary: two regions, drift, a
-//! failed link, import, a file mixing AWS and Azure, and a serverless
-//! instance on Azure.
+//! failed link, a link rejected after it was available, import, a file
+//! mixing AWS and Azure, and a serverless instance on Azure.
 
 use privlink::providers::atlas::{AtlasClient, ClientOptions, Credentials};
 use serde_json::Value;
@@ -146,6 +146,98 @@ async fn a_failed_link_shows_atlas_error_message_and_the_next_apply_converges() 
     let again = w.expect(0, &["plan", f[0], f[1], "--detailed-exitcode"]);
     assert!(again.stdout.contains("No changes."), "{}", again.all());
     assert_eq!(services(&w).await, vec![("US_EAST_2".to_owned(), 1)]);
+    w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]);
+    assert!(private_endpoints(&w).await.is_empty());
+}
+
+/// A resource id as one URL path segment.
+fn encode(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A link Atlas REJECTED after it was AVAILABLE is a connection the service
+/// owner rejected: the private endpoint's connection shows `Rejected` in
+/// Azure (the sandbox rejects it there too), so the plan replaces that
+/// private endpoint and its link, and only them, with the owner's words;
+/// the next apply converges.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_rejected_after_it_was_available_is_replaced() {
+    let w = world().await;
+    w.write("rejected.yaml", &file(&format!("{EAST_A}{}", east_b())));
+    let f = ["-f", "rejected.yaml"];
+    w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
+    let state = w.state("rejected.yaml");
+    let link = &state["resources"]["endpoints.east-a.link"];
+    let service = link["attributes"]["endpoint_service_id"].as_str().unwrap();
+    let pe = link["id"].as_str().unwrap();
+    let message = "simulated: connection rejected by the service owner";
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/__sandbox/interface-endpoints/{PROJECT}/{service}/{}/state",
+            w.sandbox.base_url,
+            encode(pe)
+        ))
+        .json(&serde_json::json!({"connectionStatus": "REJECTED", "errorMessage": message}))
+        .send()
+        .await
+        .expect("sandbox control");
+    assert!(r.status().is_success(), "{}", r.status());
+    let pes = private_endpoints(&w).await;
+    let rejected = pes
+        .iter()
+        .find(|p| {
+            p["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(pe))
+        })
+        .expect("the private endpoint");
+    let c = &rejected["properties"]["manualPrivateLinkServiceConnections"][0]["properties"];
+    assert_eq!(
+        c["privateLinkServiceConnectionState"]["status"], "Rejected",
+        "{rejected}"
+    );
+
+    let plan = w.expect(2, &["plan", f[0], f[1], "--detailed-exitcode"]);
+    for replaced in ["endpoints.east-a.private_endpoint", "endpoints.east-a.link"] {
+        assert!(
+            plan.stdout
+                .contains(&format!("{replaced} must be replaced")),
+            "{replaced}\n{}",
+            plan.all()
+        );
+    }
+    assert!(
+        plan.stdout
+            .contains("Azure reports the connection Rejected")
+            && plan.stdout.contains(message),
+        "{}",
+        plan.all()
+    );
+    for kept in ["endpoints.east-b.private_endpoint", "endpoints.east-b.link"] {
+        assert!(
+            !plan.stdout.contains(&format!("{kept} must be replaced")),
+            "{kept}\n{}",
+            plan.all()
+        );
+    }
+    w.expect(0, &["apply", f[0], f[1], "--auto-approve"]);
+    let again = w.expect(0, &["plan", f[0], f[1], "--detailed-exitcode"]);
+    assert!(again.stdout.contains("No changes."), "{}", again.all());
+    let state = w.state("rejected.yaml");
+    let link = &state["resources"]["endpoints.east-a.link"];
+    let pe = link["id"].as_str().unwrap();
+    let l = atlas(&w)
+        .get_azure_link(PROJECT, service, pe)
+        .await
+        .expect("read")
+        .expect("linked again");
+    assert_eq!(l.state(), "AVAILABLE", "{l:?}");
+    assert_eq!(services(&w).await, vec![("US_EAST_2".to_owned(), 2)]);
     w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]);
     assert!(private_endpoints(&w).await.is_empty());
 }

@@ -142,8 +142,26 @@ async fn links_to_one_service_are_bounded() {
     assert_eq!(services[0].interface_endpoints.len(), 4, "{services:?}");
 }
 
-/// Item: refresh reads each interface endpoint's status; one Atlas REJECTED
-/// after the apply is planned for replacement and the next apply converges.
+/// The EC2 state of the VPC endpoint `vpce`.
+async fn vpc_endpoint_state(w: &World, vpce: &str) -> String {
+    let out = w
+        .ec2()
+        .await
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(vpce)
+        .send()
+        .await
+        .expect("describe the VPC endpoint");
+    let state = out.vpc_endpoints()[0].state().expect("a state");
+    state.as_str().to_owned()
+}
+
+/// Item: an interface endpoint Atlas REJECTED after the apply is a
+/// connection its service owner rejected, which EC2 shows as the VPC
+/// endpoint's state `rejected` (the sandbox rejects it there too): the plan
+/// replaces that VPC endpoint and its link, and only them, and the next
+/// apply converges. The refresh reads no interface endpoint on its own for
+/// that: the service list and EC2's describe show it.
 ///
 /// Before: refresh only checked that the service listed the id and copied
 /// the recorded AVAILABLE, so the plan said "No changes".
@@ -156,34 +174,109 @@ async fn a_rejected_interface_endpoint_is_replaced() {
     let link = &state["resources"]["endpoints.east-a.link"];
     let service = link["attributes"]["endpoint_service_id"].as_str().unwrap();
     let vpce = link["id"].as_str().unwrap();
+    let other = state["resources"]["endpoints.east-b.link"]["id"]
+        .as_str()
+        .unwrap();
+    let rejection = "rejected by the endpoint owner";
     control_post(
         &w,
         &format!("/__sandbox/interface-endpoints/{PROJECT}/{service}/{vpce}/state"),
-        json!({"connectionStatus": "REJECTED", "errorMessage": "rejected by the endpoint owner"}),
+        json!({"connectionStatus": "REJECTED", "errorMessage": rejection}),
     )
     .await;
+    assert_eq!(vpc_endpoint_state(&w, vpce).await, "rejected");
 
     let plan = w.expect(2, &["plan", "-f", "reject.yaml", "--detailed-exitcode"]);
+    for replaced in ["endpoints.east-a.vpc_endpoint", "endpoints.east-a.link"] {
+        assert!(
+            plan.stdout
+                .contains(&format!("{replaced} must be replaced")),
+            "{replaced}\n{}",
+            plan.all()
+        );
+    }
     assert!(
-        plan.stdout.contains("endpoints.east-a.link") && plan.stdout.contains("REJECTED"),
+        plan.stdout
+            .contains("EC2 reports the VPC endpoint rejected"),
         "{}",
         plan.all()
     );
-    assert!(
-        !plan
-            .stdout
-            .contains("endpoints.east-b.link must be replaced"),
-        "{}",
-        plan.all()
-    );
+    for kept in ["endpoints.east-b.vpc_endpoint", "endpoints.east-b.link"] {
+        assert!(
+            !plan.stdout.contains(&format!("{kept} must be replaced")),
+            "{kept}\n{}",
+            plan.all()
+        );
+    }
     w.expect(0, &["apply", "-f", "reject.yaml", "--auto-approve"]);
     w.expect(0, &["plan", "-f", "reject.yaml", "--detailed-exitcode"]);
-    let e = atlas(&w)
-        .get_interface_endpoint(PROJECT, service, vpce)
+    let state = w.state("reject.yaml");
+    let new = state["resources"]["endpoints.east-a.link"]["id"]
+        .as_str()
+        .unwrap();
+    assert_ne!(new, vpce, "a new VPC endpoint, linked");
+    assert_eq!(
+        state["resources"]["endpoints.east-b.link"]["id"], other,
+        "the other endpoint stays"
+    );
+    let client = atlas(&w);
+    let e = client
+        .get_interface_endpoint(PROJECT, service, new)
         .await
         .unwrap()
-        .expect("linked again");
+        .expect("the new endpoint is linked");
     assert_eq!(e.connection_status, "AVAILABLE");
+    let old = client
+        .get_interface_endpoint(PROJECT, service, vpce)
+        .await
+        .unwrap();
+    assert!(old.is_none(), "the rejected link is gone: {old:?}");
+}
+
+/// Item: a no-change plan of a dedicated file reads the project's service
+/// list and no interface endpoint on its own: its Atlas calls are the same
+/// for one endpoint as for four.
+///
+/// Before: the refresh read every interface endpoint its service listed
+/// (one GET each, one after another under Digest), so a plan's Atlas calls
+/// grew with the number of endpoints.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_no_change_plan_reads_no_interface_endpoint_on_its_own() {
+    let w = World::start(&[], &["main"], &[]).await;
+    let mut calls = Vec::new();
+    for (file, names) in [
+        ("one.yaml", &["solo"][..]),
+        ("four.yaml", &["e1", "e2", "e3", "e4"][..]),
+    ] {
+        w.write(file, &dedicated(names));
+        w.expect(0, &["apply", "-f", file, "--auto-approve"]);
+        w.sandbox.clear_requests().await;
+        w.expect(0, &["plan", "-f", file, "--detailed-exitcode"]);
+        let log = w.sandbox.requests().await;
+        let per_endpoint: Vec<&Value> = log
+            .iter()
+            .filter(|r| {
+                r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("/endpoint/vpce-"))
+            })
+            .collect();
+        assert!(
+            per_endpoint.is_empty(),
+            "{file}: per-interface-endpoint reads {per_endpoint:?}"
+        );
+        let atlas_calls: Vec<String> = log
+            .iter()
+            .filter(|r| r["status"] != 401)
+            .map(|r| format!("{} {}", r["method"], r["path"]))
+            .collect();
+        calls.push(atlas_calls);
+    }
+    assert_eq!(
+        calls[0].len(),
+        calls[1].len(),
+        "Atlas calls of a plan do not grow with the endpoints: {calls:?}"
+    );
 }
 
 /// The same for the serverless flow: a private endpoint Atlas reports

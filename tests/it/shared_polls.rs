@@ -1,9 +1,11 @@
 //! Waits on one Atlas list share its poller, against a real atlas-sandbox:
 //! a change the list shows is acted on by every wait on it after one read.
-//! Counted from the sandbox's request log (order, not timing).
+//! Counted from the sandbox's request log (order; for the Azure waits, the
+//! number of reads against the time they took).
 
 use std::time::Duration;
 
+use privlink::providers::atlas::azure::Target;
 use privlink::providers::atlas::{AtlasClient, ClientOptions, Credentials, ServerlessTarget};
 use privlink::wait::{NoProgress, WaitPolicy};
 use serde_json::{Value, json};
@@ -164,4 +166,126 @@ async fn one_list_read_moves_every_wait_on_the_instance() {
     assert_eq!(got, want);
     // Once every wait is over, nobody listens and the reads stop.
     assert_eq!(reads.len(), flipped + 1, "{log:?}");
+}
+
+/// A resource id as one URL path segment.
+fn encode(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The reads answered 200 whose path ends with `suffix`.
+async fn reads_of(sandbox: &Sandbox, suffix: &str) -> usize {
+    let log = sandbox.requests().await;
+    log.iter()
+        .filter(|r| r["method"] == "GET" && r["status"] == 200)
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with(suffix)))
+        .count()
+}
+
+/// Runs `WAITS` copies of `wait` at once until the object whose reads end
+/// with `suffix` has been read three times, then `force`s it ready; every
+/// wait must end with the object, and the reads must be one per round of
+/// the shared poller (at most one per 500 ms, plus the first), not one per
+/// wait.
+async fn shared_rounds<W, Fut, T>(sandbox: &Sandbox, suffix: &str, wait: W, force: (String, Value))
+where
+    W: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    sandbox.clear_requests().await;
+    let began = std::time::Instant::now();
+    let waits: Vec<_> = (0..WAITS).map(|_| tokio::spawn(wait())).collect();
+    while reads_of(sandbox, suffix).await < 3 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (path, body) = force;
+    let r = reqwest::Client::new()
+        .post(format!("{}{path}", sandbox.base_url))
+        .json(&body)
+        .send()
+        .await
+        .expect("force");
+    assert!(r.status().is_success(), "{}", r.status());
+    for w in waits {
+        assert!(w.await.expect("wait task").is_some());
+    }
+    let elapsed = began.elapsed();
+    let reads = reads_of(sandbox, suffix).await;
+    let rounds = elapsed.as_millis() / 500 + 2;
+    assert!(
+        reads as u128 <= rounds,
+        "{reads} reads of {suffix} by {WAITS} waits in {elapsed:?}: more than one a round"
+    );
+}
+
+#[tokio::test]
+async fn waits_on_one_azure_service_or_link_share_their_reads() {
+    let sandbox = Sandbox::start(&[
+        "--public-key",
+        PUBLIC_KEY,
+        "--private-key",
+        PRIVATE_KEY,
+        "--project",
+        PROJECT,
+        "--reserve-delay",
+        "1h",
+        "--connect-delay",
+        "1h",
+    ]);
+    let atlas = client(&sandbox);
+    let policy = WaitPolicy {
+        timeout: Duration::from_secs(60),
+        ..WaitPolicy::default()
+    };
+    let service = atlas
+        .create_azure_service(PROJECT, "US_EAST_2")
+        .await
+        .expect("create the service")
+        .id;
+    let wait_service = || {
+        let (atlas, id) = (atlas.clone(), service.clone());
+        async move {
+            atlas
+                .wait_azure_service(PROJECT, &id, Target::Ready, ("s", policy, &NoProgress))
+                .await
+                .expect("the service is ready")
+        }
+    };
+    let force = format!("/__sandbox/endpoint-services/{PROJECT}/{service}/state");
+    let suffix = format!("/endpointService/{service}");
+    shared_rounds(
+        &sandbox,
+        &suffix,
+        wait_service,
+        (force, json!({"status": "AVAILABLE"})),
+    )
+    .await;
+
+    let pe = "/subscriptions/0b1c2d3e-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.Network/privateEndpoints/pe-shared";
+    atlas
+        .create_azure_link(PROJECT, &service, pe, "10.0.1.4")
+        .await
+        .expect("register the private endpoint");
+    let wait_link = || {
+        let (atlas, id) = (atlas.clone(), service.clone());
+        async move {
+            atlas
+                .wait_azure_link(PROJECT, &id, pe, Target::Ready, ("l", policy, &NoProgress))
+                .await
+                .expect("the link is available")
+        }
+    };
+    let force = format!(
+        "/__sandbox/interface-endpoints/{PROJECT}/{service}/{}/state",
+        encode(pe)
+    );
+    let body = json!({"connectionStatus": "AVAILABLE"});
+    // However the client encodes the id, the path ends with its last part.
+    shared_rounds(&sandbox, "pe-shared", wait_link, (force, body)).await;
 }

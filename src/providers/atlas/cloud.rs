@@ -11,7 +11,7 @@ use super::context::{AtlasCloud, atlas_region};
 use super::dedicated::{self, INTERFACE, SERVICE};
 use super::marker::{marked_for, marked_owner};
 use super::serverless::{self, ENDPOINT, Instance, LINK};
-use super::{EndpointService, InterfaceEndpoint, ServerlessEndpoint};
+use super::{EndpointService, ServerlessEndpoint};
 use crate::model::{Address, Attrs, DesiredResource};
 use crate::plan::{Holder, Kept, Live, LiveView, ResourceRules};
 use crate::providers::adopt::{
@@ -56,8 +56,8 @@ impl<'a> Lists<'a> {
 /// One project's endpoint services.
 type Services = BTreeMap<String, Vec<EndpointService>>;
 
-/// The interface endpoints in state that Atlas has, with their service's id.
-type Interfaces = BTreeMap<Address, (String, InterfaceEndpoint)>;
+/// The interface endpoints in state that Atlas has, with their live attributes.
+type Interfaces = BTreeMap<Address, Attrs>;
 
 /// The service of `list` that lists the interface endpoint `vpce`: the one
 /// the state records (`by_id`), or on import any that lists it.
@@ -121,15 +121,19 @@ impl AtlasCloud {
     }
 
     /// The interface endpoints in state that their service still lists,
-    /// read one by one (a service lists only their ids; their status is on
-    /// each one), one after another as the lists are. An endpoint whose
-    /// service does not list it is gone and is not read.
+    /// with their live attributes. The lists settle most of them (see
+    /// [`dedicated::settled`]): those are live as recorded, at no call. The
+    /// others are read one by one (a service lists only ids; the status is
+    /// on each one): all at once with a token, one after another under
+    /// Digest, as the lists are. An endpoint whose service does not list
+    /// it is gone and is not read.
     async fn read_interfaces(
         &self,
         state: &StateFile,
         services: &Services,
     ) -> Result<Interfaces, ProviderError> {
         let mut found = Interfaces::new();
+        let mut unsettled = Vec::new();
         for (a, r) in state.resources.iter().filter(|(_, r)| r.kind == INTERFACE) {
             let project = recorded(state, a, "project_id").unwrap_or_default();
             let vpce = r.id.as_deref().unwrap_or_default();
@@ -137,14 +141,26 @@ impl AtlasCloud {
             let Some(service) = listing(services.get(project), by_id, vpce) else {
                 continue;
             };
-            let e = self
-                .client
-                .get_interface_endpoint(project, &service.id, vpce)
-                .await?;
-            if let Some(e) = e {
-                found.insert(a.clone(), (service.id.clone(), e));
+            if dedicated::settled(&r.attributes, service) {
+                let live = dedicated::interface_listed(&r.attributes, project, &service.id, vpce);
+                found.insert(a.clone(), live);
+            } else {
+                unsettled.push((a, &r.attributes, project, service.id.as_str(), vpce));
             }
         }
+        let reads: Vec<_> = unsettled
+            .into_iter()
+            .map(|(a, attrs, project, service, vpce)| async move {
+                let e = self
+                    .client
+                    .get_interface_endpoint(project, service, vpce)
+                    .await?;
+                let live =
+                    e.and_then(|e| dedicated::interface_live(attrs, project, service, vpce, &e));
+                Ok::<_, ProviderError>(live.map(|live| (a.clone(), live)))
+            })
+            .collect();
+        found.extend(self.client.read_all(reads).await?.into_iter().flatten());
         Ok(found)
     }
 
@@ -389,11 +405,8 @@ fn read_dedicated(
                 }
             }
         } else if r.kind == INTERFACE {
-            let vpce = r.id.as_deref().unwrap_or_default();
-            let attrs = interfaces.get(a).and_then(|(service, e)| {
-                dedicated::interface_live(&r.attributes, project, service, vpce, e)
-            });
-            view.resources.insert(a.clone(), present(attrs));
+            view.resources
+                .insert(a.clone(), present(interfaces.get(a).cloned()));
         }
     }
 }

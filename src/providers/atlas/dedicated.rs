@@ -160,6 +160,32 @@ pub const INTERFACE_RULES: KindRules = KindRules {
     shared: false,
 };
 
+/// Whether the bulk reads and the state settle an interface endpoint its
+/// service lists, without reading it on its own: the apply recorded it
+/// AVAILABLE, and its service is AVAILABLE without an `errorMessage`.
+/// Otherwise (an apply that stopped mid-wait, an import, which recorded no
+/// status, or a service in trouble) it is read. An endpoint Atlas REJECTED
+/// after it was AVAILABLE shows on the cloud side (see docs/cloud-behaviours.md).
+pub fn settled(recorded: &Attrs, service: &EndpointService) -> bool {
+    let status = recorded.get("connection_status").and_then(Value::as_str);
+    status == Some("AVAILABLE")
+        && service.status == "AVAILABLE"
+        && service
+            .error_message
+            .as_deref()
+            .is_none_or(|m| m.trim().is_empty())
+}
+
+/// An interface endpoint its service lists, live as recorded: the recorded
+/// attributes with the service that lists it.
+pub fn interface_listed(recorded: &Attrs, project: &str, service_id: &str, vpce: &str) -> Attrs {
+    let mut attributes = recorded.clone();
+    attributes.insert("project_id".into(), Value::from(project));
+    attributes.insert("endpoint_service_id".into(), Value::from(service_id));
+    attributes.insert("vpc_endpoint_id".into(), Value::from(vpce));
+    attributes
+}
+
 /// What Atlas says of an interface endpoint in state, read from its
 /// service (`service_id`): the recorded attributes with the live
 /// `connection_status` and `error_message`, so that an endpoint Atlas
@@ -175,10 +201,7 @@ pub fn interface_live(
     if e.connection_status == "DELETING" || e.delete_requested {
         return None;
     }
-    let mut attributes = recorded.clone();
-    attributes.insert("project_id".into(), Value::from(project));
-    attributes.insert("endpoint_service_id".into(), Value::from(service_id));
-    attributes.insert("vpc_endpoint_id".into(), Value::from(vpce));
+    let mut attributes = interface_listed(recorded, project, service_id, vpce);
     attributes.insert(
         "connection_status".into(),
         Value::from(e.connection_status.as_str()),
@@ -408,5 +431,49 @@ mod tests {
             ..ok
         };
         assert!(interface_live(&recorded, "p", "s", "vpce-1", &deleting).is_none());
+    }
+
+    #[test]
+    fn only_an_endpoint_recorded_available_on_a_healthy_service_is_settled() {
+        let service = |status: &str, error: Option<&str>| EndpointService {
+            id: "s".into(),
+            cloud_provider: Some("AWS".into()),
+            region_name: "US_EAST_1".into(),
+            endpoint_service_name: Some("com.amazonaws.vpce.us-east-1.vpce-svc-1".into()),
+            interface_endpoints: vec!["vpce-1".into()],
+            status: status.into(),
+            error_message: error.map(str::to_owned),
+        };
+        let with = |status: Option<&str>| {
+            let mut a = Attrs::new();
+            a.insert("vpc_endpoint_id".into(), Value::from("vpce-1"));
+            if let Some(s) = status {
+                a.insert("connection_status".into(), Value::from(s));
+            }
+            a
+        };
+        let healthy = service("AVAILABLE", None);
+        assert!(settled(&with(Some("AVAILABLE")), &healthy));
+        assert!(settled(
+            &with(Some("AVAILABLE")),
+            &service("AVAILABLE", Some(" "))
+        ));
+        assert!(!settled(&with(None), &healthy), "import: no status");
+        assert!(
+            !settled(&with(Some("PENDING")), &healthy),
+            "stopped mid-wait"
+        );
+        assert!(!settled(
+            &with(Some("AVAILABLE")),
+            &service("WAITING_FOR_USER", None)
+        ));
+        assert!(!settled(
+            &with(Some("AVAILABLE")),
+            &service("AVAILABLE", Some("broken"))
+        ));
+        let listed = interface_listed(&with(Some("AVAILABLE")), "p", "s", "vpce-1");
+        assert_eq!(listed["endpoint_service_id"], "s");
+        assert_eq!(listed["connection_status"], "AVAILABLE");
+        assert!(matches!(connection_state(&listed), RemoteState::Ready));
     }
 }

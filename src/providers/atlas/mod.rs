@@ -237,6 +237,24 @@ impl AtlasClient {
         self.inner.reads_in_parallel()
     }
 
+    /// Runs `reads` (futures that have not started: a future does nothing
+    /// until polled) all at once when [`AtlasClient::reads_in_parallel`],
+    /// one after another otherwise; their answers in the order given, or
+    /// the first error.
+    pub async fn read_all<F, T, E>(&self, reads: Vec<F>) -> Result<Vec<T>, E>
+    where
+        F: std::future::Future<Output = Result<T, E>>,
+    {
+        if self.reads_in_parallel() {
+            return futures_util::future::try_join_all(reads).await;
+        }
+        let mut out = Vec::new();
+        for read in reads {
+            out.push(read.await?);
+        }
+        Ok(out)
+    }
+
     /// The base URL requests go to, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url

@@ -1,16 +1,19 @@
 //! The waits on Atlas-side state, each listening to a shared poller.
 //!
 //! One poller per list key (see [`crate::shared_poll`]): a serverless
-//! instance's endpoint list answers every wait on the instance's endpoints;
-//! an endpoint service and an interface endpoint have their own reads
-//! (Atlas has no list of a service's interface endpoints with their
-//! status), shared by every wait on the same object. Pollers read every
+//! instance's endpoint list answers every wait on the instance's endpoints
+//! (on AWS and on Azure); an endpoint service and an interface endpoint
+//! have their own reads (Atlas has no list of a service's interface
+//! endpoints with their status), shared by every wait on the same object.
+//! The Azure flow's AZURE endpoint services and registered private
+//! endpoints have pollers of their own kinds, one per object too. Pollers read every
 //! [`crate::limits::ATLAS_POLL_INTERVAL`], so a state change is acted on
 //! at most that long (plus one request) after Atlas reaches it, and a
 //! list costs the same however many waits listen.
 
 use std::sync::Arc;
 
+use super::azure::{self, AzureLink, AzureService, Target};
 use super::{
     AtlasClient, AtlasError, EndpointService, InterfaceEndpoint, InterfaceTarget,
     ServerlessEndpoint, ServerlessTarget, ServiceTarget, StuckSince, classify_interface,
@@ -26,6 +29,11 @@ pub(super) struct AtlasPollers {
     serverless: Arc<Pollers<Vec<ServerlessEndpoint>, AtlasError>>,
     services: Arc<Pollers<Option<EndpointService>, AtlasError>>,
     interfaces: Arc<Pollers<Option<InterfaceEndpoint>, AtlasError>>,
+    /// AZURE endpoint services, by project and id.
+    azure_services: Arc<Pollers<Option<AzureService>, AtlasError>>,
+    /// Private endpoints registered on AZURE endpoint services, by project,
+    /// service and resource id.
+    azure_links: Arc<Pollers<Option<AzureLink>, AtlasError>>,
 }
 
 impl Default for AtlasPollers {
@@ -34,6 +42,8 @@ impl Default for AtlasPollers {
             serverless: Pollers::new(ATLAS_POLL_INTERVAL, POLL_MAX_DELAY),
             services: Pollers::new(ATLAS_POLL_INTERVAL, POLL_MAX_DELAY),
             interfaces: Pollers::new(ATLAS_POLL_INTERVAL, POLL_MAX_DELAY),
+            azure_services: Pollers::new(ATLAS_POLL_INTERVAL, POLL_MAX_DELAY),
+            azure_links: Pollers::new(ATLAS_POLL_INTERVAL, POLL_MAX_DELAY),
         }
     }
 }
@@ -178,6 +188,92 @@ impl AtlasClient {
         };
         reached(vpce_id, status);
         Ok(found)
+    }
+}
+
+impl AtlasClient {
+    /// Waits until an AZURE endpoint service reaches `target`, through the
+    /// service's poller shared by every wait on it (one read per round).
+    pub async fn wait_azure_service(
+        &self,
+        group: &str,
+        id: &str,
+        target: Target,
+        (address, policy, progress): (&str, WaitPolicy, &dyn Progress),
+    ) -> Result<Option<AzureService>, AtlasError> {
+        let step = match target {
+            Target::Ready => "waiting for the AZURE endpoint service (AVAILABLE)",
+            Target::Gone => "waiting for the AZURE endpoint service deletion",
+        };
+        let began = tokio::time::Instant::now();
+        let client = self.clone();
+        let (g, s) = (group.to_owned(), id.to_owned());
+        let rounds = self
+            .pollers
+            .azure_services
+            .subscribe(&format!("{group}/{id}"), move || {
+                let (client, g, s) = (client.clone(), g.clone(), s.clone());
+                async move { client.get_azure_service(&g, &s).await }
+            });
+        let found = wait_shared(
+            address,
+            step,
+            policy,
+            progress,
+            began,
+            rounds,
+            |found, _| azure::classify_service(found.clone(), target),
+        )
+        .await
+        .map_err(AtlasError::from_wait)?;
+        reached(id, target_status(target));
+        Ok(found)
+    }
+
+    /// Waits until a registered private endpoint reaches `target`, through
+    /// its poller shared by every wait on it; `REJECTED` and `FAILED` end
+    /// the wait with Atlas's `errorMessage`.
+    pub async fn wait_azure_link(
+        &self,
+        group: &str,
+        service: &str,
+        pe: &str,
+        target: Target,
+        (address, policy, progress): (&str, WaitPolicy, &dyn Progress),
+    ) -> Result<Option<AzureLink>, AtlasError> {
+        let step = match target {
+            Target::Ready => "waiting for the Atlas private endpoint (AVAILABLE)",
+            Target::Gone => "waiting for the Atlas private endpoint deletion",
+        };
+        let began = tokio::time::Instant::now();
+        let client = self.clone();
+        let (g, s, p) = (group.to_owned(), service.to_owned(), pe.to_owned());
+        let key = format!("{group}/{service}/{}", pe.to_ascii_lowercase());
+        let rounds = self.pollers.azure_links.subscribe(&key, move || {
+            let (client, g, s, p) = (client.clone(), g.clone(), s.clone(), p.clone());
+            async move { client.get_azure_link(&g, &s, &p).await }
+        });
+        let found = wait_shared(
+            address,
+            step,
+            policy,
+            progress,
+            began,
+            rounds,
+            |found, _| azure::classify_link(found.clone(), target),
+        )
+        .await
+        .map_err(AtlasError::from_wait)?;
+        reached(pe, target_status(target));
+        Ok(found)
+    }
+}
+
+/// The status a wait for `target` ends on, as the debug log names it.
+fn target_status(target: Target) -> &'static str {
+    match target {
+        Target::Ready => "AVAILABLE",
+        Target::Gone => "GONE",
     }
 }
 

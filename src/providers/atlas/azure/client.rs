@@ -1,7 +1,8 @@
 //! The Atlas calls of the Azure flow: the project's AZURE endpoint
 //! services (one per Azure region, with Atlas's Private Link Service) and
 //! the private endpoints registered on them (addressed by the URL-encoded
-//! Azure resource id), with their waits.
+//! Azure resource id), and what one read of each says to a wait (the
+//! waits themselves, on shared pollers, are in `atlas::waits`).
 
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -12,7 +13,7 @@ use super::super::{
     AtlasClient, AtlasError, CREATE, ServerlessEndpoint, V2, expect, expect_empty, expect_list,
     project_missing, seg, serverless_endpoints_path,
 };
-use crate::wait::{Poll, Progress, WaitPolicy, wait_for};
+use crate::wait::Poll;
 
 /// Atlas's path segment of the cloud.
 const AZURE: &str = "AZURE";
@@ -324,52 +325,6 @@ impl AtlasClient {
             find,
         )
         .await
-    }
-
-    /// Polls an AZURE endpoint service until `target`.
-    pub async fn wait_azure_service(
-        &self,
-        group: &str,
-        id: &str,
-        target: Target,
-        (address, policy, progress): (&str, WaitPolicy, &dyn Progress),
-    ) -> Result<Option<AzureService>, AtlasError> {
-        let step = match target {
-            Target::Ready => "waiting for the AZURE endpoint service (AVAILABLE)",
-            Target::Gone => "waiting for the AZURE endpoint service deletion",
-        };
-        wait_for(address, step, policy, progress, || async {
-            Ok(classify_service(
-                self.get_azure_service(group, id).await?,
-                target,
-            ))
-        })
-        .await
-        .map_err(AtlasError::from_wait::<AtlasError>)
-    }
-
-    /// Polls a registered private endpoint until `target`; `REJECTED` and
-    /// `FAILED` end the wait with Atlas's `errorMessage`.
-    pub async fn wait_azure_link(
-        &self,
-        group: &str,
-        service: &str,
-        pe: &str,
-        target: Target,
-        (address, policy, progress): (&str, WaitPolicy, &dyn Progress),
-    ) -> Result<Option<AzureLink>, AtlasError> {
-        let step = match target {
-            Target::Ready => "waiting for the Atlas private endpoint (AVAILABLE)",
-            Target::Gone => "waiting for the Atlas private endpoint deletion",
-        };
-        wait_for(address, step, policy, progress, || async {
-            Ok(classify_link(
-                self.get_azure_link(group, service, pe).await?,
-                target,
-            ))
-        })
-        .await
-        .map_err(AtlasError::from_wait::<AtlasError>)
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`AtlasAzureCloud`]: the [`Cloud`] of the Atlas kinds of the Azure flow.
-//! Reads in batches (one list of AZURE endpoint services per project, then
-//! each registered private endpoint of the state), creates and waits,
+//! Reads in batches (one list of AZURE endpoint services per project, one
+//! endpoint list per serverless instance, and only the registered private
+//! endpoints those lists and the state do not settle), creates and waits,
 //! deletes (leaving a service other stacks still use), and adopts the
 //! region's service, which is shared.
 
@@ -59,91 +60,87 @@ impl AtlasAzureCloud {
         state: &StateFile,
         desired: &[DesiredResource],
     ) -> Result<LiveView, ProviderError> {
-        let mine = |k| k == SERVICE || k == LINK;
-        let mut projects: BTreeSet<String> = state
-            .resources
-            .iter()
-            .filter(|(_, r)| mine(r.kind))
-            .filter_map(|(a, _)| recorded(state, a, "project_id").map(str::to_owned))
-            .collect();
-        projects.extend(
-            desired
-                .iter()
-                .filter(|d| d.kind == SERVICE)
-                .filter_map(|d| {
-                    from_attrs::<WantService>(SERVICE, &d.attrs)
-                        .ok()
-                        .map(|w| w.project_id)
-                }),
-        );
-        let mut services = Services::new();
-        for p in projects {
-            let list = self.client.list_azure_services(&p).await?;
-            services.insert(p, list);
-        }
+        let (services, lists) = self.read_lists(state, desired).await?;
         let mut view = LiveView::default();
-        let ours: Vec<&str> = state
-            .resources
-            .values()
-            .filter(|r| r.kind == LINK)
-            .filter_map(|r| r.id.as_deref())
-            .collect();
-        for (a, r) in state.resources.iter().filter(|(_, r)| mine(r.kind)) {
-            let project = recorded(state, a, "project_id").unwrap_or_default();
-            let list = services.get(project).map(Vec::as_slice).unwrap_or_default();
-            let id = r.id.as_deref().unwrap_or_default();
-            if r.kind == SERVICE {
-                let found = list.iter().find(|s| s.id == id && s.status != "DELETING");
-                view.resources.insert(
-                    a.clone(),
-                    present(found.map(|s| kinds::service_attrs(project, s))),
-                );
-                let others: Vec<String> = found
-                    .map(|s| {
-                        s.private_endpoints
-                            .iter()
-                            .filter(|e| !ours.iter().any(|o| same(o, e)))
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if !others.is_empty() {
-                    view.kept.insert(
-                        a.clone(),
-                        Kept {
-                            id: id.to_owned(),
-                            holder: users(&others),
-                        },
-                    );
-                }
-            } else {
-                let live = self.read_link(state, a, project, list, id).await?;
-                view.resources.insert(a.clone(), present(live));
-            }
+        read_services(state, &services, &mut view);
+        let links = self.read_links(state, &services).await?;
+        for (a, _) in state.resources.iter().filter(|(_, r)| r.kind == LINK) {
+            view.resources
+                .insert(a.clone(), present(links.get(a).cloned()));
         }
-        serverless::refresh(&self.client, state, &mut view).await?;
+        serverless::refresh(state, &lists, &mut view);
         conflicts(state, desired, &services, &mut view);
         Ok(view)
     }
 
-    /// A registered private endpoint of the state, from the service that
-    /// lists it (the recorded one, or any on import).
-    async fn read_link(
+    /// Every list the refresh needs (the AZURE endpoint services of each
+    /// project, the endpoint list of each serverless instance): all at once
+    /// with a service-account token, one after another under Digest (see
+    /// docs/atlas-digest.md).
+    async fn read_lists(
         &self,
         state: &StateFile,
-        a: &Address,
-        project: &str,
-        list: &[AzureService],
-        pe: &str,
-    ) -> Result<Option<Attrs>, ProviderError> {
-        let by_id = recorded(state, a, "endpoint_service_id");
-        let Some(service) = list.iter().find(|s| {
-            by_id.is_none_or(|id| s.id == id) && s.private_endpoints.iter().any(|e| same(e, pe))
-        }) else {
-            return Ok(None);
+        desired: &[DesiredResource],
+    ) -> Result<(Services, serverless::Lists), ProviderError> {
+        let client = &self.client;
+        let projects = projects(state, desired);
+        let instances = serverless::instances(state);
+        let services = projects
+            .iter()
+            .map(|p| async move {
+                let list = client.list_azure_services(p).await?;
+                Ok::<_, ProviderError>((p.clone(), list))
+            })
+            .collect();
+        let lists = instances
+            .iter()
+            .map(|k| serverless::read_list(client, k))
+            .collect();
+        let (services, lists) = (client.read_all(services), client.read_all(lists));
+        let (services, lists) = if client.reads_in_parallel() {
+            tokio::try_join!(services, lists)?
+        } else {
+            (services.await?, lists.await?)
         };
-        let found = self.client.get_azure_link(project, &service.id, pe).await?;
-        Ok(found.and_then(|l| kinds::link_attrs(project, &service.id, pe, &l)))
+        Ok((services.into_iter().collect(), lists.into_iter().collect()))
+    }
+
+    /// The registered private endpoints of the state that their service
+    /// (the recorded one, or any on import) still lists, with their live
+    /// attributes. The lists settle most of them (see [`kinds::settled`]):
+    /// those are live as recorded, at no call. The others are read one by
+    /// one, all at once with a token, one after another under Digest.
+    async fn read_links(
+        &self,
+        state: &StateFile,
+        services: &Services,
+    ) -> Result<BTreeMap<Address, Attrs>, ProviderError> {
+        let mut found = BTreeMap::new();
+        let mut unsettled = Vec::new();
+        for (a, r) in state.resources.iter().filter(|(_, r)| r.kind == LINK) {
+            let project = recorded(state, a, "project_id").unwrap_or_default();
+            let pe = r.id.as_deref().unwrap_or_default();
+            let by_id = recorded(state, a, "endpoint_service_id");
+            let Some(service) = services.get(project).and_then(|l| listing(l, by_id, pe)) else {
+                continue;
+            };
+            if kinds::settled(&r.attributes, service) {
+                let live = kinds::link_listed(&r.attributes, project, &service.id, pe);
+                found.insert(a.clone(), live);
+            } else {
+                unsettled.push((a, project, service.id.as_str(), pe));
+            }
+        }
+        let reads: Vec<_> = unsettled
+            .into_iter()
+            .map(|(a, project, service, pe)| async move {
+                let l = self.client.get_azure_link(project, service, pe).await?;
+                let live = l.and_then(|l| kinds::link_attrs(project, service, pe, &l));
+                Ok::<_, ProviderError>(live.map(|live| (a.clone(), live)))
+            })
+            .collect();
+        found.extend(self.client.read_all(reads).await?.into_iter().flatten());
+        Ok(found)
     }
 
     async fn adopt(&self, op: &Op, d: &Attrs) -> Result<Option<String>, ProviderError> {
@@ -299,6 +296,79 @@ impl AtlasAzureCloud {
             Ok(())
         })
         .await
+    }
+}
+
+/// The projects whose AZURE endpoint services a refresh lists: those of
+/// the state's services and links, and those the file wants a service in.
+fn projects(state: &StateFile, desired: &[DesiredResource]) -> BTreeSet<String> {
+    let mut projects: BTreeSet<String> = state
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == SERVICE || r.kind == LINK)
+        .filter_map(|(a, _)| recorded(state, a, "project_id").map(str::to_owned))
+        .collect();
+    projects.extend(
+        desired
+            .iter()
+            .filter(|d| d.kind == SERVICE)
+            .filter_map(|d| {
+                from_attrs::<WantService>(SERVICE, &d.attrs)
+                    .ok()
+                    .map(|w| w.project_id)
+            }),
+    );
+    projects
+}
+
+/// The service of `list` that lists the private endpoint `pe`: the one the
+/// state records (`by_id`), or on import any that lists it.
+fn listing<'l>(
+    list: &'l [AzureService],
+    by_id: Option<&str>,
+    pe: &str,
+) -> Option<&'l AzureService> {
+    list.iter().find(|s| {
+        by_id.is_none_or(|id| s.id == id) && s.private_endpoints.iter().any(|e| same(e, pe))
+    })
+}
+
+/// The AZURE endpoint services of the state, from the lists; a service that
+/// private endpoints of other stacks still use is kept.
+fn read_services(state: &StateFile, services: &Services, view: &mut LiveView) {
+    let ours: Vec<&str> = state
+        .resources
+        .values()
+        .filter(|r| r.kind == LINK)
+        .filter_map(|r| r.id.as_deref())
+        .collect();
+    for (a, r) in state.resources.iter().filter(|(_, r)| r.kind == SERVICE) {
+        let project = recorded(state, a, "project_id").unwrap_or_default();
+        let list = services.get(project).map(Vec::as_slice).unwrap_or_default();
+        let id = r.id.as_deref().unwrap_or_default();
+        let found = list.iter().find(|s| s.id == id && s.status != "DELETING");
+        view.resources.insert(
+            a.clone(),
+            present(found.map(|s| kinds::service_attrs(project, s))),
+        );
+        let others: Vec<String> = found
+            .map(|s| {
+                s.private_endpoints
+                    .iter()
+                    .filter(|e| !ours.iter().any(|o| same(o, e)))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !others.is_empty() {
+            view.kept.insert(
+                a.clone(),
+                Kept {
+                    id: id.to_owned(),
+                    holder: users(&others),
+                },
+            );
+        }
     }
 }
 

@@ -96,6 +96,33 @@ pub fn link_attrs(project: &str, service: &str, pe: &str, l: &AzureLink) -> Opti
     }))
 }
 
+/// Whether the bulk reads and the state settle a link its service lists,
+/// without reading it on its own: the apply recorded it AVAILABLE, and its
+/// service is AVAILABLE without an `errorMessage`. Otherwise (an apply that
+/// stopped mid-wait, an import, a service in trouble) it is read. A link
+/// Atlas REJECTED after it was AVAILABLE shows on the private endpoint's
+/// connection in Azure.
+pub fn settled(recorded: &Attrs, service: &AzureService) -> bool {
+    let status = recorded.get("status").and_then(Value::as_str);
+    status == Some("AVAILABLE")
+        && service.status == "AVAILABLE"
+        && service
+            .error_message
+            .as_deref()
+            .is_none_or(|m| m.trim().is_empty())
+}
+
+/// A link its service lists, live as recorded: the recorded attributes with
+/// the service that lists it.
+pub fn link_listed(recorded: &Attrs, project: &str, service: &str, pe: &str) -> Attrs {
+    let mut attributes = recorded.clone();
+    attributes.insert("project_id".into(), Value::from(project));
+    attributes.insert("endpoint_service_id".into(), Value::from(service));
+    attributes.insert("private_endpoint_id".into(), Value::from(pe));
+    attributes.insert("id".into(), Value::from(pe));
+    attributes
+}
+
 fn service_state(live: &Attrs) -> RemoteState {
     let Ok(s) = from_attrs::<ServiceAttrs>(SERVICE, live) else {
         return RemoteState::Ready;
@@ -200,5 +227,39 @@ mod tests {
             RemoteState::Failed(m) => assert!(m.contains("no such private endpoint"), "{m}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn only_a_link_recorded_available_on_a_healthy_service_is_settled() {
+        let pe = "/subscriptions/x/resourceGroups/g/providers/Microsoft.Network/privateEndpoints/y";
+        let service: AzureService = serde_json::from_value(serde_json::json!({
+            "id": "s", "regionName": "US_EAST_2", "status": "AVAILABLE",
+            "privateEndpoints": [pe], "privateLinkServiceName": "pls_1",
+            "privateLinkServiceResourceId": "/subscriptions/x/pls_1"
+        }))
+        .unwrap();
+        let link = |status: &str| -> Attrs {
+            let l: AzureLink = serde_json::from_value(serde_json::json!({
+                "privateEndpointIPAddress": "10.0.1.4", "status": status
+            }))
+            .unwrap();
+            link_attrs("p", "s", pe, &l).unwrap()
+        };
+        assert!(settled(&link("AVAILABLE"), &service));
+        assert!(!settled(&link("INITIATING"), &service), "stopped mid-wait");
+        assert!(!settled(&Attrs::new(), &service), "import: no status");
+        let failing = AzureService {
+            error_message: Some("broken".into()),
+            ..service.clone()
+        };
+        assert!(!settled(&link("AVAILABLE"), &failing));
+        let initiating = AzureService {
+            status: "INITIATING".into(),
+            ..service
+        };
+        assert!(!settled(&link("AVAILABLE"), &initiating));
+        let listed = link_listed(&link("AVAILABLE"), "p", "s", pe);
+        assert_eq!(listed, link("AVAILABLE"));
+        assert_eq!(link_state(&listed), RemoteState::Ready);
     }
 }

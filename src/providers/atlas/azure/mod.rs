@@ -14,7 +14,8 @@ mod kinds;
 mod regions;
 mod serverless;
 
-pub use client::{AzureLink, AzureService};
+pub use client::{AzureLink, AzureService, Target};
+pub(super) use client::{classify_link, classify_service};
 pub use cloud::AtlasAzureCloud;
 pub use kinds::{LINK, SERVICE};
 pub use regions::atlas_region;

@@ -5,7 +5,7 @@
 //! instance) and its create. The serverless endpoint itself is the AWS
 //! flow's kind: Atlas makes it on the instance's cloud.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -89,35 +89,50 @@ pub fn adopted(d: &Attrs) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The links of the state, from one endpoint list per serverless instance
-/// (an instance that is gone has none).
-pub async fn refresh(
+/// The endpoint lists of serverless instances, by (project, instance).
+pub type Lists = BTreeMap<(String, String), Vec<ServerlessEndpoint>>;
+
+/// The (project, instance) of every link of the state: one list each.
+pub fn instances(state: &StateFile) -> BTreeSet<(String, String)> {
+    state
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == KIND)
+        .map(|(a, _)| {
+            let project = recorded(state, a, "project_id").unwrap_or_default();
+            let instance = recorded(state, a, "instance").unwrap_or_default();
+            (project.to_owned(), instance.to_owned())
+        })
+        .collect()
+}
+
+/// One instance's endpoint list (an instance that is gone has none).
+pub async fn read_list(
     client: &AtlasClient,
-    state: &StateFile,
-    view: &mut LiveView,
-) -> Result<(), ProviderError> {
-    let mut lists: BTreeMap<(String, String), Vec<ServerlessEndpoint>> = BTreeMap::new();
+    (project, instance): &(String, String),
+) -> Result<((String, String), Vec<ServerlessEndpoint>), ProviderError> {
+    let list = match client.list_serverless_endpoints(project, instance).await {
+        Ok(l) => l,
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(((project.clone(), instance.clone()), list))
+}
+
+/// The links of the state, from the endpoint lists of their instances.
+pub fn refresh(state: &StateFile, lists: &Lists, view: &mut LiveView) {
     for (a, r) in state.resources.iter().filter(|(_, r)| r.kind == KIND) {
         let project = recorded(state, a, "project_id").unwrap_or_default();
         let instance = recorded(state, a, "instance").unwrap_or_default();
         let key = (project.to_owned(), instance.to_owned());
-        if !lists.contains_key(&key) {
-            let list = match client.list_serverless_endpoints(project, instance).await {
-                Ok(l) => l,
-                Err(e) if e.is_not_found() => Vec::new(),
-                Err(e) => return Err(e.into()),
-            };
-            lists.insert(key.clone(), list);
-        }
         let id = recorded(state, a, "endpoint_id").or(r.id.as_deref());
-        let found = id.and_then(|id| lists[&key].iter().find(|e| e.id == id));
+        let found = id.and_then(|id| lists.get(&key)?.iter().find(|e| e.id == id));
         let live = match found.and_then(|e| link_attrs(project, instance, e)) {
             Some(attributes) => Live::Present { attributes },
             None => Live::Gone,
         };
         view.resources.insert(a.clone(), live);
     }
-    Ok(())
 }
 
 /// PATCHes the private endpoint's id and IP (unless Atlas has this id
