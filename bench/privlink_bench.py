@@ -400,7 +400,7 @@ def plan_call_bound(resources: dict, instances: int) -> tuple[int, int]:
     per_region: dict[str, dict[str, set]] = {}
     for r in resources.values():
         region = (r.get("attributes") or {}).get("region") or (r.get("desired") or {}).get("region")
-        kind = r.get("kind")
+        kind = (r.get("kind") or "").removeprefix("aws_")
         if kind not in ("vpc_endpoint", "security_group", "client_egress") or not region:
             continue
         d = per_region.setdefault(region, {"vpce": set(), "groups": set(), "enis": set()})
@@ -501,6 +501,7 @@ def item_lag(pl: "Privlink", sandbox: "Sandbox", nets, rep: "Report", work: Path
         "min": min(lags) if lags else float("nan"),
         "wall": res.wall, "requests": len(reqs), "polls": len(polls),
         "share": len(reqs) / minutes / BUCKET_REFILL_PER_MIN, "poll_share": len(polls) / minutes / BUCKET_REFILL_PER_MIN,
+        "bucket_share": len(reqs) / (BUCKET_CAPACITY + BUCKET_REFILL_PER_MIN * minutes),
     })
     log(f"item 5: delay {delay_s:g} s: {len(lags)} lags, p95 {percentile(lags, 95):.3f} s, max {max(lags) if lags else float('nan'):.3f} s")
 
@@ -942,18 +943,21 @@ def write_report(rep: Report, out: Path, started: float) -> None:
             "RESERVED and again to AVAILABLE (the link is then confirmed against moto). Lag: from the moment the "
             "sandbox's transition log says the state was due to the moment privlink's wait saw it and its step went "
             "on to act on it (privlink's `debug` log line), both on this machine's clock; two samples per endpoint. "
-            f"Rate share: the project's Atlas requests per minute over the apply against the refill of {BUCKET_REFILL_PER_MIN} "
-            "a minute. Target: p95 ≤ 1 s, max ≤ 2 s."
+            f"Rate shares: the project's Atlas requests per minute over the apply against the refill of {BUCKET_REFILL_PER_MIN} "
+            "a minute (all requests, and the status polls alone), and all requests against what the documented bucket "
+            f"allows over the apply ({BUCKET_CAPACITY} + {BUCKET_REFILL_PER_MIN} a minute × wall time). Targets: p95 ≤ 1 s, "
+            "max ≤ 2 s; the apply under 10 % of the bucket."
         )
         L.append("")
-        L.append("| step delay | K | samples | p50 | p95 | max | apply wall | Atlas requests | of which polls | share of refill (all / polls) | target |")
-        L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+        L.append("| step delay | K | samples | p50 | p95 | max | apply wall | Atlas requests | of which polls | share of refill (all / polls) | share of the bucket | lag target | rate target |")
+        L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|")
         for r in rep.lag_rows:
             good = r["samples"] == r["expected"] and r["p95"] <= 1.0 and r["max"] <= 2.0
             L.append(
                 f"| {r['delay']:g} s | {r['k']} | {r['samples']}/{r['expected']} | {r['p50']:.3f} s | {r['p95']:.3f} s | "
                 f"{r['max']:.3f} s | {r['wall']:.1f} s | {r['requests']} | {r['polls']} | "
-                f"{r['share']*100:.1f} % / {r['poll_share']*100:.1f} % | {ok(good)} |"
+                f"{r['share']*100:.1f} % / {r['poll_share']*100:.1f} % | {r['bucket_share']*100:.1f} % | {ok(good)} | "
+                f"{ok(r['bucket_share'] < 0.10)} |"
             )
         L.append("")
     analysis = Path(__file__).with_name("analysis.md")
