@@ -230,6 +230,32 @@ endpoints:
     azure: { resource_group: rg-crash, location: eastus2, vnet: vnet-crash, subnet: default }
 "#;
 
+    /// Two endpoints of a serverless instance on Azure.
+    const AZURE_SERVERLESS_FILE: &str = r#"
+version: 1
+atlas:
+  project_id: 5f7cac1adf5d6c6306f4b280
+endpoints:
+  web:
+    atlas: { serverless_instance: sl-crash }
+    azure: { resource_group: rg-crash, location: eastus2, vnet: vnet-crash, subnet: default }
+  reports:
+    atlas: { serverless_instance: sl-crash }
+    azure: { resource_group: rg-crash, location: eastus2, vnet: vnet-crash, subnet: default }
+"#;
+
+    /// The private endpoints in azure-sandbox tagged with `stack`.
+    async fn tagged_private_endpoints(w: &World, stack: &str) -> usize {
+        w.azure
+            .as_ref()
+            .unwrap()
+            .private_endpoints()
+            .await
+            .into_iter()
+            .filter(|pe| pe["tags"]["privlink:stack"] == stack)
+            .count()
+    }
+
     /// The private endpoints in azure-sandbox tagged with `stack`, how many
     /// times Atlas lists each on its AZURE endpoint services, and how many
     /// AZURE endpoint services there are.
@@ -318,6 +344,81 @@ endpoints:
         }
         assert!(crashes > 0, "{point}: no crash happened");
         report(&format!("azure-{point}"), crashes);
+    }
+
+    /// One crash of the Azure serverless flow at hit `n` of `point`, then a
+    /// plain apply; false once the run got through without a crash.
+    async fn azure_serverless_crash(w: &World, point: &str, n: usize) -> bool {
+        let stack = format!("azsl-{}-{n}", point.replace('-', ""));
+        let file = format!("{stack}.yaml");
+        w.write(&file, AZURE_SERVERLESS_FILE);
+        let failpoints = format!("{point}={n}*off->return");
+        let run = w.privlink_with(
+            &["apply", "-f", &file, "--auto-approve"],
+            &[("FAILPOINTS", failpoints.as_str())],
+            &[],
+        );
+        if run.code == 0 {
+            assert!(n > 0, "{point} was never reached:\n{}", run.all());
+            return false;
+        }
+        assert_eq!(
+            run.code,
+            -1,
+            "{point} #{n} died by a signal:\n{}",
+            run.all()
+        );
+        let again = w.expect(0, &["apply", "-f", &file, "--auto-approve"]);
+        let plan = w.privlink(&["plan", "-f", &file, "--detailed-exitcode"]);
+        assert_eq!(
+            plan.code,
+            0,
+            "no changes after converging from {point} #{n}:\n{}\n{}",
+            again.all(),
+            plan.all()
+        );
+        let state = w.state(&file);
+        assert_eq!(state["resources"].as_object().unwrap().len(), 6, "{state}");
+        assert_eq!(tagged_private_endpoints(w, &stack).await, 2, "{point} #{n}");
+        for (comment, copies) in atlas_copies(w, &state).await {
+            assert_eq!(
+                copies, 1,
+                "one Atlas endpoint {comment:?} after {point} #{n}"
+            );
+        }
+        true
+    }
+
+    /// The serverless flow on Azure (Atlas endpoint, Azure private
+    /// endpoint, the link carrying providerName AZURE) crashed at every hit
+    /// of every failpoint, in one world.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn azure_serverless_crash_at_every_failpoint() {
+        let seeded = format!(
+            "{}/sl-crash@AZURE:US_EAST_2",
+            crate::support::world::PROJECT
+        );
+        let w = World::start_azure(&[], &["--serverless-instance", &seeded]).await;
+        let az = w.azure.as_ref().unwrap();
+        az.resource_group("rg-crash", "eastus2").await;
+        az.subnet("rg-crash", "vnet-crash", "eastus2", "10.3.0.0/22")
+            .await;
+        for point in [
+            "create-returned",
+            "state-write-before",
+            "state-write-after",
+            "wait-pending",
+        ] {
+            let mut crashes = 0;
+            for n in 0..200 {
+                if !azure_serverless_crash(&w, point, n).await {
+                    break;
+                }
+                crashes += 1;
+            }
+            assert!(crashes > 0, "{point}: no crash happened");
+            report(&format!("azure-serverless-{point}"), crashes);
+        }
     }
 
     #[tokio::test(flavor = "multi_thread")]
