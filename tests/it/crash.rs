@@ -297,61 +297,19 @@ endpoints:
         (pes.len(), registered, services.len())
     }
 
-    async fn azure_crash_at_every_hit(point: &str) {
-        let w = World::start_azure(&[], &[]).await;
-        let az = w.azure.as_ref().unwrap();
-        az.resource_group("rg-crash", "eastus2").await;
-        az.subnet("rg-crash", "vnet-crash", "eastus2", "10.3.0.0/22")
-            .await;
-        let mut crashes = 0;
-        for n in 0..200 {
-            let stack = format!("az-{}-{n}", point.replace('-', ""));
-            let file = format!("{stack}.yaml");
-            w.write(&file, AZURE_FILE);
-            let failpoints = format!("{point}={n}*off->return");
-            let run = w.privlink_with(
-                &["apply", "-f", &file, "--auto-approve"],
-                &[("FAILPOINTS", failpoints.as_str())],
-                &[],
-            );
-            if run.code == 0 {
-                assert!(n > 0, "{point} was never reached:\n{}", run.all());
-                break;
-            }
-            assert_eq!(
-                run.code,
-                -1,
-                "the run at {point} #{n} died by a signal:\n{}",
-                run.all()
-            );
-            crashes += 1;
-            let again = w.expect(0, &["apply", "-f", &file, "--auto-approve"]);
-            let plan = w.privlink(&["plan", "-f", &file, "--detailed-exitcode"]);
-            assert_eq!(
-                plan.code,
-                0,
-                "no changes after converging from {point} #{n}:\n{}\n{}",
-                again.all(),
-                plan.all()
-            );
-            let state = w.state(&file);
-            assert_eq!(state["resources"].as_object().unwrap().len(), 5, "{state}");
-            assert_eq!(
-                azure_copies(&w, &stack).await,
-                (2, vec![1, 1], 1),
-                "one private endpoint per endpoint, each registered once on the one AZURE service, after {point} #{n}"
-            );
-        }
-        assert!(crashes > 0, "{point}: no crash happened");
-        report(&format!("azure-{point}"), crashes);
-    }
-
-    /// One crash of the Azure serverless flow at hit `n` of `point`, then a
-    /// plain apply; false once the run got through without a crash.
-    async fn azure_serverless_crash(w: &World, point: &str, n: usize) -> bool {
-        let stack = format!("azsl-{}-{n}", point.replace('-', ""));
+    /// Writes `text` as the stack's file, crashes an apply at hit `n` of
+    /// `point`, then converges with a plain apply and checks that the next
+    /// plan shows no change. Returns the state, or `None` once the apply got
+    /// through without a crash.
+    fn crash_and_converge(
+        w: &World,
+        stack: &str,
+        text: &str,
+        point: &str,
+        n: usize,
+    ) -> Option<Value> {
         let file = format!("{stack}.yaml");
-        w.write(&file, AZURE_SERVERLESS_FILE);
+        w.write(&file, text);
         let failpoints = format!("{point}={n}*off->return");
         let run = w.privlink_with(
             &["apply", "-f", &file, "--auto-approve"],
@@ -360,7 +318,7 @@ endpoints:
         );
         if run.code == 0 {
             assert!(n > 0, "{point} was never reached:\n{}", run.all());
-            return false;
+            return None;
         }
         assert_eq!(
             run.code,
@@ -377,7 +335,47 @@ endpoints:
             again.all(),
             plan.all()
         );
-        let state = w.state(&file);
+        Some(w.state(&file))
+    }
+
+    /// A world with azure-sandbox and the resource group and subnet the
+    /// Azure crash files use.
+    async fn azure_world(extra: &[&str]) -> World {
+        let w = World::start_azure(&[], extra).await;
+        let az = w.azure.as_ref().unwrap();
+        az.resource_group("rg-crash", "eastus2").await;
+        az.subnet("rg-crash", "vnet-crash", "eastus2", "10.3.0.0/22")
+            .await;
+        w
+    }
+
+    async fn azure_crash_at_every_hit(point: &str) {
+        let w = azure_world(&[]).await;
+        let mut crashes = 0;
+        for n in 0..200 {
+            let stack = format!("az-{}-{n}", point.replace('-', ""));
+            let Some(state) = crash_and_converge(&w, &stack, AZURE_FILE, point, n) else {
+                break;
+            };
+            crashes += 1;
+            assert_eq!(state["resources"].as_object().unwrap().len(), 5, "{state}");
+            assert_eq!(
+                azure_copies(&w, &stack).await,
+                (2, vec![1, 1], 1),
+                "one private endpoint per endpoint, each registered once on the one AZURE service, after {point} #{n}"
+            );
+        }
+        assert!(crashes > 0, "{point}: no crash happened");
+        report(&format!("azure-{point}"), crashes);
+    }
+
+    /// One crash of the Azure serverless flow at hit `n` of `point`, then a
+    /// plain apply; false once the run got through without a crash.
+    async fn azure_serverless_crash(w: &World, point: &str, n: usize) -> bool {
+        let stack = format!("azsl-{}-{n}", point.replace('-', ""));
+        let Some(state) = crash_and_converge(w, &stack, AZURE_SERVERLESS_FILE, point, n) else {
+            return false;
+        };
         assert_eq!(state["resources"].as_object().unwrap().len(), 6, "{state}");
         assert_eq!(tagged_private_endpoints(w, &stack).await, 2, "{point} #{n}");
         for (comment, copies) in atlas_copies(w, &state).await {
@@ -398,11 +396,7 @@ endpoints:
             "{}/sl-crash@AZURE:US_EAST_2",
             crate::support::world::PROJECT
         );
-        let w = World::start_azure(&[], &["--serverless-instance", &seeded]).await;
-        let az = w.azure.as_ref().unwrap();
-        az.resource_group("rg-crash", "eastus2").await;
-        az.subnet("rg-crash", "vnet-crash", "eastus2", "10.3.0.0/22")
-            .await;
+        let w = azure_world(&["--serverless-instance", &seeded]).await;
         for point in [
             "create-returned",
             "state-write-before",
