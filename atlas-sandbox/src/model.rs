@@ -1352,34 +1352,38 @@ impl Store {
     /// Marks a Private Link Service as registered in azure-sandbox: its service can become
     /// AVAILABLE, its serverless endpoint RESERVED.
     pub fn registered(&mut self, pls_id: &str) {
-        for p in self.projects.values_mut() {
-            for s in &mut p.services {
-                if s.pls_id.as_deref() == Some(pls_id) {
-                    s.pls_ready = true;
-                }
-            }
-            for e in &mut p.tenant_endpoints {
-                if e.pls_id.as_deref() == Some(pls_id) {
-                    e.pls_ready = true;
-                }
-            }
+        for (_, ready) in self.pls_flags(pls_id) {
+            *ready = true;
         }
     }
 
     /// Marks a Private Link Service as not registered after all, to be tried again.
     pub fn unregistered(&mut self, pls_id: &str) {
-        for p in self.projects.values_mut() {
-            for s in &mut p.services {
-                if s.pls_id.as_deref() == Some(pls_id) {
-                    s.pls_registered = false;
-                }
-            }
-            for e in &mut p.tenant_endpoints {
-                if e.pls_id.as_deref() == Some(pls_id) {
-                    e.pls_registered = false;
-                }
-            }
+        for (sent, _) in self.pls_flags(pls_id) {
+            *sent = false;
         }
+    }
+
+    /// The registration flags `(sent, ready)` of the service or serverless endpoint whose
+    /// Private Link Service is `pls_id`.
+    fn pls_flags<'a>(
+        &'a mut self,
+        pls_id: &'a str,
+    ) -> impl Iterator<Item = (&'a mut bool, &'a mut bool)> + 'a {
+        let ours = move |id: &Option<String>| id.as_deref() == Some(pls_id);
+        self.projects.values_mut().flat_map(move |p| {
+            let services = p
+                .services
+                .iter_mut()
+                .filter(move |s| ours(&s.pls_id))
+                .map(|s| (&mut s.pls_registered, &mut s.pls_ready));
+            let tenants = p
+                .tenant_endpoints
+                .iter_mut()
+                .filter(move |e| ours(&e.pls_id))
+                .map(|e| (&mut e.pls_registered, &mut e.pls_ready));
+            services.chain(tenants)
+        })
     }
 
     /// Links whose connect delay has passed and that wait for a cloud verdict; each is marked

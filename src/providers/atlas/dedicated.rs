@@ -168,12 +168,15 @@ pub const INTERFACE_RULES: KindRules = KindRules {
 /// after it was AVAILABLE shows on the cloud side (see docs/cloud-behaviours.md).
 pub fn settled(recorded: &Attrs, service: &EndpointService) -> bool {
     let status = recorded.get("connection_status").and_then(Value::as_str);
+    link_settled(status, &service.status, service.error_message.as_deref())
+}
+
+/// The rule of [`settled`] for a link of any cloud: its recorded `status`
+/// and its service's status and `errorMessage`.
+pub(super) fn link_settled(status: Option<&str>, service: &str, error: Option<&str>) -> bool {
     status == Some("AVAILABLE")
-        && service.status == "AVAILABLE"
-        && service
-            .error_message
-            .as_deref()
-            .is_none_or(|m| m.trim().is_empty())
+        && service == "AVAILABLE"
+        && error.is_none_or(|m| m.trim().is_empty())
 }
 
 /// An interface endpoint its service lists, live as recorded: the recorded

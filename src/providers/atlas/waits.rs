@@ -11,6 +11,7 @@
 //! at most that long (plus one request) after Atlas reaches it, and a
 //! list costs the same however many waits listen.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use super::azure::{self, AzureLink, AzureService, Target};
@@ -21,7 +22,7 @@ use super::{
 };
 use crate::limits::{ATLAS_POLL_INTERVAL, POLL_MAX_DELAY};
 use crate::shared_poll::{Pollers, wait_shared};
-use crate::wait::{Progress, WaitPolicy};
+use crate::wait::{Poll, Progress, WaitPolicy};
 
 /// The pollers of one client, by kind of read.
 #[derive(Clone)]
@@ -72,29 +73,32 @@ impl AtlasClient {
             ServerlessTarget::Available => "waiting for the endpoint link (AVAILABLE)",
             ServerlessTarget::Gone => "waiting for the endpoint deletion",
         };
-        let began = tokio::time::Instant::now();
-        let client = self.clone();
-        let (g, i) = (group.to_owned(), instance.to_owned());
-        let rounds = self
-            .pollers
-            .serverless
-            .subscribe(&format!("{group}/{instance}"), move || {
-                let (client, g, i) = (client.clone(), g.clone(), i.clone());
-                async move { client.list_serverless_endpoints(&g, &i).await }
-            });
-        let found = wait_shared(address, step, policy, progress, began, rounds, |list, _| {
-            let found = list.iter().find(|e| e.id == id).cloned();
-            classify_serverless(found, target)
-        })
-        .await
-        .map_err(AtlasError::from_wait)?;
         let status = match target {
             ServerlessTarget::Reserved => "RESERVED",
             ServerlessTarget::Available => "AVAILABLE",
             ServerlessTarget::Gone => "GONE",
         };
-        reached(id, status);
-        Ok(found)
+        let client = self.clone();
+        let (g, i) = (group.to_owned(), instance.to_owned());
+        let fetch = move || {
+            let (client, g, i) = (client.clone(), g.clone(), i.clone());
+            async move { client.list_serverless_endpoints(&g, &i).await }
+        };
+        let judge = |list: &Vec<ServerlessEndpoint>, _| {
+            let found = list.iter().find(|e| e.id == id).cloned();
+            classify_serverless(found, target)
+        };
+        let key = format!("{group}/{instance}");
+        let shown = (address, step, policy, progress);
+        listen(
+            &self.pollers.serverless,
+            &key,
+            fetch,
+            shown,
+            judge,
+            (id, status),
+        )
+        .await
     }
 
     /// Waits until an endpoint service reaches `target`; `FAILED` ends the
@@ -113,33 +117,28 @@ impl AtlasClient {
             ServiceTarget::Ready => "waiting for the endpoint service (AVAILABLE)",
             ServiceTarget::Gone => "waiting for the endpoint service deletion",
         };
-        let began = tokio::time::Instant::now();
-        let client = self.clone();
-        let (g, s) = (group.to_owned(), id.to_owned());
-        let rounds = self
-            .pollers
-            .services
-            .subscribe(&format!("{group}/{id}"), move || {
-                let (client, g, s) = (client.clone(), g.clone(), s.clone());
-                async move { client.get_endpoint_service(&g, &s).await }
-            });
-        let found = wait_shared(
-            address,
-            step,
-            policy,
-            progress,
-            began,
-            rounds,
-            |found, _| classify_service(found.clone(), target),
-        )
-        .await
-        .map_err(AtlasError::from_wait)?;
         let status = match target {
             ServiceTarget::Ready => "AVAILABLE",
             ServiceTarget::Gone => "GONE",
         };
-        reached(id, status);
-        Ok(found)
+        let client = self.clone();
+        let (g, s) = (group.to_owned(), id.to_owned());
+        let fetch = move || {
+            let (client, g, s) = (client.clone(), g.clone(), s.clone());
+            async move { client.get_endpoint_service(&g, &s).await }
+        };
+        let judge = |found: &Option<EndpointService>, _| classify_service(found.clone(), target);
+        let key = format!("{group}/{id}");
+        let shown = (address, step, policy, progress);
+        listen(
+            &self.pollers.services,
+            &key,
+            fetch,
+            shown,
+            judge,
+            (id, status),
+        )
+        .await
     }
 
     /// Waits until an interface endpoint reaches `target`; `REJECTED` and
@@ -160,34 +159,31 @@ impl AtlasClient {
             InterfaceTarget::Available => "waiting for the interface endpoint (AVAILABLE)",
             InterfaceTarget::Gone => "waiting for the interface endpoint deletion",
         };
-        let began = tokio::time::Instant::now();
-        let client = self.clone();
-        let (g, s, v) = (group.to_owned(), service_id.to_owned(), vpce_id.to_owned());
-        let rounds = self.pollers.interfaces.subscribe(
-            &format!("{group}/{service_id}/{vpce_id}"),
-            move || {
-                let (client, g, s, v) = (client.clone(), g.clone(), s.clone(), v.clone());
-                async move { client.get_interface_endpoint(&g, &s, &v).await }
-            },
-        );
-        let mut stuck = StuckSince::default();
-        let found = wait_shared(
-            address,
-            step,
-            policy,
-            progress,
-            began,
-            rounds,
-            |found, at| stuck.judge(classify_interface(found.clone(), target), at),
-        )
-        .await
-        .map_err(AtlasError::from_wait)?;
         let status = match target {
             InterfaceTarget::Available => "AVAILABLE",
             InterfaceTarget::Gone => "GONE",
         };
-        reached(vpce_id, status);
-        Ok(found)
+        let client = self.clone();
+        let (g, s, v) = (group.to_owned(), service_id.to_owned(), vpce_id.to_owned());
+        let fetch = move || {
+            let (client, g, s, v) = (client.clone(), g.clone(), s.clone(), v.clone());
+            async move { client.get_interface_endpoint(&g, &s, &v).await }
+        };
+        let mut stuck = StuckSince::default();
+        let judge = |found: &Option<InterfaceEndpoint>, at| {
+            stuck.judge(classify_interface(found.clone(), target), at)
+        };
+        let key = format!("{group}/{service_id}/{vpce_id}");
+        let shown = (address, step, policy, progress);
+        listen(
+            &self.pollers.interfaces,
+            &key,
+            fetch,
+            shown,
+            judge,
+            (vpce_id, status),
+        )
+        .await
     }
 }
 
@@ -205,29 +201,26 @@ impl AtlasClient {
             Target::Ready => "waiting for the AZURE endpoint service (AVAILABLE)",
             Target::Gone => "waiting for the AZURE endpoint service deletion",
         };
-        let began = tokio::time::Instant::now();
         let client = self.clone();
         let (g, s) = (group.to_owned(), id.to_owned());
-        let rounds = self
-            .pollers
-            .azure_services
-            .subscribe(&format!("{group}/{id}"), move || {
-                let (client, g, s) = (client.clone(), g.clone(), s.clone());
-                async move { client.get_azure_service(&g, &s).await }
-            });
-        let found = wait_shared(
-            address,
-            step,
-            policy,
-            progress,
-            began,
-            rounds,
-            |found, _| azure::classify_service(found.clone(), target),
+        let fetch = move || {
+            let (client, g, s) = (client.clone(), g.clone(), s.clone());
+            async move { client.get_azure_service(&g, &s).await }
+        };
+        let judge =
+            |found: &Option<AzureService>, _| azure::classify_service(found.clone(), target);
+        let key = format!("{group}/{id}");
+        let shown = (address, step, policy, progress);
+        let reached_as = (id, target_status(target));
+        listen(
+            &self.pollers.azure_services,
+            &key,
+            fetch,
+            shown,
+            judge,
+            reached_as,
         )
         .await
-        .map_err(AtlasError::from_wait)?;
-        reached(id, target_status(target));
-        Ok(found)
     }
 
     /// Waits until a registered private endpoint reaches `target`, through
@@ -245,28 +238,56 @@ impl AtlasClient {
             Target::Ready => "waiting for the Atlas private endpoint (AVAILABLE)",
             Target::Gone => "waiting for the Atlas private endpoint deletion",
         };
-        let began = tokio::time::Instant::now();
         let client = self.clone();
         let (g, s, p) = (group.to_owned(), service.to_owned(), pe.to_owned());
-        let key = format!("{group}/{service}/{}", pe.to_ascii_lowercase());
-        let rounds = self.pollers.azure_links.subscribe(&key, move || {
+        let fetch = move || {
             let (client, g, s, p) = (client.clone(), g.clone(), s.clone(), p.clone());
             async move { client.get_azure_link(&g, &s, &p).await }
-        });
-        let found = wait_shared(
-            address,
-            step,
-            policy,
-            progress,
-            began,
-            rounds,
-            |found, _| azure::classify_link(found.clone(), target),
+        };
+        let judge = |found: &Option<AzureLink>, _| azure::classify_link(found.clone(), target);
+        let key = format!("{group}/{service}/{}", pe.to_ascii_lowercase());
+        let shown = (address, step, policy, progress);
+        let reached_as = (pe, target_status(target));
+        listen(
+            &self.pollers.azure_links,
+            &key,
+            fetch,
+            shown,
+            judge,
+            reached_as,
         )
         .await
-        .map_err(AtlasError::from_wait)?;
-        reached(pe, target_status(target));
-        Ok(found)
     }
+}
+
+/// What a wait shows: the resource's address, the step's words, its policy
+/// and where its progress goes.
+type Shown<'a> = (&'a str, &'a str, WaitPolicy, &'a dyn Progress);
+
+/// One wait on the shared poller of `key` (started with `fetch` when none
+/// runs yet): `judge` reads every round until it decides, and the state
+/// reached is logged as `(id, status)`, see [`reached`].
+async fn listen<T, V, F, Fut, J>(
+    pollers: &Arc<Pollers<T, AtlasError>>,
+    key: &str,
+    fetch: F,
+    (address, step, policy, progress): Shown<'_>,
+    judge: J,
+    (id, status): (&str, &str),
+) -> Result<V, AtlasError>
+where
+    T: Send + Sync + 'static,
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, AtlasError>> + Send + 'static,
+    J: FnMut(&T, tokio::time::Instant) -> Poll<V>,
+{
+    let began = tokio::time::Instant::now();
+    let rounds = pollers.subscribe(key, fetch);
+    let found = wait_shared(address, step, policy, progress, began, rounds, judge)
+        .await
+        .map_err(AtlasError::from_wait)?;
+    reached(id, status);
+    Ok(found)
 }
 
 /// The status a wait for `target` ends on, as the debug log names it.

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::client::{AzureLink, AzureService};
 use crate::model::{Attrs, Kind};
 use crate::plan::{Action, Change, IdFormat, KindRules, RemoteState, any_change, never_forced};
+use crate::providers::atlas::dedicated::link_settled;
 use crate::providers::typed::{from_attrs, hex24, to_attrs};
 
 /// Atlas's AZURE endpoint service of a (project, region).
@@ -104,12 +105,7 @@ pub fn link_attrs(project: &str, service: &str, pe: &str, l: &AzureLink) -> Opti
 /// connection in Azure.
 pub fn settled(recorded: &Attrs, service: &AzureService) -> bool {
     let status = recorded.get("status").and_then(Value::as_str);
-    status == Some("AVAILABLE")
-        && service.status == "AVAILABLE"
-        && service
-            .error_message
-            .as_deref()
-            .is_none_or(|m| m.trim().is_empty())
+    link_settled(status, &service.status, service.error_message.as_deref())
 }
 
 /// A link its service lists, live as recorded: the recorded attributes with
