@@ -372,6 +372,10 @@ pub fn main() -> i32 {
     let _failpoints = fail::FailScenario::setup();
     let cli = Cli::parse_from(terraform_style(std::env::args_os()));
     let settings = Settings::resolve(flags(&cli));
+    if reaches_clouds(&cli.command) && crate::tls::any_https(&cloud_urls(&settings)) {
+        // Read while the command reads its files.
+        crate::tls::preload();
+    }
     let out = Output::with_color(settings.color);
     if let Err(e) = crate::logging::init(&settings.log) {
         out.failure(&e);
@@ -382,11 +386,35 @@ pub fn main() -> i32 {
         .enable_all()
         .build()
         .map_err(CommandError::Runtime)
-        .and_then(|runtime| runtime.block_on(run(cli.command, &settings, &out)));
+        .and_then(|runtime| {
+            let result = runtime.block_on(run(cli.command, &settings, &out));
+            // The command is done; what is left (idle connections, pollers
+            // nobody waits on) goes without waiting for the workers.
+            runtime.shutdown_background();
+            result
+        });
     if let Err(e) = &result {
         out.failure(e);
     }
     commands::exit_code(&result)
+}
+
+/// True for the commands that may reach a cloud or S3.
+fn reaches_clouds(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Validate { .. } | Command::Schema | Command::Completions { .. } | Command::Version
+    )
+}
+
+/// The endpoints of Atlas and EC2 the settings and the environment name
+/// (`None`: the cloud's own, an `https://` one).
+fn cloud_urls(settings: &Settings) -> [Option<String>; 2] {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    [
+        Some(settings.atlas.base_url.clone()),
+        var("AWS_ENDPOINT_URL_EC2").or_else(|| var("AWS_ENDPOINT_URL")),
+    ]
 }
 
 /// The settings-relevant flags of a command line.

@@ -9,7 +9,8 @@
 //! prints, [`wait`] owns polling. [`cli`] parses the command line into
 //! [`settings`] and hands it to one of the [`commands`]; [`limits`] names
 //! every fixed timeout and delay; [`logging`] sets up the log and the
-//! progress lines about retries and slow calls.
+//! progress lines about retries and slow calls; [`tls`] holds the root
+//! certificates every HTTPS client trusts.
 
 #![warn(missing_docs)]
 
@@ -30,4 +31,5 @@ pub mod s3_state;
 pub mod settings;
 pub mod shared_poll;
 pub mod state;
+pub mod tls;
 pub mod wait;

@@ -51,6 +51,7 @@ pub async fn apply(
     let (config, desired) = load_config(settings)?;
     let (store, state) = lock_state(settings, &config.stack, "apply", out).await?;
     let clouds = clouds(settings)?;
+    clouds.prepare(&desired);
     let live = refresh(&clouds, &config, &state, &desired).await?;
     let mut plan = plan::diff(&desired, &state, &live, clouds.catalog())?;
     explain_gone(&clouds, &state, &live, &mut plan).await;
@@ -201,6 +202,7 @@ async fn apply_refresh_only(settings: &Settings, out: &Output) -> Result<Outcome
     let (config, desired) = load_config(settings)?;
     let (mut store, mut state) = lock_state(settings, &config.stack, "apply", out).await?;
     let clouds = clouds(settings)?;
+    clouds.prepare(&desired);
     let live = refresh(&clouds, &config, &state, &desired).await?;
     let plan = plan::refresh_only(&state, &live, clouds.catalog());
     out.refresh_plan(&plan);

@@ -37,8 +37,9 @@ pub async fn run(
     args: PlanArgs,
 ) -> Result<Outcome, CommandError> {
     let (config, desired) = load_config(settings)?;
-    let state = read_state_for(settings, &config.stack, out).await?;
     let clouds = clouds(settings)?;
+    clouds.prepare(&desired);
+    let state = read_state_for(settings, &config.stack, out).await?;
     let live = refresh(&clouds, &config, &state, &desired).await?;
     if settings.refresh_only {
         let plan = plan::refresh_only(&state, &live, clouds.catalog());

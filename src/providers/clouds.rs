@@ -49,6 +49,14 @@ impl Clouds {
         }
     }
 
+    /// Lets every cloud start what its first calls for `desired` need
+    /// (see [`Cloud::prepare`]).
+    pub fn prepare(&self, desired: &[DesiredResource]) {
+        for c in &self.clouds {
+            c.prepare(desired);
+        }
+    }
+
     /// The Atlas client, for commands that read Atlas directly (`output`).
     pub fn atlas(&self) -> &AtlasClient {
         &self.atlas

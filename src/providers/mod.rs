@@ -131,6 +131,13 @@ pub trait Cloud: Send + Sync {
     /// The rules of each kind this cloud manages.
     fn kinds(&self) -> Vec<&'static dyn ResourceRules>;
 
+    /// Starts, in the background, what this cloud's first calls for
+    /// `desired` need before they can be sent (a loaded configuration), so
+    /// that it is ready when they are. By default nothing.
+    fn prepare(&self, desired: &[DesiredResource]) {
+        let _ = desired;
+    }
+
     /// Reads, in batches, every resource of this cloud's kinds in `state`
     /// (and what the `desired` ones would collide with).
     fn refresh<'a>(

@@ -70,12 +70,14 @@ impl Objects {
     }
 
     async fn make_client(&self) -> Client {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(self.timeouts.connect)
-                .operation_attempt_timeout(self.timeouts.attempt)
-                .build(),
-        );
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(crate::tls::aws_http_client())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(self.timeouts.connect)
+                    .operation_attempt_timeout(self.timeouts.attempt)
+                    .build(),
+            );
         if let Some(r) = &self.address.region {
             loader = loader.region(Region::new(r.clone()));
         }

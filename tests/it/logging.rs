@@ -64,6 +64,15 @@ async fn log_lines_at_each_level_name_atlas_requests_and_ec2_calls() {
     let log = std::fs::read_to_string(&path).expect("the log file");
     assert!(log.contains(INFO) && log.contains("Atlas request"), "{log}");
     assert!(log.contains("EC2 call") && !log.contains(DEBUG), "{log}");
+    // One line per request: the end of a paginated read sends none.
+    for op in ["DescribeVpcEndpoints", "DescribeSecurityGroups"] {
+        let operation = format!("operation=\"{op}\"");
+        let lines = log
+            .lines()
+            .filter(|l| l.contains("EC2 call") && l.contains(&operation))
+            .count();
+        assert_eq!(lines, 1, "{op}:\n{log}");
+    }
 
     // Without -v or PRIVLINK_LOG: no log line at all.
     let quiet = w.expect(0, &["plan", f[0], f[1]]);

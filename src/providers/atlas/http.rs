@@ -161,7 +161,7 @@ impl Transport {
                 "min_retry_delay must not exceed max_retry_delay".to_owned(),
             ));
         }
-        let http = reqwest::Client::builder()
+        let http = crate::tls::reqwest_builder(&[&base_url])
             .user_agent(concat!("privlink/", env!("CARGO_PKG_VERSION")))
             .timeout(options.request_timeout)
             .connect_timeout(options.connect_timeout)

@@ -5,6 +5,7 @@
 //! module.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -155,28 +156,19 @@ impl AwsCloud {
         }
         group_ids.sort();
         group_ids.dedup();
-        let vpces = async {
-            match vpce_ids.is_empty() {
-                true => Ok(Vec::new()),
-                false => ec2.describe_vpc_endpoints(&vpce_ids).await,
-            }
-        };
-        let groups = async {
-            match group_ids.is_empty() {
-                true => Ok(Vec::new()),
-                false => ec2.describe_security_groups(&group_ids).await,
-            }
-        };
+        let vpces = on_own_task(&ec2, vpce_ids, |ec2, ids| async move {
+            ec2.describe_vpc_endpoints(&ids).await
+        });
+        let groups = on_own_task(&ec2, group_ids, |ec2, ids| async move {
+            ec2.describe_security_groups(&ids).await
+        });
         // The network interfaces the state records are described beside
         // the endpoints (every read of the region at once); any the
         // endpoints list that the state does not know are described after.
         let recorded_enis = recorded_interfaces(state, addrs);
-        let known = async {
-            match recorded_enis.is_empty() {
-                true => Ok(Vec::new()),
-                false => ec2.network_interface_ips(&recorded_enis).await,
-            }
-        };
+        let known = on_own_task(&ec2, recorded_enis.clone(), |ec2, ids| async move {
+            ec2.network_interface_ips(&ids).await
+        });
         let ec2_reads =
             async { tokio::try_join!(vpces, groups, known).map_err(ProviderError::from) };
         let ((vpces, groups, known), tagged) =
@@ -339,9 +331,29 @@ impl AwsCloud {
     }
 }
 
-/// For each security group and VPC endpoint of `addrs` whose create
-/// recorded no id, the live objects that carry its address's tag (so that
-/// the plan can say whose they are).
+/// Runs `read` of `ids` on its own task, or nothing when there are none:
+/// the SDK's work of building and signing each request is then spread over
+/// the runtime's threads, and every read of every region leaves at once.
+async fn on_own_task<T, F, Fut>(ec2: &Ec2, ids: Vec<String>, read: F) -> Result<Vec<T>, AwsError>
+where
+    T: Send + 'static,
+    F: FnOnce(Ec2, Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, AwsError>> + Send + 'static,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    match tokio::spawn(read(ec2.clone(), ids)).await {
+        Ok(out) => out,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime shutting down cancels it, and this with it.
+        Err(e) => Err(AwsError::Other {
+            operation: "read",
+            message: e.to_string(),
+        }),
+    }
+}
+
 /// The network interface ids the state records for the VPC endpoints of
 /// `addrs`, sorted and without repeats.
 fn recorded_interfaces(state: &StateFile, addrs: &[&Address]) -> Vec<String> {
@@ -360,6 +372,9 @@ fn recorded_interfaces(state: &StateFile, addrs: &[&Address]) -> Vec<String> {
     ids
 }
 
+/// For each security group and VPC endpoint of `addrs` whose create
+/// recorded no id, the live objects that carry its address's tag (so that
+/// the plan can say whose they are).
 async fn tagged(
     ec2: &Ec2,
     state: &StateFile,
@@ -458,6 +473,16 @@ impl Cloud for AwsCloud {
 
     fn kinds(&self) -> Vec<&'static dyn ResourceRules> {
         super::KINDS.to_vec()
+    }
+
+    fn prepare(&self, desired: &[DesiredResource]) {
+        let region = desired
+            .iter()
+            .filter(|d| super::KINDS.iter().any(|k| k.kind() == d.kind))
+            .find_map(|d| d.attrs.get("region").and_then(|v| v.as_str()));
+        if let Some(region) = region {
+            self.load_config_in_background(region);
+        }
     }
 
     fn refresh<'a>(

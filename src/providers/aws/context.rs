@@ -4,8 +4,10 @@
 //! ownership, rule descriptions, the error mapping.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use tokio::sync::Mutex;
+use aws_config::SdkConfig;
+use tokio::sync::{Mutex, OnceCell};
 
 use super::{AwsError, Ec2, TAG_ADDRESS, TAG_STACK};
 use crate::model::{Address, Attrs};
@@ -86,6 +88,7 @@ pub fn region_of(op: &Op, a: &Attrs) -> Result<String, ProviderError> {
 
 /// The AWS side of every endpoint.
 pub struct AwsCloud {
+    sdk: Arc<OnceCell<SdkConfig>>,
     ec2: Mutex<HashMap<String, Ec2>>,
     pub(super) policy: WaitPolicy,
 }
@@ -94,18 +97,40 @@ impl AwsCloud {
     /// The AWS side, waiting with `policy`.
     pub fn new(policy: WaitPolicy) -> Self {
         AwsCloud {
+            sdk: Arc::new(OnceCell::new()),
             ec2: Mutex::new(HashMap::new()),
             policy,
         }
     }
 
-    /// The EC2 client of a region.
+    /// Starts loading the AWS configuration on its own task, with `region`
+    /// as the fallback region (see [`super::load_sdk_config`]), unless it is
+    /// loaded or loading already or no runtime runs.
+    pub fn load_config_in_background(&self, region: &str) {
+        if self.sdk.initialized() || tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let sdk = self.sdk.clone();
+        let region = region.to_owned();
+        tokio::spawn(async move {
+            sdk.get_or_init(|| super::load_sdk_config(region)).await;
+        });
+    }
+
+    /// The EC2 client of a region; every region's client shares one
+    /// loaded configuration.
     pub async fn ec2(&self, region: &str) -> Ec2 {
+        // On its own task, the load runs beside the caller's other work.
+        self.load_config_in_background(region);
+        let sdk = self
+            .sdk
+            .get_or_init(|| super::load_sdk_config(region.to_owned()))
+            .await;
         let mut map = self.ec2.lock().await;
         if let Some(c) = map.get(region) {
             return c.clone();
         }
-        let c = Ec2::from_env(region).await;
+        let c = Ec2::for_region(sdk, region);
         map.insert(region.to_owned(), c.clone());
         c
     }

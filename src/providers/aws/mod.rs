@@ -3,7 +3,7 @@
 //! towards it (seed step 5).
 //!
 //! EC2 is reached only through aws-sdk-ec2, configured from the environment
-//! by [`Ec2::from_env`]; `AWS_ENDPOINT_URL_EC2` / `AWS_ENDPOINT_URL` point it
+//! by [`load_sdk_config`] once for all regions; `AWS_ENDPOINT_URL_EC2` / `AWS_ENDPOINT_URL` point it
 //! at another endpoint (moto in tests), with no code path of our own.
 //!
 //! Conventions:
@@ -85,13 +85,43 @@ const ALL_TRAFFIC: &str = "-1";
 /// The connect and attempt timeouts set by [`set_timeouts`].
 static TIMEOUTS: OnceLock<(Duration, Duration)> = OnceLock::new();
 
-/// Sets, once for the process, how long the EC2 clients made by
-/// [`Ec2::from_env`] may take to connect and to get an answer to one
+/// Sets, once for the process, how long the EC2 clients on
+/// [`load_sdk_config`] may take to connect and to get an answer to one
 /// attempt (`--connect-timeout`, `--request-timeout`). Without it they use
 /// [`AWS_CONNECT_TIMEOUT`](crate::limits::AWS_CONNECT_TIMEOUT) and
 /// [`AWS_ATTEMPT_TIMEOUT`](crate::limits::AWS_ATTEMPT_TIMEOUT).
 pub fn set_timeouts(connect: Duration, attempt: Duration) {
     let _ = TIMEOUTS.set((connect, attempt));
+}
+
+/// Loads the standard AWS configuration (environment, profiles, SSO, …)
+/// once for every region's client: the SDK's retries ([`SDK_MAX_ATTEMPTS`]
+/// unless `AWS_MAX_ATTEMPTS` says otherwise), the timeouts of
+/// [`set_timeouts`] and the process's HTTPS client ([`crate::tls`]).
+/// `fallback_region` is the region credential providers use when neither
+/// the environment nor the profile names one.
+pub async fn load_sdk_config(fallback_region: String) -> SdkConfig {
+    let region = aws_config::meta::region::RegionProviderChain::default_provider()
+        .or_else(Region::new(fallback_region));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .http_client(crate::tls::aws_http_client());
+    if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
+        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(SDK_MAX_ATTEMPTS));
+    }
+    let (connect, attempt) = TIMEOUTS.get().copied().unwrap_or((
+        crate::limits::AWS_CONNECT_TIMEOUT,
+        crate::limits::AWS_ATTEMPT_TIMEOUT,
+    ));
+    loader
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(connect)
+                .operation_attempt_timeout(attempt)
+                .build(),
+        )
+        .load()
+        .await
 }
 
 /// An EC2 client for one region.
@@ -107,23 +137,20 @@ impl Ec2 {
     /// Loads the standard AWS configuration (environment, profiles, SSO, …)
     /// for `region`.
     pub async fn from_env(region: &str) -> Self {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned()));
-        if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
-            loader =
-                loader.retry_config(RetryConfig::standard().with_max_attempts(SDK_MAX_ATTEMPTS));
+        Self::for_region(&load_sdk_config(region.to_owned()).await, region)
+    }
+
+    /// A client of `region` on an already loaded configuration.
+    pub fn for_region(sdk_config: &SdkConfig, region: &str) -> Self {
+        let conf = aws_sdk_ec2::config::Builder::from(sdk_config)
+            .region(Region::new(region.to_owned()))
+            .build();
+        Ec2 {
+            client: Client::from_conf(conf),
+            region: region.to_owned(),
+            busy: BusyRetry::default(),
+            seen: SeenRetry::default(),
         }
-        let (connect, attempt) = TIMEOUTS.get().copied().unwrap_or((
-            crate::limits::AWS_CONNECT_TIMEOUT,
-            crate::limits::AWS_ATTEMPT_TIMEOUT,
-        ));
-        let loader = loader.timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(connect)
-                .operation_attempt_timeout(attempt)
-                .build(),
-        );
-        Self::from_conf(&loader.load().await).await
     }
 
     /// Uses an already loaded configuration as is.
@@ -242,11 +269,7 @@ impl Ec2 {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        while let Some(page) = async { pages.next().await.transpose() }
-            .observed(&self.region, OP)
-            .await
-            .transpose()
-        {
+        while let Some(page) = next_page(&self.region, OP, pages.next()).await {
             let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
             out.extend(
                 page.security_groups()
@@ -534,11 +557,7 @@ impl Ec2 {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        while let Some(page) = async { pages.next().await.transpose() }
-            .observed(&self.region, OP)
-            .await
-            .transpose()
-        {
+        while let Some(page) = next_page(&self.region, OP, pages.next()).await {
             let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
             out.extend(
                 page.vpc_endpoints()
@@ -656,11 +675,7 @@ impl Ec2 {
                 .filters(filter("network-interface-id", chunk))
                 .into_paginator()
                 .send();
-            while let Some(page) = async { pages.next().await.transpose() }
-                .observed(&self.region, OP)
-                .await
-                .transpose()
-            {
+            while let Some(page) = next_page(&self.region, OP, pages.next()).await {
                 let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
                 for eni in page.network_interfaces() {
                     if let (Some(id), Some(ip)) =
@@ -711,10 +726,43 @@ async fn observed<T, E>(
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    observe(region, op, call, |_| true).await
+}
+
+/// The next page of a paginated read (`next`), observed as one call; the
+/// paginator's end sends no request and is not logged as a call.
+async fn next_page<T, E>(
+    region: &str,
+    op: &'static str,
+    next: impl Future<Output = Option<Result<T, E>>>,
+) -> Option<Result<T, E>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let call = async { next.await.transpose() };
+    observe(region, op, call, |out| !matches!(out, Ok(None)))
+        .await
+        .transpose()
+}
+
+/// [`observed`], logging the answer only when `was_call` says a request
+/// was made.
+async fn observe<T, E>(
+    region: &str,
+    op: &'static str,
+    call: impl Future<Output = Result<T, E>>,
+    was_call: impl Fn(&Result<T, E>) -> bool,
+) -> Result<T, E>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     tracing::debug!(region, operation = op, "EC2 call sent");
     let started = Instant::now();
     let subject = format!("EC2 {region} ({op})");
     let out = crate::logging::watch(&subject, call).await;
+    if !was_call(&out) {
+        return out;
+    }
     let duration_ms = started.elapsed().as_millis() as u64;
     match &out {
         Ok(_) => tracing::info!(

@@ -13,7 +13,7 @@ use futures_util::future::try_join_all;
 
 use super::context::AwsCloud;
 use super::{
-    AwsError, Ec2, FILTER_CHUNK, Observed, client_egress, filter, security_group, vpc_endpoint,
+    AwsError, Ec2, FILTER_CHUNK, client_egress, filter, next_page, security_group, vpc_endpoint,
 };
 use crate::model::{Address, DesiredResource};
 use crate::providers::ProviderError;
@@ -48,11 +48,7 @@ impl Ec2 {
         const OP: &str = "DescribeVpcs";
         let mut pages = self.client.describe_vpcs().into_paginator().send();
         let mut out = BTreeMap::new();
-        while let Some(page) = async { pages.next().await.transpose() }
-            .observed(&self.region, OP)
-            .await
-            .transpose()
-        {
+        while let Some(page) = next_page(&self.region, OP, pages.next()).await {
             let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
             for v in page.vpcs() {
                 if let Some(id) = v.vpc_id() {
@@ -75,11 +71,7 @@ impl Ec2 {
                 .filters(filter(name, chunk))
                 .into_paginator()
                 .send();
-            while let Some(page) = async { pages.next().await.transpose() }
-                .observed(&self.region, OP)
-                .await
-                .transpose()
-            {
+            while let Some(page) = next_page(&self.region, OP, pages.next()).await {
                 let page = page.map_err(|e| AwsError::from_sdk(OP, e))?;
                 for s in page.subnets() {
                     if let (Some(id), Some(vpc)) = (s.subnet_id(), s.vpc_id()) {

@@ -75,7 +75,8 @@ pub struct Arm {
 impl Arm {
     /// A client of `resource_manager` authenticated with `credentials`.
     pub fn new(credentials: Credentials, resource_manager: &str) -> Result<Self, AzureError> {
-        let http = reqwest::Client::builder()
+        let urls = [resource_manager, credentials.authority_host.as_str()];
+        let http = crate::tls::reqwest_builder(&urls)
             .connect_timeout(crate::limits::CONNECT_TIMEOUT)
             .timeout(crate::limits::REQUEST_TIMEOUT)
             .build()
