@@ -103,9 +103,9 @@ impl AwsCloud {
         }
     }
 
-    /// Starts loading the AWS configuration on its own task, with `region`
-    /// as the fallback region (see [`super::load_sdk_config`]), unless it is
-    /// loaded or loading already or no runtime runs.
+    /// Starts loading the AWS configuration on its own task, for `region`
+    /// (see [`super::load_sdk_config`]), unless it is loaded or loading
+    /// already or no runtime runs.
     pub fn load_config_in_background(&self, region: &str) {
         if self.sdk.initialized() || tokio::runtime::Handle::try_current().is_err() {
             return;

@@ -98,13 +98,12 @@ pub fn set_timeouts(connect: Duration, attempt: Duration) {
 /// once for every region's client: the SDK's retries ([`SDK_MAX_ATTEMPTS`]
 /// unless `AWS_MAX_ATTEMPTS` says otherwise), the timeouts of
 /// [`set_timeouts`] and the process's HTTPS client ([`crate::tls`]).
-/// `fallback_region` is the region credential providers use when neither
-/// the environment nor the profile names one.
-pub async fn load_sdk_config(fallback_region: String) -> SdkConfig {
-    let region = aws_config::meta::region::RegionProviderChain::default_provider()
-        .or_else(Region::new(fallback_region));
+/// `region` is the configuration's own (what credential providers such as
+/// STS use); each client sets the region it reads. Naming it spares the
+/// SDK's region lookup, which may ask the instance metadata service.
+pub async fn load_sdk_config(region: String) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(region)
+        .region(Region::new(region))
         .http_client(crate::tls::aws_http_client());
     if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
         loader = loader.retry_config(RetryConfig::standard().with_max_attempts(SDK_MAX_ATTEMPTS));
