@@ -100,7 +100,8 @@ where
         true
     }
 
-    /// The poller's loop: fetch, publish, pause, while anyone listens.
+    /// The poller's loop: fetch, publish, pause, while anyone listens (a
+    /// fetch under way stops when the last listener leaves).
     async fn run<F, Fut>(self: Arc<Self>, key: String, tx: watch::Sender<Slot<T, E>>, fetch: F)
     where
         F: Fn() -> Fut + Send + 'static,
@@ -112,7 +113,11 @@ where
                 return;
             }
             let started = Instant::now();
-            let answer = fetch().await.map(Arc::new).map_err(Arc::new);
+            // A read nobody waits for any more is dropped, retries and all.
+            let answer = tokio::select! {
+                answer = fetch() => answer.map(Arc::new).map_err(Arc::new),
+                _ = tx.closed() => continue,
+            };
             let gap = match answer.is_ok() {
                 true => {
                     backoff = None;

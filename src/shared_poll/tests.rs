@@ -182,3 +182,27 @@ async fn a_wait_times_out_with_the_last_state() {
         other => panic!("unexpected {other}"),
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_read_under_way_stops_when_the_last_listener_leaves() {
+    let pollers: Arc<Pollers<&'static str, Unavailable>> =
+        Pollers::new(Duration::from_millis(500), Duration::from_secs(15));
+    let finished = Arc::new(AtomicBool::new(false));
+    let done = finished.clone();
+    // A read that takes a minute (an answer with retries after it).
+    let rounds = pollers.subscribe("project/instance", move || {
+        let done = done.clone();
+        async move {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            done.store(true, Ordering::SeqCst);
+            Ok("READY")
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(pollers.running(), 1);
+    drop(rounds);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(pollers.running(), 0, "the poller left with its listener");
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert!(!finished.load(Ordering::SeqCst), "the read was dropped");
+}
