@@ -33,6 +33,11 @@ pub const ATLAS_POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Longest delay between two polls of a wait.
 pub const POLL_MAX_DELAY: Duration = Duration::from_secs(15);
 
+/// The least pause of a shared poller between publishing a round and its
+/// next read, so that the waits it answered can leave first (a read slower
+/// than the poll interval would otherwise be followed by one at once).
+pub const POLL_LISTEN_PAUSE: Duration = Duration::from_millis(50);
+
 /// The shortest pause a wait takes before its last poll, so that a wait whose
 /// budget is nearly spent still yields instead of spinning.
 pub const POLL_MIN_IDLE: Duration = Duration::from_millis(1);

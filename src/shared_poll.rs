@@ -137,8 +137,11 @@ where
                     .unwrap_or(self.max_backoff),
             };
             tx.send_replace(Some(Arc::new(Round { started, answer })));
+            // After a read slower than the gap, the listeners still get a
+            // moment to take this round (and leave) before the next read.
+            let next = (started + gap).max(Instant::now() + crate::limits::POLL_LISTEN_PAUSE);
             tokio::select! {
-                _ = tokio::time::sleep_until(started + gap) => {}
+                _ = tokio::time::sleep_until(next) => {}
                 _ = tx.closed() => {}
             }
         }

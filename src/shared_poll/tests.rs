@@ -206,3 +206,39 @@ async fn a_read_under_way_stops_when_the_last_listener_leaves() {
     tokio::time::sleep(Duration::from_secs(120)).await;
     assert!(!finished.load(Ordering::SeqCst), "the read was dropped");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_read_slower_than_the_interval_is_not_followed_by_one_nobody_needs() {
+    let pollers: Arc<Pollers<&'static str, Unavailable>> =
+        Pollers::new(Duration::from_millis(500), Duration::from_secs(15));
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counted = reads.clone();
+    // Each read takes 1 s (an answer after the client's retries).
+    let rounds = pollers.subscribe("project/instance", move || {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok("READY")
+        }
+    });
+    let began = Instant::now();
+    let ready = |s: &&str, _| match *s {
+        "READY" => Poll::Ready(()),
+        other => Poll::Pending(other.to_owned()),
+    };
+    wait_shared(
+        "endpoint.e0",
+        "waiting",
+        policy(),
+        &NoProgress,
+        began,
+        rounds,
+        ready,
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(reads.load(Ordering::SeqCst), 1, "no read after the answer");
+    assert_eq!(pollers.running(), 0);
+}
