@@ -7,7 +7,7 @@
 use privlink::providers::atlas::{AtlasClient, ClientOptions, Credentials};
 use serde_json::Value;
 
-use crate::support::azure::{SECRET, SUBSCRIPTION};
+use crate::support::azure::{SECRET, SUBSCRIPTION, encode};
 use crate::support::world::{PRIVATE_KEY, PROJECT, World};
 
 fn file(endpoints: &str) -> String {
@@ -148,16 +148,6 @@ async fn a_failed_link_shows_atlas_error_message_and_the_next_apply_converges() 
     assert_eq!(services(&w).await, vec![("US_EAST_2".to_owned(), 1)]);
     w.expect(0, &["destroy", f[0], f[1], "--auto-approve"]);
     assert!(private_endpoints(&w).await.is_empty());
-}
-
-/// A resource id as one URL path segment.
-fn encode(id: &str) -> String {
-    id.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A link Atlas REJECTED after it was AVAILABLE is a connection the service

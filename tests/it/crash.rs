@@ -144,37 +144,14 @@ endpoints:
                 Backend::Local => w.write(&file, FILE),
                 Backend::S3 => w.write(&file, &with_s3_state(FILE, &bucket, &key)),
             };
-            let failpoints = format!("{point}={n}*off->return");
-            let run = w.privlink_with(
-                &["apply", "-f", &file, "--auto-approve"],
-                &[("FAILPOINTS", failpoints.as_str())],
-                &[],
-            );
-            if run.code == 0 {
-                // The failpoint was hit fewer than n+1 times: every hit is covered.
-                assert!(n > 0, "{point} was never reached:\n{}", run.all());
+            if !crash_at(&w, &file, point, n) {
                 break;
             }
-            assert_eq!(
-                run.code,
-                -1,
-                "the run at {point} #{n} died by a signal:\n{}",
-                run.all()
-            );
             crashes += 1;
             if backend == Backend::S3 {
                 unlock_after_crash(&w, &file);
             }
-
-            let again = w.expect(0, &["apply", "-f", &file, "--auto-approve"]);
-            let plan = w.privlink(&["plan", "-f", &file, "--detailed-exitcode"]);
-            assert_eq!(
-                plan.code,
-                0,
-                "no changes after converging from {point} #{n}:\n{}\n{}",
-                again.all(),
-                plan.all()
-            );
+            converge(&w, &file, point, n);
 
             let state = match backend {
                 Backend::Local => w.state(&file),
@@ -310,24 +287,40 @@ endpoints:
     ) -> Option<Value> {
         let file = format!("{stack}.yaml");
         w.write(&file, text);
+        if !crash_at(w, &file, point, n) {
+            return None;
+        }
+        converge(w, &file, point, n);
+        Some(w.state(&file))
+    }
+
+    /// Applies `file` with hit `n` of `point` crashing the process; false
+    /// when the apply got through (the point was hit fewer than n+1 times:
+    /// every hit is covered).
+    fn crash_at(w: &World, file: &str, point: &str, n: usize) -> bool {
         let failpoints = format!("{point}={n}*off->return");
         let run = w.privlink_with(
-            &["apply", "-f", &file, "--auto-approve"],
+            &["apply", "-f", file, "--auto-approve"],
             &[("FAILPOINTS", failpoints.as_str())],
             &[],
         );
         if run.code == 0 {
             assert!(n > 0, "{point} was never reached:\n{}", run.all());
-            return None;
+            return false;
         }
         assert_eq!(
             run.code,
             -1,
-            "{point} #{n} died by a signal:\n{}",
+            "the run at {point} #{n} died by a signal:\n{}",
             run.all()
         );
-        let again = w.expect(0, &["apply", "-f", &file, "--auto-approve"]);
-        let plan = w.privlink(&["plan", "-f", &file, "--detailed-exitcode"]);
+        true
+    }
+
+    /// A plain apply of `file` after a crash, and a plan that shows no change.
+    fn converge(w: &World, file: &str, point: &str, n: usize) {
+        let again = w.expect(0, &["apply", "-f", file, "--auto-approve"]);
+        let plan = w.privlink(&["plan", "-f", file, "--detailed-exitcode"]);
         assert_eq!(
             plan.code,
             0,
@@ -335,7 +328,6 @@ endpoints:
             again.all(),
             plan.all()
         );
-        Some(w.state(&file))
     }
 
     /// A world with azure-sandbox and the resource group and subnet the

@@ -10,6 +10,7 @@ use privlink::providers::atlas::{AtlasClient, ClientOptions, Credentials, Server
 use privlink::wait::{NoProgress, WaitPolicy};
 use serde_json::{Value, json};
 
+use crate::support::azure::encode;
 use crate::support::sandbox::Sandbox;
 
 const PROJECT: &str = "5f7cac1adf5d6c6306f4b2a1";
@@ -166,16 +167,6 @@ async fn one_list_read_moves_every_wait_on_the_instance() {
     assert_eq!(got, want);
     // Once every wait is over, nobody listens and the reads stop.
     assert_eq!(reads.len(), flipped + 1, "{log:?}");
-}
-
-/// A resource id as one URL path segment.
-fn encode(id: &str) -> String {
-    id.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The reads answered 200 whose path ends with `suffix`.

@@ -78,12 +78,10 @@ impl AtlasClient {
             ServerlessTarget::Available => "AVAILABLE",
             ServerlessTarget::Gone => "GONE",
         };
-        let client = self.clone();
-        let (g, i) = (group.to_owned(), instance.to_owned());
-        let fetch = move || {
-            let (client, g, i) = (client.clone(), g.clone(), i.clone());
-            async move { client.list_serverless_endpoints(&g, &i).await }
-        };
+        let ids = (group.to_owned(), instance.to_owned());
+        let fetch = self.fetcher(ids, |c, (g, i)| async move {
+            c.list_serverless_endpoints(&g, &i).await
+        });
         let judge = |list: &Vec<ServerlessEndpoint>, _| {
             let found = list.iter().find(|e| e.id == id).cloned();
             classify_serverless(found, target)
@@ -121,12 +119,10 @@ impl AtlasClient {
             ServiceTarget::Ready => "AVAILABLE",
             ServiceTarget::Gone => "GONE",
         };
-        let client = self.clone();
-        let (g, s) = (group.to_owned(), id.to_owned());
-        let fetch = move || {
-            let (client, g, s) = (client.clone(), g.clone(), s.clone());
-            async move { client.get_endpoint_service(&g, &s).await }
-        };
+        let ids = (group.to_owned(), id.to_owned());
+        let fetch = self.fetcher(ids, |c, (g, s)| async move {
+            c.get_endpoint_service(&g, &s).await
+        });
         let judge = |found: &Option<EndpointService>, _| classify_service(found.clone(), target);
         let key = format!("{group}/{id}");
         let shown = (address, step, policy, progress);
@@ -163,12 +159,10 @@ impl AtlasClient {
             InterfaceTarget::Available => "AVAILABLE",
             InterfaceTarget::Gone => "GONE",
         };
-        let client = self.clone();
-        let (g, s, v) = (group.to_owned(), service_id.to_owned(), vpce_id.to_owned());
-        let fetch = move || {
-            let (client, g, s, v) = (client.clone(), g.clone(), s.clone(), v.clone());
-            async move { client.get_interface_endpoint(&g, &s, &v).await }
-        };
+        let ids = (group.to_owned(), service_id.to_owned(), vpce_id.to_owned());
+        let fetch = self.fetcher(ids, |c, (g, s, v)| async move {
+            c.get_interface_endpoint(&g, &s, &v).await
+        });
         let mut stuck = StuckSince::default();
         let judge = |found: &Option<InterfaceEndpoint>, at| {
             stuck.judge(classify_interface(found.clone(), target), at)
@@ -201,12 +195,11 @@ impl AtlasClient {
             Target::Ready => "waiting for the AZURE endpoint service (AVAILABLE)",
             Target::Gone => "waiting for the AZURE endpoint service deletion",
         };
-        let client = self.clone();
-        let (g, s) = (group.to_owned(), id.to_owned());
-        let fetch = move || {
-            let (client, g, s) = (client.clone(), g.clone(), s.clone());
-            async move { client.get_azure_service(&g, &s).await }
-        };
+        let ids = (group.to_owned(), id.to_owned());
+        let fetch = self.fetcher(
+            ids,
+            |c, (g, s)| async move { c.get_azure_service(&g, &s).await },
+        );
         let judge =
             |found: &Option<AzureService>, _| azure::classify_service(found.clone(), target);
         let key = format!("{group}/{id}");
@@ -238,12 +231,10 @@ impl AtlasClient {
             Target::Ready => "waiting for the Atlas private endpoint (AVAILABLE)",
             Target::Gone => "waiting for the Atlas private endpoint deletion",
         };
-        let client = self.clone();
-        let (g, s, p) = (group.to_owned(), service.to_owned(), pe.to_owned());
-        let fetch = move || {
-            let (client, g, s, p) = (client.clone(), g.clone(), s.clone(), p.clone());
-            async move { client.get_azure_link(&g, &s, &p).await }
-        };
+        let ids = (group.to_owned(), service.to_owned(), pe.to_owned());
+        let fetch = self.fetcher(ids, |c, (g, s, p)| async move {
+            c.get_azure_link(&g, &s, &p).await
+        });
         let judge = |found: &Option<AzureLink>, _| azure::classify_link(found.clone(), target);
         let key = format!("{group}/{service}/{}", pe.to_ascii_lowercase());
         let shown = (address, step, policy, progress);
@@ -257,6 +248,20 @@ impl AtlasClient {
             reached_as,
         )
         .await
+    }
+}
+
+impl AtlasClient {
+    /// A poller's fetch: `read` with a clone of this client and of `ids`
+    /// (the owned path parameters), as often as the poller asks.
+    fn fetcher<I, T, R, Fut>(&self, ids: I, read: R) -> impl Fn() -> Fut + Send + 'static
+    where
+        I: Clone + Send + Sync + 'static,
+        R: Fn(AtlasClient, I) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, AtlasError>> + Send + 'static,
+    {
+        let client = self.clone();
+        move || read(client.clone(), ids.clone())
     }
 }
 

@@ -246,3 +246,13 @@ impl Drop for AzureSandbox {
         let _ = self.child.wait();
     }
 }
+
+/// A resource id as one URL path segment.
+pub fn encode(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
