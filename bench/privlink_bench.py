@@ -466,7 +466,7 @@ def plan_breakdown(pl: "Privlink", cfg: Path, state: Path, n: int, work: Path) -
         if not m:
             continue
         f = log_fields(m.group(3))
-        ms = int(f.get("duration_ms", "0"))
+        ms = float(f.get("duration_ms", "0"))
         end = parse_time(m.group(1))
         if m.group(2) == "Atlas request":
             path = f.get("path", "")
@@ -869,7 +869,7 @@ def write_report(rep: Report, out: Path, started: float) -> None:
         for b in rep.plan_reads:
             L.append(
                 f"- N = {b['n']}: "
-                + "; ".join(f"{r['what']} +{r['start']*1000:.0f} ms, {r['ms']} ms" for r in b["reads"])
+                + "; ".join(f"{r['what']} +{r['start']*1000:.0f} ms, {r['ms']:.1f} ms" for r in b["reads"])
             )
         L.append("")
 

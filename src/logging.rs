@@ -225,6 +225,12 @@ pub async fn watch<F: Future>(subject: &str, call: F) -> F::Output {
     }
 }
 
+/// A call's duration as its log line gives it (`duration_ms`): in
+/// milliseconds, to the hundredth.
+pub fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 100_000.0).round() / 100.0
+}
+
 /// A pause as progress lines spell it: `8 s`, or `400 ms` under a second.
 pub fn pause(d: Duration) -> String {
     if d < Duration::from_secs(1) {
@@ -245,6 +251,14 @@ mod tests {
             .collect();
         let env = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         LogSettings::resolve(verbose, &env)
+    }
+
+    #[test]
+    fn durations_are_logged_in_milliseconds_to_the_hundredth() {
+        assert_eq!(millis(Duration::from_micros(27_846)), 27.85);
+        assert_eq!(millis(Duration::from_micros(999)), 1.0);
+        assert_eq!(millis(Duration::from_secs(3)), 3000.0);
+        assert_eq!(millis(Duration::ZERO), 0.0);
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! the environment themselves.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::Config;
 use crate::limits;
 use crate::logging::LogSettings;
 use crate::model::Address;
@@ -77,6 +79,10 @@ pub struct Settings {
     pub connect_timeout: Duration,
     /// How long one attempt of an Atlas request or an EC2 operation may take.
     pub request_timeout: Duration,
+    /// The desired-state file as read while locating the state, with the
+    /// path it was read from: the command uses it instead of reading the
+    /// file again (see `commands::common::load_config`).
+    pub file_read: Option<Arc<(PathBuf, Config)>>,
 }
 
 /// What the command line gives [`Settings::resolve`].
@@ -161,6 +167,7 @@ impl Settings {
             connect_timeout,
             request_timeout,
             file: flags.file,
+            file_read: None,
         }
     }
 }

@@ -29,9 +29,13 @@ use crate::wait::WaitPolicy;
 
 use super::{CommandError, Outcome, Signal};
 
-/// Reads the desired-state file and expands it into resources.
+/// Reads the desired-state file and expands it into resources. The file
+/// as read while locating the state is not read again.
 pub fn load_config(settings: &Settings) -> Result<(Config, Vec<DesiredResource>), CommandError> {
-    let config = config::load(&settings.file)?;
+    let config = match &settings.file_read {
+        Some(read) if read.0 == settings.file => read.1.clone(),
+        _ => config::load(&settings.file)?,
+    };
     let desired = crate::providers::expand(&config);
     Ok((config, desired))
 }
@@ -152,6 +156,7 @@ pub async fn locate_state(
         true => config::load(&settings.file).ok(),
         false => None,
     };
+    located.file_read = config.clone().map(|c| Arc::new((settings.file.clone(), c)));
     if let Some(c) = &config {
         located.state_region = c.aws.as_ref().map(|a| a.region.clone());
         if located.state_s3.is_none() && !settings.state_given {
@@ -523,3 +528,6 @@ fn listen_for_signals(out: Output) -> tokio::sync::watch::Receiver<Option<Signal
     });
     rx
 }
+
+#[cfg(test)]
+mod tests;

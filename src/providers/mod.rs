@@ -132,8 +132,8 @@ pub trait Cloud: Send + Sync {
     fn kinds(&self) -> Vec<&'static dyn ResourceRules>;
 
     /// Starts, in the background, what this cloud's first calls for
-    /// `desired` need before they can be sent (a loaded configuration), so
-    /// that it is ready when they are. By default nothing.
+    /// `desired` need before they can be sent (a loaded configuration, its
+    /// clients), so that it is ready when they are. By default nothing.
     fn prepare(&self, desired: &[DesiredResource]) {
         let _ = desired;
     }

@@ -119,16 +119,16 @@ impl S3Backend {
     /// Validates a stored state, naming a valid backup object when it is
     /// corrupt.
     async fn parse(&self, body: &[u8]) -> Result<StateFile, StateError> {
+        let reason = match crate::state::validate(body) {
+            Ok(state) => return Ok(state),
+            Err(reason) => reason,
+        };
         if let Some(found) = crate::state::newer_version(body) {
             return Err(StateError::NewerFormat {
                 location: self.location.clone(),
                 found,
             });
         }
-        let reason = match crate::state::validate(body) {
-            Ok(state) => return Ok(state),
-            Err(reason) => reason,
-        };
         let backup_key = self.address.backup_key();
         let backup = match self.objects.get(&backup_key).await {
             Ok(Some(b)) if crate::state::validate(&b.body).is_ok() => Some(Location::new(format!(

@@ -131,25 +131,12 @@ pub fn attempt_age(attempt: &str) -> Option<std::time::Duration> {
 /// Parses a stored state and applies the format checks; the error is the
 /// reason it is corrupt, for [`StateError::Corrupt`](super::StateError::Corrupt).
 pub fn validate(bytes: &[u8]) -> Result<StateFile, String> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err("the file is empty".to_owned());
-    }
-    // Look at the version first, so a newer format is reported as such and
-    // not as a shape mismatch.
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
-    match value.get("version").map(|v| v.as_u64()) {
-        None => return Err("no \"version\" field".to_owned()),
-        Some(Some(v)) if v == u64::from(FORMAT_VERSION) => {}
-        Some(Some(v)) => {
-            return Err(format!(
-                "format version {v} is not supported (this privlink reads version {FORMAT_VERSION})"
-            ));
-        }
-        Some(None) => return Err("\"version\" is not a number".to_owned()),
-    }
-    let state: StateFile =
-        serde_json::from_value(value).map_err(|e| format!("unexpected content ({e})"))?;
+    // A state of this format decodes in one pass; anything else is looked
+    // at closer for the reason.
+    let state = match serde_json::from_slice::<StateFile>(bytes) {
+        Ok(state) if state.version == FORMAT_VERSION => state,
+        _ => return Err(why_not(bytes)),
+    };
     if state.serial == 0 {
         return Err("serial is 0, but every written state has serial 1 or more".to_owned());
     }
@@ -157,6 +144,33 @@ pub fn validate(bytes: &[u8]) -> Result<StateFile, String> {
         return Err(format!("lineage {:?} is not a UUID", state.lineage));
     }
     Ok(state)
+}
+
+/// Why `bytes` is not a state of this format. The version is looked at
+/// first, so a newer format is reported as such and not as a shape
+/// mismatch.
+fn why_not(bytes: &[u8]) -> String {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return "the file is empty".to_owned();
+    }
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        Err(e) => return format!("not valid JSON ({e})"),
+    };
+    match value.get("version").map(|v| v.as_u64()) {
+        None => return "no \"version\" field".to_owned(),
+        Some(Some(v)) if v == u64::from(FORMAT_VERSION) => {}
+        Some(Some(v)) => {
+            return format!(
+                "format version {v} is not supported (this privlink reads version {FORMAT_VERSION})"
+            );
+        }
+        Some(None) => return "\"version\" is not a number".to_owned(),
+    }
+    match serde_json::from_value::<StateFile>(value) {
+        Err(e) => format!("unexpected content ({e})"),
+        Ok(_) => "unexpected content".to_owned(),
+    }
 }
 
 /// The format version of a stored state written by a newer privlink (above
@@ -271,6 +285,38 @@ pub(crate) mod tests {
         ] {
             assert_eq!(serde_json::to_value(st).unwrap(), json!(name));
         }
+    }
+
+    #[test]
+    fn validate_names_the_first_thing_wrong() {
+        let mut good = StateFile::new("prod");
+        good.serial = 3;
+        good.upsert(
+            Address::endpoint("orders", "vpc_endpoint"),
+            sample_resource(),
+        );
+        let bytes = encode(&good).unwrap();
+        assert_eq!(validate(&bytes).unwrap(), good);
+        let text = String::from_utf8(bytes).unwrap();
+        let reason = |t: &str| validate(t.as_bytes()).unwrap_err();
+        assert_eq!(reason(" \n"), "the file is empty");
+        assert!(reason("{").starts_with("not valid JSON ("));
+        assert_eq!(reason(r#"{"serial": 3}"#), "no \"version\" field");
+        assert_eq!(reason(r#"{"version": "1"}"#), "\"version\" is not a number");
+        // A newer format is named as such, not as a shape it does not have.
+        assert_eq!(
+            reason(r#"{"version": 2, "other": true}"#),
+            "format version 2 is not supported (this privlink reads version 1)"
+        );
+        let shapeless = text.replace("\"stack\"", "\"stacks\"");
+        assert!(
+            reason(&shapeless).starts_with("unexpected content ("),
+            "{}",
+            reason(&shapeless)
+        );
+        assert!(reason(&text.replace("\"serial\": 3", "\"serial\": 0")).starts_with("serial is 0"));
+        let lineage = format!("\"lineage\": \"{}\"", good.lineage);
+        assert!(reason(&text.replace(&lineage, "\"lineage\": \"x\"")).starts_with("lineage"));
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! keep the next plan empty; bad `state:` blocks are refused before any
 //! call; no secret reaches the state objects, outputs or logs.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -526,7 +525,7 @@ async fn a_writer_with_a_stale_etag_is_refused_and_loses_nothing() {
         run.all()
     );
     assert_eq!(t.state().await, stored, "the other writer's state is kept");
-    let saved: PathBuf = t.w.dir.path().join("team.state.json.2.errored");
+    let saved: std::path::PathBuf = t.w.dir.path().join("team.state.json.2.errored");
     assert!(
         run.stderr.contains("team.state.json.2.errored"),
         "{}",

@@ -334,7 +334,7 @@ impl Transport {
         let started = Instant::now();
         let subject = format!("Atlas ({method} {path})");
         let result = crate::logging::watch(&subject, answer(request)).await;
-        let duration_ms = started.elapsed().as_millis() as u64;
+        let duration_ms = crate::logging::millis(started.elapsed());
         match result {
             Ok(answer) => {
                 let status = answer.0.as_u16();

@@ -476,13 +476,17 @@ impl Cloud for AwsCloud {
     }
 
     fn prepare(&self, desired: &[DesiredResource]) {
-        let region = desired
+        let mut regions: Vec<String> = Vec::new();
+        let named = desired
             .iter()
             .filter(|d| super::KINDS.iter().any(|k| k.kind() == d.kind))
-            .find_map(|d| d.attrs.get("region").and_then(|v| v.as_str()));
-        if let Some(region) = region {
-            self.load_config_in_background(region);
+            .filter_map(|d| d.attrs.get("region").and_then(|v| v.as_str()));
+        for region in named {
+            if !regions.iter().any(|r| r == region) {
+                regions.push(region.to_owned());
+            }
         }
+        self.prepare_in_background(regions);
     }
 
     fn refresh<'a>(

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::OnceCell;
 
 use super::{AwsError, Ec2, TAG_ADDRESS, TAG_STACK};
 use crate::model::{Address, Attrs};
@@ -86,10 +86,21 @@ pub fn region_of(op: &Op, a: &Attrs) -> Result<String, ProviderError> {
     Ok(crate::providers::typed::from_attrs::<Region>(op.kind, a)?.region)
 }
 
+/// The EC2 client of each region, built once by whoever needs it first.
+type Clients = Arc<std::sync::Mutex<HashMap<String, Arc<OnceCell<Ec2>>>>>;
+
+/// The place of `region`'s client in `clients`.
+fn client_cell(clients: &Clients, region: &str) -> Arc<OnceCell<Ec2>> {
+    let mut map = clients
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.entry(region.to_owned()).or_default().clone()
+}
+
 /// The AWS side of every endpoint.
 pub struct AwsCloud {
     sdk: Arc<OnceCell<SdkConfig>>,
-    ec2: Mutex<HashMap<String, Ec2>>,
+    ec2: Clients,
     pub(super) policy: WaitPolicy,
 }
 
@@ -98,7 +109,7 @@ impl AwsCloud {
     pub fn new(policy: WaitPolicy) -> Self {
         AwsCloud {
             sdk: Arc::new(OnceCell::new()),
-            ec2: Mutex::new(HashMap::new()),
+            ec2: Clients::default(),
             policy,
         }
     }
@@ -117,6 +128,29 @@ impl AwsCloud {
         });
     }
 
+    /// Loads the AWS configuration for the first of `regions` and then
+    /// builds the EC2 client of each, all on a task of their own, so that
+    /// the first reads find them ready. Does nothing without regions or
+    /// outside a runtime.
+    pub fn prepare_in_background(&self, regions: Vec<String>) {
+        let Some(first) = regions.first().cloned() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let (sdk, clients) = (self.sdk.clone(), self.ec2.clone());
+        tokio::spawn(async move {
+            let sdk = sdk.get_or_init(|| super::load_sdk_config(first)).await;
+            // One at a time, in the file's order: the first region's reads
+            // need not wait for the other clients.
+            for region in regions {
+                let build = || async { Ec2::for_region(sdk, &region) };
+                client_cell(&clients, &region).get_or_init(build).await;
+            }
+        });
+    }
+
     /// The EC2 client of a region; every region's client shares one
     /// loaded configuration.
     pub async fn ec2(&self, region: &str) -> Ec2 {
@@ -126,12 +160,10 @@ impl AwsCloud {
             .sdk
             .get_or_init(|| super::load_sdk_config(region.to_owned()))
             .await;
-        let mut map = self.ec2.lock().await;
-        if let Some(c) = map.get(region) {
-            return c.clone();
-        }
-        let c = Ec2::for_region(sdk, region);
-        map.insert(region.to_owned(), c.clone());
-        c
+        let build = || async { Ec2::for_region(sdk, region) };
+        client_cell(&self.ec2, region)
+            .get_or_init(build)
+            .await
+            .clone()
     }
 }

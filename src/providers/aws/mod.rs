@@ -762,7 +762,7 @@ where
     if !was_call(&out) {
         return out;
     }
-    let duration_ms = started.elapsed().as_millis() as u64;
+    let duration_ms = crate::logging::millis(started.elapsed());
     match &out {
         Ok(_) => tracing::info!(
             region,

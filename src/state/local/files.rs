@@ -102,16 +102,16 @@ fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
 /// [`StateError::NewerFormat`], other failures are [`StateError::Corrupt`]
 /// naming the backup when that one is valid.
 fn parse(path: &Path, bytes: &[u8]) -> Result<StateFile, StateError> {
-    if let Some(found) = newer_version(bytes) {
-        return Err(StateError::NewerFormat {
+    validate(bytes).map_err(|reason| match newer_version(bytes) {
+        Some(found) => StateError::NewerFormat {
             location: path.into(),
             found,
-        });
-    }
-    validate(bytes).map_err(|reason| StateError::Corrupt {
-        location: path.into(),
-        reason,
-        backup: good_backup(path),
+        },
+        None => StateError::Corrupt {
+            location: path.into(),
+            reason,
+            backup: good_backup(path),
+        },
     })
 }
 
