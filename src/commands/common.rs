@@ -152,19 +152,21 @@ pub async fn locate_state(
 ) -> Result<Settings, CommandError> {
     let mut located = settings.clone();
     // A file that does not load is left for the command to report.
-    let config = match settings.file.is_file() {
+    let read = match settings.file.is_file() {
         true => config::load(&settings.file).ok(),
         false => None,
     };
-    located.file_read = config.clone().map(|c| Arc::new((settings.file.clone(), c)));
-    if let Some(c) = &config {
+    located.file_read = read.map(|c| Arc::new((settings.file.clone(), c)));
+    let file_read = located.file_read.clone();
+    let config = file_read.as_deref().map(|(_, c)| c);
+    if let Some(c) = config {
         located.state_region = c.aws.as_ref().map(|a| a.region.clone());
         if located.state_s3.is_none() && !settings.state_given {
             located.state_s3 = c.state.clone();
         }
     }
     if located.state_s3.is_none() {
-        return locate_local(located, config.as_ref(), out).await;
+        return locate_local(located, config, out).await;
     }
     located.legacy_state_path = None;
     if guide && located.state_path.is_file() && state_backend(&located).load().await?.is_none() {

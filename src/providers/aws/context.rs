@@ -89,12 +89,16 @@ pub fn region_of(op: &Op, a: &Attrs) -> Result<String, ProviderError> {
 /// The EC2 client of each region, built once by whoever needs it first.
 type Clients = Arc<std::sync::Mutex<HashMap<String, Arc<OnceCell<Ec2>>>>>;
 
-/// The place of `region`'s client in `clients`.
-fn client_cell(clients: &Clients, region: &str) -> Arc<OnceCell<Ec2>> {
-    let mut map = clients
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    map.entry(region.to_owned()).or_default().clone()
+/// `region`'s client in `clients`, built from `sdk` by the first caller.
+async fn client(clients: &Clients, sdk: &SdkConfig, region: &str) -> Ec2 {
+    let cell = {
+        let mut map = clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(region.to_owned()).or_default().clone()
+    };
+    let build = || async { Ec2::for_region(sdk, region) };
+    cell.get_or_init(build).await.clone()
 }
 
 /// The AWS side of every endpoint.
@@ -114,20 +118,6 @@ impl AwsCloud {
         }
     }
 
-    /// Starts loading the AWS configuration on its own task, for `region`
-    /// (see [`super::load_sdk_config`]), unless it is loaded or loading
-    /// already or no runtime runs.
-    pub fn load_config_in_background(&self, region: &str) {
-        if self.sdk.initialized() || tokio::runtime::Handle::try_current().is_err() {
-            return;
-        }
-        let sdk = self.sdk.clone();
-        let region = region.to_owned();
-        tokio::spawn(async move {
-            sdk.get_or_init(|| super::load_sdk_config(region)).await;
-        });
-    }
-
     /// Loads the AWS configuration for the first of `regions` and then
     /// builds the EC2 client of each, all on a task of their own, so that
     /// the first reads find them ready. Does nothing without regions or
@@ -145,8 +135,7 @@ impl AwsCloud {
             // One at a time, in the file's order: the first region's reads
             // need not wait for the other clients.
             for region in regions {
-                let build = || async { Ec2::for_region(sdk, &region) };
-                client_cell(&clients, &region).get_or_init(build).await;
+                client(&clients, sdk, &region).await;
             }
         });
     }
@@ -155,15 +144,13 @@ impl AwsCloud {
     /// loaded configuration.
     pub async fn ec2(&self, region: &str) -> Ec2 {
         // On its own task, the load runs beside the caller's other work.
-        self.load_config_in_background(region);
+        if !self.sdk.initialized() {
+            self.prepare_in_background(vec![region.to_owned()]);
+        }
         let sdk = self
             .sdk
             .get_or_init(|| super::load_sdk_config(region.to_owned()))
             .await;
-        let build = || async { Ec2::for_region(sdk, region) };
-        client_cell(&self.ec2, region)
-            .get_or_init(build)
-            .await
-            .clone()
+        client(&self.ec2, sdk, region).await
     }
 }
