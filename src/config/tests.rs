@@ -20,8 +20,13 @@ fn test_env(name: &str) -> Option<String> {
     }
 }
 
+/// The corpus of this checkout: the package directory cargo names when it
+/// runs the tests, else the one they were built from.
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/config")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("tests/corpus/config")
 }
 
 fn load_test(text: &str) -> Result<Config, ConfigError> {

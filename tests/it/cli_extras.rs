@@ -58,7 +58,7 @@ fn privlink(args: &[&str]) -> String {
 
 /// The `.yaml` files of `dir` (relative to the package), sorted.
 fn yaml_files(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let dir = crate::support::package_dir().join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.expect("directory entry").path())

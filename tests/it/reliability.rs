@@ -38,7 +38,7 @@ pub(crate) fn record_figures(area: &str, figures: Value) {
 }
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/config/bad")
+    crate::support::package_dir().join("tests/corpus/config/bad")
 }
 
 /// Everything in the sandbox that privlink may have created.

@@ -34,8 +34,18 @@ pub fn spec() -> &'static openapi::Spec {
     SPEC.get_or_init(openapi::Spec::load)
 }
 
+/// This package's directory: the one cargo names when it runs the tests,
+/// else the one they were built from. Asked at run time, so that a test
+/// binary cargo judged fresh does not read another checkout's files when
+/// two checkouts share a target directory.
+pub fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    package_dir()
         .parent()
         .expect("crate has a parent directory")
         .to_path_buf()

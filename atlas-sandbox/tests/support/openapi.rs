@@ -122,7 +122,7 @@ pub struct Spec {
 
 /// Path of the spec, relative to the workspace root (the parent of this crate).
 pub fn spec_path() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = super::package_dir();
     let workspace = manifest
         .parent()
         .expect("crate directory has a parent")

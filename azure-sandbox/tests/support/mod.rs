@@ -5,11 +5,22 @@
 pub mod swagger;
 
 use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+/// This package's directory: the one cargo names when it runs the tests,
+/// else the one they were built from. Asked at run time, so that a test
+/// binary cargo judged fresh does not read another checkout's files when
+/// two checkouts share a target directory.
+pub fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
 
 pub const TENANT: &str = "72f988bf-0000-4000-8000-000000000001";
 pub const SUB: &str = "0b5b8a9c-1d2e-4f30-8a4b-5c6d7e8f9a0b";

@@ -32,7 +32,7 @@ pub struct Spec {
 }
 
 pub fn spec_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("spec")
+    super::package_dir().join("spec")
 }
 
 impl Spec {

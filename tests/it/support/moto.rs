@@ -118,7 +118,7 @@ impl Moto {
         }
         let bin = moto_binary();
         let python = bin.with_file_name("python");
-        let layer = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ec2-realism/ec2_realism.py");
+        let layer = super::package_dir().join("ec2-realism/ec2_realism.py");
         if !bin.is_file() || !python.is_file() {
             panic!(
                 "moto's Python not found at {} (beside MOTO_SERVER={}): {INSTALL_HINT}",
@@ -299,7 +299,7 @@ impl Drop for Moto {
 fn moto_binary() -> PathBuf {
     match std::env::var_os("MOTO_SERVER") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"),
+        _ => super::package_dir().join(".venv/bin/moto_server"),
     }
 }
 

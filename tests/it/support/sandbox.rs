@@ -182,7 +182,7 @@ fn sandbox_binary() -> &'static Path {
             return bin;
         }
         let target_dir = profile_dir.parent().expect("<target> directory");
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+        let manifest = super::package_dir().join("Cargo.toml");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut build = Command::new(cargo);
         build
