@@ -89,6 +89,10 @@ class Sandbox:
             {"reserve_ms": reserve_ms, "connect_ms": connect_ms, "delete_ms": delete_ms},
         )
 
+    def latency(self, ms: int) -> None:
+        """Every API answer `ms` later (the sandbox's fault settings)."""
+        http("PUT", f"{self.url}/__sandbox/faults", {"latency_ms": ms})
+
     def instance(self, project: str, name: str, region: str = "US_EAST_1") -> None:
         http(
             "POST",
@@ -451,14 +455,21 @@ def log_fields(rest: str) -> dict[str, str]:
 BREAKDOWN_RUNS = 5
 
 
-def plan_breakdown(pl: "Privlink", cfg: Path, state: Path, n: int, work: Path) -> dict:
+def plan_breakdown(pl: "Privlink", cfg: Path, state: Path, n: int, work: Path,
+                   auth: dict[str, str | None] | None = None, label: str = "") -> dict:
     """One more no-change plan, straight to moto, with privlink's info log:
     every cloud read it issued (the log line at its answer carries its
-    duration), set beside the plan's wall time."""
+    duration), set beside the plan's wall time. `auth` replaces Atlas
+    credential variables (None removes one); `label` names the setting."""
     logfile = work / f"plan-{n}-reads.log"
     if logfile.exists():
         logfile.unlink()
     env = dict(pl.env, PRIVLINK_LOG="info", PRIVLINK_LOG_PATH=str(logfile))
+    for k, v in (auth or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
     code, t0, wall = pl.spawn_timed(
         ["plan", "-f", str(cfg), "--state", str(state), "--detailed-exitcode", "--no-color"], env)
     reads = []
@@ -472,7 +483,8 @@ def plan_breakdown(pl: "Privlink", cfg: Path, state: Path, n: int, work: Path) -
         if m.group(2) == "Atlas request":
             path = f.get("path", "")
             what = ("Atlas " + ("list serverless endpoints" if "/serverless/" in path
-                                else "list endpoint services" if "/endpointService" in path else path)
+                                else "list endpoint services" if "/endpointService" in path
+                                else "service-account token" if path.endswith("/oauth/token") else path)
                     + (" (401 challenge)" if f.get("status") == "401" else ""))
         else:
             what = f"EC2 {f.get('operation', '?')} ({f.get('region', '?')})"
@@ -483,9 +495,43 @@ def plan_breakdown(pl: "Privlink", cfg: Path, state: Path, n: int, work: Path) -
     last_issue = max((r["start"] for r in reads), default=0.0)
     ratio = wall / (slowest["ms"] / 1000) if slowest["ms"] else float("inf")
     last_answer = max((r["start"] + r["ms"] / 1000 for r in reads), default=0.0)
-    return {"n": n, "wall": wall, "code": code, "reads": reads, "slowest": slowest, "ratio": ratio,
+    return {"n": n, "label": label, "wall": wall, "code": code, "reads": reads, "slowest": slowest, "ratio": ratio,
             "first_issue": first, "issue_spread": last_issue - first,
             "slowest_issue": slowest.get("start", 0.0), "after_last": wall - last_answer}
+
+
+def breakdown_median(pl: "Privlink", cfg: Path, state: Path, n: int, work: Path,
+                     auth: dict[str, str | None] | None = None, label: str = "") -> dict:
+    """BREAKDOWN_RUNS plans; the one with the median ratio, with all ratios."""
+    runs = [plan_breakdown(pl, cfg, state, n, work, auth, label) for _ in range(BREAKDOWN_RUNS)]
+    runs.sort(key=lambda b: b["ratio"])
+    return dict(runs[len(runs) // 2], ratios=[b["ratio"] for b in runs])
+
+
+# Extra latency of every Atlas answer for the breakdown's WAN rows.
+ATLAS_LATENCY_MS = 50
+
+
+def latency_breakdowns(pl: "Privlink", sandbox: "Sandbox", cfg: Path, state: Path, n: int, work: Path,
+                       rep: "Report") -> None:
+    """The same plans with every Atlas answer ATLAS_LATENCY_MS late (a
+    client far from Atlas; moto stays local), once with the API key (HTTP
+    Digest) and once with the service account the sandbox also accepts."""
+    client = (os.environ.get("BENCH_ATLAS_CLIENT_ID"), os.environ.get("BENCH_ATLAS_CLIENT_SECRET"))
+    settings = [("API key (Digest)", None)]
+    if all(client):
+        settings.append(("service account", {
+            "MONGODB_ATLAS_PUBLIC_KEY": None, "MONGODB_ATLAS_PRIVATE_KEY": None,
+            "MONGODB_ATLAS_CLIENT_ID": client[0], "MONGODB_ATLAS_CLIENT_SECRET": client[1],
+        }))
+    sandbox.latency(ATLAS_LATENCY_MS)
+    try:
+        for name, auth in settings:
+            label = f"Atlas +{ATLAS_LATENCY_MS} ms, {name}"
+            log(f"item 1: plan breakdown at N={n}, {label}")
+            rep.plan_reads.append(breakdown_median(pl, cfg, state, n, work, auth, label))
+    finally:
+        sandbox.latency(0)
 
 
 # Spawns of `privlink version` for the process floor.
@@ -605,10 +651,9 @@ def item_plan(pl: Privlink, sandbox: Sandbox, moto: Moto, nets, sizes: list[int]
                 ec2_detail = ", ".join(f"{v}× {k}" for k, v in sorted(ek.items()))
         if not rep.process_floor:
             rep.process_floor = process_floor(pl)
-        runs = [plan_breakdown(pl, cfg, state, n, work) for _ in range(BREAKDOWN_RUNS)]
-        runs.sort(key=lambda b: b["ratio"])
-        median = dict(runs[len(runs) // 2], ratios=[b["ratio"] for b in runs])
-        rep.plan_reads.append(median)
+        rep.plan_reads.append(breakdown_median(pl, cfg, state, n, work))
+        if n == sizes[0]:
+            latency_breakdowns(pl, sandbox, cfg, state, n, work, rep)
         m = shape["instances"]
         rep.plan_rows.append({
             "n": n,
@@ -874,7 +919,9 @@ def write_report(rep: Report, out: Path, started: float) -> None:
             "start; duration from privlink's own log line for that read, retries included) beside the plan's wall "
             "time. The row is the run with the median wall/slowest ratio; the range is over all runs. Beside it: "
             "when the slowest read was issued, and how long the process took after the last answer (deciding, "
-            "printing, exiting). Target: wall time ≤ 1.2 × the slowest single read."
+            "printing, exiting). The rows marked `Atlas +50 ms` repeat the N = 10 plans with every Atlas answer "
+            "50 ms late (the sandbox's latency setting; a client far from Atlas, moto still local), with the "
+            "API key (HTTP Digest) and with a service account. Target: wall time ≤ 1.2 × the slowest single read."
         )
         L.append("")
         L.append("| N | plan wall time | slowest read | its duration | wall / slowest | range over runs | reads | first read issued at | last read issued at | slowest issued at | after the last answer | target ≤ 1.2 |")
@@ -884,7 +931,8 @@ def write_report(rep: Report, out: Path, started: float) -> None:
             ratio = b["ratio"]
             rs = b.get("ratios") or [ratio]
             L.append(
-                f"| {b['n']} | {b['wall']:.3f} s | {sl['what']} | {sl['ms']/1000:.3f} s | {ratio:.2f} | "
+                f"| {b['n']}{', ' + b['label'] if b.get('label') else ''} | {b['wall']:.3f} s | {sl['what']} | "
+                f"{sl['ms']/1000:.3f} s | {ratio:.2f} | "
                 f"{min(rs):.2f}–{max(rs):.2f} | {len(b['reads'])} | "
                 f"+{b['first_issue']*1000:.1f} ms | +{(b['first_issue'] + b['issue_spread'])*1000:.1f} ms | "
                 f"+{b['slowest_issue']*1000:.1f} ms | {b['after_last']*1000:.1f} ms | {ok(ratio <= 1.2)} |"
@@ -898,7 +946,7 @@ def write_report(rep: Report, out: Path, started: float) -> None:
             L.append("")
         for b in rep.plan_reads:
             L.append(
-                f"- N = {b['n']}: "
+                f"- N = {b['n']}{' (' + b['label'] + ')' if b.get('label') else ''}: "
                 + "; ".join(f"{r['what']} +{r['start']*1000:.0f} ms, {r['ms']:.1f} ms" for r in b["reads"])
             )
         L.append("")

@@ -43,10 +43,16 @@ PUBLIC_KEY=bench-public
 PRIVATE_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 export MONGODB_ATLAS_PUBLIC_KEY=$PUBLIC_KEY MONGODB_ATLAS_PRIVATE_KEY=$PRIVATE_KEY
 unset MONGODB_ATLAS_CLIENT_ID MONGODB_ATLAS_CLIENT_SECRET
+# A service account the main sandbox also accepts, for the plan breakdown's
+# rows with a service account (every other run uses the API key).
+export BENCH_ATLAS_CLIENT_ID=mdb_sa_id_bench
+BENCH_ATLAS_CLIENT_SECRET=mdb_sa_sk_$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+export BENCH_ATLAS_CLIENT_SECRET
 
 # Atlas's documented limit for the private endpoint set (the sandbox's
 # defaults: 4000 capacity, 2000 per 60 s per project).
 start_sandbox --public-key "$PUBLIC_KEY" --private-key "$PRIVATE_KEY" --ec2-endpoint "$MOTO_URL" \
+  --client-id "$BENCH_ATLAS_CLIENT_ID" --client-secret "$BENCH_ATLAS_CLIENT_SECRET" \
   --rate-limit-capacity 4000 --rate-limit-refill 2000/60s
 export SANDBOX_URL
 log "atlas-sandbox at $SANDBOX_URL"
