@@ -508,6 +508,11 @@ def breakdown_median(pl: "Privlink", cfg: Path, state: Path, n: int, work: Path,
     return dict(runs[len(runs) // 2], ratios=[b["ratio"] for b in runs])
 
 
+def breakdown_name(b: dict, before: str, after: str = "") -> str:
+    """A breakdown's N, followed by its setting's label when it has one."""
+    return f"{b['n']}{before}{b['label']}{after}" if b.get("label") else str(b["n"])
+
+
 # Extra latency of every Atlas answer for the breakdown's WAN rows.
 ATLAS_LATENCY_MS = 50
 
@@ -919,9 +924,10 @@ def write_report(rep: Report, out: Path, started: float) -> None:
             "start; duration from privlink's own log line for that read, retries included) beside the plan's wall "
             "time. The row is the run with the median wall/slowest ratio; the range is over all runs. Beside it: "
             "when the slowest read was issued, and how long the process took after the last answer (deciding, "
-            "printing, exiting). The rows marked `Atlas +50 ms` repeat the N = 10 plans with every Atlas answer "
-            "50 ms late (the sandbox's latency setting; a client far from Atlas, moto still local), with the "
-            "API key (HTTP Digest) and with a service account. Target: wall time ≤ 1.2 × the slowest single read."
+            f"printing, exiting). The rows marked `Atlas +{ATLAS_LATENCY_MS} ms` repeat the N = 10 plans with every "
+            f"Atlas answer {ATLAS_LATENCY_MS} ms late (the sandbox's latency setting; a client far from Atlas, moto "
+            "still local), with the API key (HTTP Digest) and with a service account. Target: wall time ≤ 1.2 × the "
+            "slowest single read."
         )
         L.append("")
         L.append("| N | plan wall time | slowest read | its duration | wall / slowest | range over runs | reads | first read issued at | last read issued at | slowest issued at | after the last answer | target ≤ 1.2 |")
@@ -931,7 +937,7 @@ def write_report(rep: Report, out: Path, started: float) -> None:
             ratio = b["ratio"]
             rs = b.get("ratios") or [ratio]
             L.append(
-                f"| {b['n']}{', ' + b['label'] if b.get('label') else ''} | {b['wall']:.3f} s | {sl['what']} | "
+                f"| {breakdown_name(b, ', ')} | {b['wall']:.3f} s | {sl['what']} | "
                 f"{sl['ms']/1000:.3f} s | {ratio:.2f} | "
                 f"{min(rs):.2f}–{max(rs):.2f} | {len(b['reads'])} | "
                 f"+{b['first_issue']*1000:.1f} ms | +{(b['first_issue'] + b['issue_spread'])*1000:.1f} ms | "
@@ -946,7 +952,7 @@ def write_report(rep: Report, out: Path, started: float) -> None:
             L.append("")
         for b in rep.plan_reads:
             L.append(
-                f"- N = {b['n']}{' (' + b['label'] + ')' if b.get('label') else ''}: "
+                f"- N = {breakdown_name(b, ' (', ')')}: "
                 + "; ".join(f"{r['what']} +{r['start']*1000:.0f} ms, {r['ms']:.1f} ms" for r in b["reads"])
             )
         L.append("")

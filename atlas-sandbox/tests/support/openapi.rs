@@ -122,12 +122,7 @@ pub struct Spec {
 
 /// Path of the spec, relative to the workspace root (the parent of this crate).
 pub fn spec_path() -> PathBuf {
-    let manifest = super::package_dir();
-    let workspace = manifest
-        .parent()
-        .expect("crate directory has a parent")
-        .to_path_buf();
-    workspace.join("../shared/atlas/openapi-private-endpoints.yaml")
+    super::workspace_root().join("../shared/atlas/openapi-private-endpoints.yaml")
 }
 
 /// Where a schema is applied: as the description of a value, or in place as
